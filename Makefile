@@ -1,0 +1,30 @@
+# Everything a newcomer needs: `make run` and `make test`.
+# Both create .venv with the standard venv module and install the project.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench clean figures-baseline
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sim run scenarios/s400/baseline.yaml --out runs/baseline --force
+	$(BIN)/sim plot runs/baseline
+
+test: $(STAMP)
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,1 @@
+"""sim: an event-sourced scenario simulator for policy analysis."""

@@ -1,0 +1,67 @@
+"""The Event record: one occurrence in one stream of the event store.
+
+An event is an immutable value. Everything the simulator knows about a
+simulated world is a sequence of these, appended to a stream; state is a
+fold over them (see :mod:`sim.state`).
+
+>>> e = Event(stream="baseline/0", version=1, time=3.5, kind="s400_delivered",
+...           actor="RUS", target="TUR", origin=HISTORY, source="S003")
+>>> e.kind, e.time
+('s400_delivered', 3.5)
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+HISTORY = "history"
+SIMULATED = "simulated"
+INJECTED = "injected"
+ORIGINS = (HISTORY, SIMULATED, INJECTED)
+
+_EMPTY: Any = MappingProxyType({})
+
+
+def frozen_data(data: Any) -> Any:
+    """A read-only view of a data mapping (the shared empty one when empty)."""
+    if not data:
+        return _EMPTY
+    if isinstance(data, MappingProxyType):
+        return data
+    return MappingProxyType(dict(data))
+
+
+@attrs.frozen(slots=True)
+class Event:
+    """One occurrence.
+
+    stream:  the stream it belongs to ("branch/replicate", or a prefix stream)
+    version: its 1-based position in that stream
+    time:    days since the world's ``starts`` date (float)
+    kind:    the world's event type
+    actor, target: actor ids (or None)
+    data:    a small mapping of JSON-able values; treat it as read-only
+             (pass it through :func:`frozen_data` when it comes from outside)
+    cause:   version (in the same stream) of the event that caused it, or None
+    rule:    id of the rule or review that produced it, or None
+    origin:  "history", "simulated" or "injected"
+    source:  citation id for history events, or None
+    """
+
+    stream: str
+    version: int
+    time: float
+    kind: str
+    actor: str | None = None
+    target: str | None = None
+    data: Any = attrs.field(default=_EMPTY, hash=False)
+    cause: int | None = None
+    rule: str | None = None
+    origin: str = SIMULATED
+    source: str | None = None
+
+    def evolve(self, **changes: Any) -> Event:
+        """A copy with some fields changed (e.g. a new stream or version)."""
+        return attrs.evolve(self, **changes)

@@ -1,0 +1,423 @@
+"""The world model: an event graph of actors, state, event types, rules and reviews.
+
+These are frozen value objects; reading and validating a world *file* is
+:mod:`sim.worldfile`'s job. The engine (:mod:`sim.engine`) uses:
+
+- :class:`Condition` objects: ``holds(values) -> bool`` over a state mapping;
+- :class:`Delay` objects: ``draw(rng) -> float`` days, ``rng`` a ``random.Random``;
+- :class:`Rule`: on one event, maybe schedule another after a delay;
+- :class:`Review`: an actor's periodic reconsideration, a discrete hazard;
+- :class:`World`: all of it, with indexes for the engine and
+  :meth:`World.with_parameters` for scenario ``set:`` overrides.
+
+Conditions are built from structured YAML only (never ``eval``):
+
+>>> c = condition({"sanctioned": False, "tension": {">=": 3}})
+>>> c.holds({"sanctioned": False, "tension": 4}), c.holds({"sanctioned": True, "tension": 4})
+(True, False)
+>>> import random
+>>> Delay("fixed", {"value": 30}).draw(random.Random(1))
+30.0
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from sim.errors import InputError, Problem, did_you_mean
+
+# --------------------------------------------------------------------------- conditions
+
+COMPARATORS = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge,
+               ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+class Condition:
+    """Base of structured conditions over a mapping of state values."""
+
+    def holds(self, values: Mapping[str, Any]) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def variables(self) -> set[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@attrs.frozen
+class Compare(Condition):
+    """``var op value``; ``{x: 3}`` is ``Compare('x', '==', 3)``."""
+
+    var: str
+    op: str
+    value: Any
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return COMPARATORS[self.op](values[self.var], self.value)
+
+    def variables(self) -> set[str]:
+        return {self.var}
+
+
+@attrs.frozen
+class All(Condition):
+    parts: tuple[Condition, ...]
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return all(p.holds(values) for p in self.parts)
+
+    def variables(self) -> set[str]:
+        return set().union(*(p.variables() for p in self.parts)) if self.parts else set()
+
+
+@attrs.frozen
+class AnyOf(Condition):
+    parts: tuple[Condition, ...]
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return any(p.holds(values) for p in self.parts)
+
+    def variables(self) -> set[str]:
+        return set().union(*(p.variables() for p in self.parts)) if self.parts else set()
+
+
+@attrs.frozen
+class Not(Condition):
+    part: Condition
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return not self.part.holds(values)
+
+    def variables(self) -> set[str]:
+        return self.part.variables()
+
+
+def condition(spec: Any) -> Condition | None:
+    """Build a Condition from its YAML form (no validation of names; see worldfile).
+
+    Forms: ``{var: value}``, ``{var: {">=": 3}}``, ``{any: [...]}``,
+    ``{all: [...]}``, ``{not: {...}}``; a mapping of several entries is their ``all``.
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, list):
+        return All(tuple(condition(s) for s in spec))
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"a condition must be a mapping, not {type(spec).__name__}")
+    parts: list[Condition] = []
+    for key, value in spec.items():
+        if key == "any":
+            parts.append(AnyOf(tuple(condition(s) for s in value)))
+        elif key == "all":
+            parts.append(All(tuple(condition(s) for s in value)))
+        elif key == "not":
+            parts.append(Not(condition(value)))
+        elif isinstance(value, Mapping):
+            for op, v in value.items():
+                if op not in COMPARATORS:
+                    raise ValueError(f"unknown comparison '{op}'")
+                parts.append(Compare(key, op, v))
+        else:
+            parts.append(Compare(key, "==", value))
+    return parts[0] if len(parts) == 1 else All(tuple(parts))
+
+
+# --------------------------------------------------------------------------- delays
+
+DELAY_PARAMS = {
+    "fixed": ("value",),
+    "uniform": ("low", "high"),
+    "exponential": ("mean",),
+    "lognormal": ("median", "sigma"),
+    "triangular": ("low", "mode", "high"),
+    "choice": ("values", "weights"),
+}
+
+
+@attrs.frozen
+class Delay:
+    """A distribution of days. ``draw(rng)`` takes a ``random.Random``.
+
+    kinds and parameters: fixed(value); uniform(low, high); exponential(mean);
+    lognormal(median, sigma); triangular(low, mode, high); choice(values[, weights]).
+    """
+
+    kind: str
+    params: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    def draw(self, rng: Any) -> float:
+        p = self.params
+        k = self.kind
+        if k == "fixed":
+            return float(p["value"])
+        if k == "exponential":
+            return rng.expovariate(1.0 / p["mean"])
+        if k == "lognormal":
+            return rng.lognormvariate(math.log(p["median"]), p["sigma"])
+        if k == "uniform":
+            return rng.uniform(p["low"], p["high"])
+        if k == "triangular":
+            return rng.triangular(p["low"], p["high"], p["mode"])
+        if k == "choice":
+            w = p.get("weights")
+            return float(rng.choices(p["values"], weights=w)[0])
+        raise ValueError(f"unknown delay kind {k!r}")
+
+    def mean(self) -> float:
+        """The distribution's mean (for documentation and plots)."""
+        p = self.params
+        k = self.kind
+        if k == "fixed":
+            return float(p["value"])
+        if k == "exponential":
+            return float(p["mean"])
+        if k == "lognormal":
+            return p["median"] * math.exp(p["sigma"] ** 2 / 2)
+        if k == "uniform":
+            return (p["low"] + p["high"]) / 2
+        if k == "triangular":
+            return (p["low"] + p["mode"] + p["high"]) / 3
+        if k == "choice":
+            w = p.get("weights") or [1] * len(p["values"])
+            return sum(v * x for v, x in zip(p["values"], w)) / sum(w)
+        raise ValueError(k)
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.kind}({args})"
+
+
+# --------------------------------------------------------------------------- the graph
+
+@attrs.frozen
+class Actor:
+    id: str
+    name: str
+
+
+@attrs.frozen
+class Variable:
+    name: str
+    type: str            # "bool", "int" or "float"
+    initial: Any
+
+
+@attrs.frozen
+class Effect:
+    """What an event does to one variable: ``set`` it or ``add`` to it."""
+
+    var: str
+    op: str              # "set" or "add"
+    value: Any
+
+    def apply(self, values: dict[str, Any]) -> None:
+        if self.op == "set":
+            values[self.var] = self.value
+        else:
+            values[self.var] = values[self.var] + self.value
+
+
+@attrs.frozen
+class EventType:
+    id: str
+    actor: str | None = None
+    target: str | None = None
+    label: str = ""
+    effects: tuple[Effect, ...] = ()
+    once: bool = False
+
+
+@attrs.frozen
+class Rule:
+    """An edge: when ``on`` occurs, with ``probability`` schedule ``then`` after ``delay``.
+
+    ``when`` is checked when the rule is evaluated and again when the event
+    falls due; ``unless`` lists event kinds whose occurrence cancels the
+    pending event.
+    """
+
+    id: str
+    on: str
+    then: str
+    probability: float = 1.0
+    delay: Delay = Delay("fixed", {"value": 0})
+    when: Condition | None = None
+    unless: tuple[str, ...] = ()
+    data: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen
+class Modifier:
+    """Under ``when``, the review's probability is multiplied by ``multiply`` and/or ``add`` is added."""
+
+    when: Condition | None
+    multiply: float = 1.0
+    add: float = 0.0
+
+
+@attrs.frozen
+class Review:
+    """An actor reconsiders every ``every`` days: while ``when`` holds, ``decides`` occurs
+    with probability ``probability`` adjusted by ``modifiers`` (applied in order,
+    clamped to [0, 1])."""
+
+    id: str
+    actor: str
+    every: float
+    decides: str
+    probability: float
+    when: Condition | None = None
+    modifiers: tuple[Modifier, ...] = ()
+
+    def hazard(self, values: Mapping[str, Any]) -> float:
+        p = self.probability
+        for m in self.modifiers:
+            if m.when is None or m.when.holds(values):
+                p = p * m.multiply + m.add
+        return 0.0 if p < 0.0 else 1.0 if p > 1.0 else p
+
+
+@attrs.frozen
+class World:
+    """A whole event graph. ``rules`` and ``reviews`` keep file order."""
+
+    name: str
+    starts: dt.date
+    actors: Mapping[str, Actor] = attrs.field(hash=False)
+    variables: Mapping[str, Variable] = attrs.field(hash=False)
+    events: Mapping[str, EventType] = attrs.field(hash=False)
+    rules: tuple[Rule, ...] = ()
+    reviews: tuple[Review, ...] = ()
+    file: str | None = attrs.field(default=None, eq=False)
+    rules_on: Mapping[str, tuple[Rule, ...]] = attrs.field(init=False, eq=False, hash=False)
+    cancelled_by: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        on: dict[str, list[Rule]] = {}
+        cancel: dict[str, list[str]] = {}
+        for r in self.rules:
+            on.setdefault(r.on, []).append(r)
+            for u in r.unless:
+                cancel.setdefault(u, []).append(r.id)
+        object.__setattr__(self, "rules_on", {k: tuple(v) for k, v in on.items()})
+        object.__setattr__(self, "cancelled_by", {k: tuple(v) for k, v in cancel.items()})
+
+    # ---- time
+
+    def day(self, date: dt.date) -> float:
+        """Days from ``starts`` to ``date``."""
+        return float((date - self.starts).days)
+
+    def date(self, day: float) -> dt.date:
+        """The calendar date of day ``day`` (rounded down)."""
+        return self.starts + dt.timedelta(days=math.floor(day))
+
+    # ---- state
+
+    def initial_state(self) -> dict[str, Any]:
+        return {v.name: v.initial for v in self.variables.values()}
+
+    # ---- parameters for scenario `set:`
+
+    def parameters(self) -> dict[str, Any]:
+        """Every settable dotted path and its current value."""
+        out: dict[str, Any] = {}
+        for v in self.variables.values():
+            out[f"state.{v.name}"] = v.initial
+        for r in self.rules:
+            out[f"rules.{r.id}.probability"] = r.probability
+            for k, val in r.delay.params.items():
+                out[f"rules.{r.id}.delay.{k}"] = val
+        for rv in self.reviews:
+            out[f"reviews.{rv.id}.probability"] = rv.probability
+            out[f"reviews.{rv.id}.every"] = rv.every
+            for i, m in enumerate(rv.modifiers):
+                out[f"reviews.{rv.id}.modifiers.{i}.multiply"] = m.multiply
+                out[f"reviews.{rv.id}.modifiers.{i}.add"] = m.add
+        return out
+
+    def with_parameters(self, changes: Mapping[str, Any], file: Any = None,
+                        where: Any = None) -> World:
+        """A new World with dotted-path parameters changed.
+
+        ``where(path) -> (line, col)`` lets errors point into the file that asked
+        for the change. Unknown paths raise :class:`InputError` with a hint.
+        """
+        if not changes:
+            return self
+        known = self.parameters()
+        problems = []
+        for path, value in changes.items():
+            line, col = where(path) if where else (None, None)
+            if path not in known:
+                problems.append(Problem(file, line, col, f"unknown parameter '{path}'",
+                                        did_you_mean(path, known)))
+                continue
+            err = _check_value(path, value, known[path], self)
+            if err:
+                problems.append(Problem(file, line, col, f"'{path}': {err}"))
+        if problems:
+            raise InputError(problems)
+        variables = dict(self.variables)
+        rules = {r.id: r for r in self.rules}
+        reviews = {r.id: r for r in self.reviews}
+        for path, value in changes.items():
+            parts = path.split(".")
+            if parts[0] == "state":
+                v = variables[parts[1]]
+                variables[v.name] = attrs.evolve(v, initial=_coerce(v.type, value))
+            elif parts[0] == "rules":
+                r = rules[parts[1]]
+                if parts[2] == "probability":
+                    rules[r.id] = attrs.evolve(r, probability=float(value))
+                else:
+                    params = dict(r.delay.params)
+                    params[parts[3]] = value
+                    rules[r.id] = attrs.evolve(r, delay=Delay(r.delay.kind, params))
+            else:
+                rv = reviews[parts[1]]
+                if parts[2] in ("probability", "every"):
+                    reviews[rv.id] = attrs.evolve(rv, **{parts[2]: float(value)})
+                else:
+                    mods = list(rv.modifiers)
+                    i = int(parts[3])
+                    mods[i] = attrs.evolve(mods[i], **{parts[4]: float(value)})
+                    reviews[rv.id] = attrs.evolve(rv, modifiers=tuple(mods))
+        return World(self.name, self.starts, self.actors, variables, self.events,
+                     tuple(rules[r.id] for r in self.rules),
+                     tuple(reviews[r.id] for r in self.reviews), self.file)
+
+
+def _coerce(type_: str, value: Any) -> Any:
+    return {"bool": bool, "int": int, "float": float}[type_](value)
+
+
+def _check_value(path: str, value: Any, current: Any, world: World) -> str | None:
+    if path.startswith("state."):
+        t = world.variables[path.split(".")[1]].type
+        if t == "bool" and not isinstance(value, bool):
+            return f"expected true or false, got {value!r}"
+        if t in ("int", "float") and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+            return f"expected a number, got {value!r}"
+        if t == "int" and isinstance(value, float) and not value.is_integer():
+            return f"expected a whole number, got {value!r}"
+        return None
+    if isinstance(current, list):
+        if not isinstance(value, list):
+            return f"expected a list, got {value!r}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"expected a number, got {value!r}"
+    if path.endswith(".probability") and not 0.0 <= value <= 1.0:
+        return f"a probability must be between 0 and 1, got {value}"
+    if path.endswith(".every") and value <= 0:
+        return f"a review period must be positive, got {value}"
+    if ".delay." in path and value < 0 and not path.endswith(".sigma"):
+        return f"a delay cannot be negative, got {value}"
+    if path.endswith(".sigma") and value < 0:
+        return f"sigma cannot be negative, got {value}"
+    return None

@@ -1,0 +1,126 @@
+"""Safe YAML loading that remembers where every value came from.
+
+Data is loaded with PyYAML's safe loader (no Python objects are ever
+constructed from tags) into plain dicts, lists and scalars. Alongside, a
+:class:`Located` document maps each path into the data to its (line,
+column), 1-based, so validation errors can name the place.
+
+>>> doc = loads("a:\\n  b: [1, 2]\\n", "x.yaml")
+>>> doc.data
+{'a': {'b': [1, 2]}}
+>>> doc.where(("a", "b", 1))
+(2, 10)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import InputError, Problem
+
+try:  # the C loader is much faster; both are safe
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+Path_ = tuple  # a path into the data: keys and list indices
+
+
+class Located:
+    """A loaded YAML document and the position of each of its values."""
+
+    def __init__(self, data: Any, positions: dict[tuple, tuple[int, int]], file: str | Path):
+        self.data = data
+        self.positions = positions
+        self.file = file
+
+    def where(self, path: tuple) -> tuple[int | None, int | None]:
+        """(line, column) of the value at ``path``, or of its nearest parent."""
+        path = tuple(path)
+        while True:
+            if path in self.positions:
+                return self.positions[path]
+            if not path:
+                return (None, None)
+            path = path[:-1]
+
+    def key_where(self, path: tuple) -> tuple[int | None, int | None]:
+        """(line, column) of the *key* at ``path`` (falls back to the value)."""
+        kp = ("<key>",) + tuple(path)
+        if kp in self.positions:
+            return self.positions[kp]
+        return self.where(path)
+
+    def problem(self, path: tuple, message: str, hint: str | None = None,
+                key: bool = False) -> Problem:
+        line, col = self.key_where(path) if key else self.where(path)
+        return Problem(self.file, line, col, message, hint)
+
+
+def _build(node: yaml.Node, path: tuple, positions: dict, loader: Any) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        loader.flatten_mapping(node)
+        for knode, vnode in node.value:
+            key = loader.construct_object(knode, deep=True)
+            if isinstance(key, (list, dict)):
+                raise InputError(Problem(loader.name, knode.start_mark.line + 1,
+                                         knode.start_mark.column + 1,
+                                         "a mapping key must be a plain value"))
+            if key in out:
+                raise InputError(Problem(loader.name, knode.start_mark.line + 1,
+                                         knode.start_mark.column + 1,
+                                         f"duplicate key '{key}'",
+                                         "each key may appear once in a mapping"))
+            positions[("<key>",) + path + (key,)] = (knode.start_mark.line + 1,
+                                                     knode.start_mark.column + 1)
+            out[key] = _build(vnode, path + (key,), positions, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(v, path + (i,), positions, loader) for i, v in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def loads(text: str, file: str | Path = "<string>") -> Located:
+    """Parse YAML text safely; raise :class:`InputError` naming the place on a syntax error."""
+    loader = _Loader(text)
+    loader.name = str(file)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Located(None, {(): (1, 1)}, file)
+        positions: dict = {}
+        data = _build(node, (), positions, loader)
+        return Located(data, positions, file)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        what = exc.problem or exc.context or "invalid YAML"
+        raise InputError(Problem(file, line, col, f"YAML syntax error: {what}",
+                                 "check the indentation and the ':' after each key")) from None
+    except yaml.YAMLError as exc:
+        raise InputError(Problem(file, None, None, f"YAML error: {exc}")) from None
+    finally:
+        loader.dispose()
+
+
+def load(path: str | Path) -> Located:
+    """Read and parse a YAML file; a missing or unreadable file is an InputError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(Problem(path, None, None, "file not found",
+                                 "check the path (relative paths are from the current "
+                                 "directory, or from the scenario file inside a scenario)")) from None
+    except IsADirectoryError:
+        raise InputError(Problem(path, None, None, "is a folder, not a file")) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(Problem(path, None, None, f"not UTF-8 text ({exc.reason})")) from None
+    except OSError as exc:
+        raise InputError(Problem(path, None, None, f"cannot read: {exc.strerror}")) from None
+    return loads(text, path)
