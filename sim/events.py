@@ -65,3 +65,22 @@ class Event:
     def evolve(self, **changes: Any) -> Event:
         """A copy with some fields changed (e.g. a new stream or version)."""
         return attrs.evolve(self, **changes)
+
+
+@attrs.frozen(slots=True)
+class Occurrence:
+    """An event given from outside the model at a fixed time, not yet in a stream:
+    a history entry (origin "history") or a scenario injection (origin "injected").
+
+    The engine turns each into an :class:`Event` when it occurs. ``actor`` and
+    ``target`` default to the event type's own when None.
+    """
+
+    time: float
+    kind: str
+    origin: str = HISTORY
+    source: str | None = None
+    actor: str | None = None
+    target: str | None = None
+    data: Any = attrs.field(default=_EMPTY, hash=False)
+    note: str | None = None
