@@ -1,0 +1,385 @@
+"""The ``sim`` command: run, validate, compare, show, story, why, verify, plot, hindcast, ingest.
+
+Exit status: 0 success, 2 bad input (a message naming the file, the line and
+a hint; never a traceback), 1 internal error, 130 interrupted.
+Set ``SIM_DEBUG=1`` to see the traceback of an internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.errors import InputError, SimError
+
+EPILOG = textwrap.dedent("""\
+    examples:
+      sim run scenarios/s400/baseline.yaml                 run it into runs/baseline-<time>/
+      sim run scenarios/s400/baseline.yaml -n 200 --out runs/quick
+      sim run --resume runs/quick                          finish an interrupted run
+      sim validate scenarios/s400/*.yaml                   check files without running
+      sim compare scenarios/s400/baseline.yaml scenarios/s400/no_congress_hold.yaml
+      sim story runs/quick --replicate 3                   one simulated world, told
+      sim why runs/quick --replicate 3 caatsa_sanctions    the causal chain of one event
+      sim plot runs/quick                                  the standard figures
+      sim verify runs/quick --resimulate 20                digests, and 20 replicates re-run
+      sim hindcast scenarios/s400/hindcast.yaml            model vs what really happened
+      sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml
+    """)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _nonneg(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {n}")
+    return n
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with a hint, like every bad input
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="sim", description="An event-sourced scenario simulator for policy "
+                "analysis.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from sim import __version__
+
+    p.add_argument("--version", action="version", version=f"sim {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def cmd(name: str, help_: str, examples: str = "") -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, description=help_,
+                              epilog=("examples:\n" + examples) if examples else None,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def executor_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--executor", choices=["auto", "serial", "processes", "dask"],
+                       default="auto", help="where replicates run (default: auto = processes "
+                       "for large runs, serial for small ones and inside Jupyter)")
+        q.add_argument("--jobs", "-j", type=_positive, help="workers (default: all cores)")
+        q.add_argument("--scheduler", metavar="ADDR", help="a Dask scheduler address "
+                       "(implies --executor dask); without it dask starts a LocalCluster")
+        q.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    q = cmd("run", "Run a scenario (all its branches x replicates) into a run folder.",
+            "  sim run scenarios/s400/baseline.yaml --replicates 500 --seed 7 --out runs/b\n"
+            "  sim run --resume runs/b\n")
+    q.add_argument("file", nargs="?", help="scenario YAML file")
+    q.add_argument("--replicates", "-n", type=_positive, help="override the scenario's count")
+    q.add_argument("--seed", type=_nonneg, help="override the scenario's seed")
+    q.add_argument("--out", "-o", help="run folder (default: runs/<name>-<timestamp>)")
+    q.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    q.add_argument("--resume", metavar="RUN", help="finish an interrupted run folder")
+    executor_args(q)
+
+    q = cmd("validate", "Check scenario, world or history files without running them.",
+            "  sim validate scenarios/s400/*.yaml\n")
+    q.add_argument("files", nargs="+")
+
+    q = cmd("compare", "Compare scenarios or runs: outcomes and paired differences.",
+            "  sim compare scenarios/s400/baseline.yaml scenarios/s400/crete_model.yaml -n 500\n")
+    q.add_argument("items", nargs="+", metavar="FILE_OR_RUN")
+    q.add_argument("--replicates", "-n", type=_positive,
+                   help="replicates for scenarios that are not run yet")
+    q.add_argument("--out-root", default="runs", help="where new runs go (default: runs/)")
+    executor_args(q)
+
+    q = cmd("show", "Show one replicate's events, and its state as of a date.",
+            "  sim show runs/b --replicate 0 --as-of 2020-06-30\n")
+    q.add_argument("run")
+    q.add_argument("--replicate", "-r", type=_nonneg, default=0)
+    q.add_argument("--branch", "-b")
+    q.add_argument("--as-of", type=_date, help="only events up to this date, and the state then")
+
+    q = cmd("story", "Tell one simulated world in plain English, with the reason for each step.",
+            "  sim story runs/b --replicate 3\n")
+    q.add_argument("run")
+    q.add_argument("--replicate", "-r", type=_nonneg, default=0)
+    q.add_argument("--branch", "-b")
+
+    q = cmd("why", "The causal chain of one event, back to history.",
+            "  sim why runs/b --replicate 3 caatsa_sanctions\n")
+    q.add_argument("run")
+    q.add_argument("event", help="an event kind (its first occurrence) or a version number")
+    q.add_argument("--replicate", "-r", type=_nonneg, default=0)
+    q.add_argument("--branch", "-b")
+
+    q = cmd("verify", "Check a run's store and digests; optionally re-simulate replicates.",
+            "  sim verify runs/b --resimulate 20\n")
+    q.add_argument("run")
+    q.add_argument("--resimulate", type=_nonneg, default=0, metavar="N",
+                   help="simulate N random replicates again and compare digests")
+
+    q = cmd("plot", "Write the standard figures of runs into their figures/ folders.",
+            "  sim plot runs/b\n")
+    q.add_argument("runs", nargs="+")
+
+    q = cmd("hindcast", "Fork early, simulate, and place what really happened in the "
+            "simulated distribution.", "  sim hindcast scenarios/s400/hindcast.yaml -n 500\n")
+    q.add_argument("file")
+    q.add_argument("--replicates", "-n", type=_positive)
+
+    q = cmd("ingest", "Code a news article into candidate history entries (printed, for review).",
+            "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n")
+    q.add_argument("article")
+    q.add_argument("--published", type=_date, required=True)
+    q.add_argument("--world", required=True)
+    q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
+    q.add_argument("--source", help='"Outlet, Title" to cite in the candidates')
+
+    q = cmd("report", "One self-contained HTML page comparing runs.",
+            "  sim report runs/a runs/b --out report.html\n")
+    q.add_argument("runs", nargs="+")
+    q.add_argument("--out", "-o", default="report.html")
+    return p
+
+
+# --------------------------------------------------------------------------- commands
+
+def _open(path: str, **kw):
+    from sim.runner import Run
+
+    return Run(path, **kw)
+
+
+def _branch(run, name: str | None) -> str:
+    return run.branch(name).name if name else run.branch_names()[0]
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from sim import runner
+
+    progress = False if a.no_progress else None
+    if a.resume:
+        if a.file:
+            raise InputError("give either a scenario FILE or --resume RUN, not both")
+        r = runner.resume(a.resume, executor=a.executor, jobs=a.jobs, scheduler=a.scheduler,
+                          progress=progress)
+    else:
+        if not a.file:
+            raise InputError("sim run needs a scenario FILE (or --resume RUN)")
+        r = runner.run(a.file, out=a.out, replicates=a.replicates, seed=a.seed,
+                       executor=a.executor, jobs=a.jobs, scheduler=a.scheduler,
+                       progress=progress, force=a.force)
+    print(r.outcomes)
+    m = r.manifest
+    failed = m.get("counts", {}).get("failed", 0)
+    print(f"\nrun folder: {r.folder}  ({m.get('executor')}, {m.get('jobs')} worker(s), "
+          f"{m.get('timings', {}).get('total_s')} s)")
+    if failed:
+        print(f"warning: {failed} replicate(s) failed; see {r.folder / 'replicates.csv'}",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_validate(a: argparse.Namespace) -> int:
+    from sim.errors import Problem
+
+    problems: list[str] = []
+    for f in a.files:
+        try:
+            kind = _validate_one(Path(f))
+            print(f"{f}: ok ({kind})")
+        except InputError as exc:
+            problems.append(str(exc))
+        except SimError as exc:
+            problems.append(str(Problem(f, None, None, str(exc))))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
+    return 0
+
+
+def _validate_one(path: Path) -> str:
+    from sim import yamlfile
+
+    doc = yamlfile.load(path)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if "actors" in data or "rules" in data or "reviews" in data:
+        from sim.worldfile import parse_world
+
+        parse_world(doc)
+        return "world"
+    if "sources" in data and "events" in data:
+        raise InputError(f"{path}: a history file is validated through the scenario that "
+                         "uses it (its event names come from the world): validate the scenario")
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(path)
+    return f"scenario, {len(sc.branches)} branch(es)"
+
+
+def cmd_compare(a: argparse.Namespace) -> int:
+    from sim import runner
+    from sim.compare import compare_runs
+
+    runs = []
+    for item in a.items:
+        if runner.is_run_folder(item):
+            runs.append(_open(item))
+        else:
+            sc_out = None
+            r = runner.run(item, out=sc_out, replicates=a.replicates, executor=a.executor,
+                           jobs=a.jobs, scheduler=a.scheduler,
+                           progress=False if a.no_progress else None)
+            print(f"ran {item} -> {r.folder}", file=sys.stderr)
+            runs.append(r)
+    print(compare_runs(runs))
+    return 0
+
+
+def _replicate(a: argparse.Namespace):
+    r = _open(a.run)
+    b = _branch(r, a.branch)
+    return r, b, r.replicate_events(b, a.replicate)
+
+
+def cmd_show(a: argparse.Namespace) -> int:
+    from sim.state import as_of
+
+    r, b, events = _replicate(a)
+    world = r.world(b)
+    limit = world.day(a.as_of) if a.as_of else float("inf")
+    print(f"{r.scenario.name} / branch {b} / replicate {a.replicate}"
+          + (f" / as of {a.as_of}" if a.as_of else ""))
+    fork = r.branch(b).fork
+    shown_fork = False
+    for e in events:
+        if e.time > limit:
+            break
+        if not shown_fork and e.time >= fork:
+            print(f"---------- fork {world.date(fork)} ----------")
+            shown_fork = True
+        who = e.actor or ""
+        if e.target:
+            who += f"->{e.target}"
+        why = e.source if e.origin == "history" else (e.rule or e.origin)
+        cause = f" <- #{e.cause}" if e.cause is not None else ""
+        print(f"#{e.version:<4} {world.date(e.time)}  {e.kind:<26} {who:<9} "
+              f"{e.origin:<9} {why or ''}{cause}")
+    state = as_of(world, events, limit)
+    print("\nstate" + (f" as of {a.as_of}" if a.as_of else " at the end") + ":")
+    for k, v in state.items():
+        print(f"  {k} = {v}")
+    return 0
+
+
+def cmd_story(a: argparse.Namespace) -> int:
+    from sim.story import story
+
+    r, b, events = _replicate(a)
+    print(story(events, r.world(b), sources=r.sources(b), branch=b))
+    return 0
+
+
+def cmd_why(a: argparse.Namespace) -> int:
+    from sim.story import why
+
+    r, b, events = _replicate(a)
+    target: int | str = int(a.event) if a.event.isdigit() else a.event
+    print(why(events, r.world(b), target, sources=r.sources(b)))
+    return 0
+
+
+def cmd_verify(a: argparse.Namespace) -> int:
+    from sim import runner
+
+    problems = runner.verify(a.run, resimulate=a.resimulate)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    extra = f", {a.resimulate} replicate(s) re-simulated identically" if a.resimulate else ""
+    print(f"{a.run}: ok (every digest checks{extra})")
+    return 0
+
+
+def cmd_plot(a: argparse.Namespace) -> int:
+    from sim.plots import standard_figures
+
+    for path in a.runs:
+        r = _open(path)
+        for f in standard_figures(r):
+            print(f)
+    return 0
+
+
+def cmd_hindcast(a: argparse.Namespace) -> int:
+    from sim.hindcast import format_report, hindcast
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(a.file)
+    print(format_report(hindcast(sc, replicates=a.replicates)))
+    return 0
+
+
+def cmd_ingest(a: argparse.Namespace) -> int:
+    from sim import ingest
+
+    return ingest.main(a)
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from sim.report import write_report
+
+    runs = [_open(p) for p in a.runs]
+    out = write_report(runs, a.out)
+    print(out)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
+            "story": cmd_story, "why": cmd_why, "verify": cmd_verify, "plot": cmd_plot,
+            "hindcast": cmd_hindcast, "ingest": cmd_ingest, "report": cmd_report}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args) or 0
+    except KeyboardInterrupt:
+        print("\ninterrupted. An interrupted run is marked incomplete; finish it with "
+              "'sim run --resume RUN'.", file=sys.stderr)
+        return 130
+    except (InputError, SimError) as exc:
+        print(f"error: {exc}" if "\n" not in str(exc) else f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into head
+        return 0
+    except Exception as exc:  # an internal error: a bug, not the user's input
+        if os.environ.get("SIM_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in sim; run again with SIM_DEBUG=1 for the traceback.",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,728 @@
+"""Monte Carlo runs: branches x replicates, seeds, executors and the run folder.
+
+A run takes a resolved :class:`~sim.scenario.Scenario`, simulates every
+(branch, replicate) with the engine, and streams the events into a SQLite
+event store inside a **run folder**::
+
+    runs/baseline-20261121-194500/
+      manifest.json     versions, seed, status, counts, timings, stream digests
+      scenario.yaml     the resolved scenario (extends merged, overrides applied)
+      world.yaml        copies of the world and history it used, so the folder
+      history.yaml      alone can be re-read, resumed, verified and re-plotted
+      events.sqlite     the event store: one prefix stream per branch (history
+                        before the fork) and one stream per replicate forked from it
+      outcomes.csv      the outcome table (branch x outcome, estimate and interval)
+      replicates.csv    one row per replicate: its outcome values
+      figures/          written by ``sim plot``
+
+Seeds: replicate ``i`` of every branch draws from
+``sim.seeding.replicate_rng(seed, i)``; results are identical whatever the
+executor, the number of workers or the order chunks finish in.
+
+Executors share one small interface (``submit(fn, *args)`` returning a
+future, ``close()``): ``serial`` (in this process), ``processes`` (a local
+process pool, the default for large runs outside Jupyter) and ``dask``
+(``dask.distributed``, a scheduler address or a LocalCluster). Workers only
+simulate; the parent is the single writer of the store, one transaction per
+chunk, with a bounded number of chunks in flight so memory stays flat.
+
+Completeness: ``manifest.json`` says ``"status": "running"`` from the start
+and ``"complete"`` only after every replicate is stored and the tables are
+written (each file is written to a temporary name and renamed). A run killed
+at any point is therefore read as incomplete, and ``resume`` finishes it:
+every replicate stream in the store was written and sealed in one
+transaction with its chunk, so the missing ones are exactly those to run.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import yaml
+
+from sim import outcomes as oc
+from sim.engine import Engine
+from sim.errors import InputError, Problem, SimError
+from sim.events import Event
+from sim.scenario import Scenario, load_scenario
+from sim.seeding import replicate_rng
+from sim.store import SQLiteStore, open_store
+
+MANIFEST = "manifest.json"
+STORE = "events.sqlite"
+SCENARIO = "scenario.yaml"
+OUTCOMES = "outcomes.csv"
+REPLICATES = "replicates.csv"
+FORMAT = 1
+
+EXECUTORS = ("auto", "serial", "processes", "dask")
+
+
+class RunError(SimError):
+    """A run folder that cannot be used as asked (exit status 2)."""
+
+
+def prefix_stream(branch: str) -> str:
+    return f"{branch}/history"
+
+
+def replicate_stream(branch: str, i: int) -> str:
+    return f"{branch}/{i}"
+
+
+# --------------------------------------------------------------------------- worker side
+
+@attrs.frozen
+class ReplicateResult:
+    """What a worker sends back for one replicate."""
+
+    branch: int
+    replicate: int
+    events: tuple[Event, ...] = ()
+    values: dict[str, float] = attrs.field(factory=dict)
+    error: str | None = None
+
+
+_ENGINES: dict[tuple[int, int], Engine] = {}
+
+
+def _engine(scenario: Scenario, b: int) -> Engine:
+    key = (id(scenario), b)
+    eng = _ENGINES.get(key)
+    if eng is None:
+        if len(_ENGINES) > 64:
+            _ENGINES.clear()
+        br = scenario.branches[b]
+        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
+                     suppress=br.suppress)
+        _ENGINES[key] = eng
+    return eng
+
+
+def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int) -> list[ReplicateResult]:
+    """Simulate replicates ``start..stop-1`` of branch ``b`` (runs in a worker)."""
+    br = scenario.branches[b]
+    eng = _engine(scenario, b)
+    prefix = eng.prefix
+    out = []
+    for i in range(start, stop):
+        stream = replicate_stream(br.name, i)
+        try:
+            events = eng.run(replicate_rng(scenario.seed, i), stream)
+            values = oc.evaluate_all(scenario.outcomes, [*prefix, *events], br.world,
+                                     br.fork, br.horizon)
+            out.append(ReplicateResult(b, i, tuple(events), values))
+        except Exception as exc:  # a failing replicate is recorded, not fatal
+            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            out.append(ReplicateResult(b, i, error=tb))
+    return out
+
+
+_WORKER_SCENARIO: Scenario | None = None
+
+
+def _init_worker(scenario: Scenario) -> None:
+    global _WORKER_SCENARIO
+    _WORKER_SCENARIO = scenario
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+def _worker_chunk(b: int, start: int, stop: int) -> list[ReplicateResult]:
+    assert _WORKER_SCENARIO is not None
+    return simulate_chunk(_WORKER_SCENARIO, b, start, stop)
+
+
+# --------------------------------------------------------------------------- executors
+
+class SerialExecutor:
+    """Runs each chunk in this process when submitted."""
+
+    name = "serial"
+
+    def __init__(self, scenario: Scenario, jobs: int = 1):
+        self.scenario = scenario
+        self.jobs = 1
+
+    def submit(self, b: int, start: int, stop: int) -> Future:
+        f: Future = Future()
+        try:
+            f.set_result(simulate_chunk(self.scenario, b, start, stop))
+        except BaseException as exc:  # pragma: no cover - simulate_chunk catches per replicate
+            f.set_exception(exc)
+        return f
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+class ProcessExecutor:
+    """A local process pool; workers receive the scenario once, at start."""
+
+    name = "processes"
+
+    def __init__(self, scenario: Scenario, jobs: int | None = None):
+        import multiprocessing as mp
+
+        self.jobs = jobs or os.cpu_count() or 1
+        # forkserver: safe with threads (Jupyter, tqdm) and cheaper than spawn
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        self.pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context(method),
+                                        initializer=_init_worker, initargs=(scenario,))
+
+    def submit(self, b: int, start: int, stop: int) -> Future:
+        return self.pool.submit(_worker_chunk, b, start, stop)
+
+    def close(self, cancel: bool = False) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class DaskExecutor:
+    """dask.distributed: a scheduler at ``address``, or a LocalCluster of ``jobs`` workers."""
+
+    name = "dask"
+
+    def __init__(self, scenario: Scenario, jobs: int | None = None, address: str | None = None):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise RunError("the dask executor needs dask.distributed: "
+                           "pip install 'sim[dask]'") from None
+        self.jobs = jobs or os.cpu_count() or 1
+        self.cluster = None
+        if address:
+            try:
+                self.client = Client(address, timeout="10s")
+            except OSError as exc:
+                raise RunError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        else:
+            self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
+                                        processes=True, dashboard_address=None,
+                                        silence_logs=40)
+            self.client = Client(self.cluster)
+        self.scenario_future = self.client.scatter(scenario, broadcast=True)
+
+    def submit(self, b: int, start: int, stop: int) -> Future:
+        return self.client.submit(simulate_chunk, self.scenario_future, b, start, stop,
+                                  pure=False)
+
+    def close(self, cancel: bool = False) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _in_jupyter() -> bool:
+    return "ipykernel" in sys.modules
+
+
+def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: str | None,
+                  total: int):
+    if kind not in EXECUTORS:
+        raise InputError(Problem(None, None, None, f"unknown executor '{kind}'",
+                                 "expected one of: " + ", ".join(EXECUTORS)))
+    if scheduler and kind in ("auto", "dask"):
+        kind = "dask"
+    if kind == "auto":
+        cores = jobs or os.cpu_count() or 1
+        kind = "serial" if (cores == 1 or total < 2000 or _in_jupyter()) else "processes"
+    if kind == "serial":
+        return SerialExecutor(scenario)
+    if kind == "processes":
+        return ProcessExecutor(scenario, jobs)
+    return DaskExecutor(scenario, jobs, scheduler)
+
+
+# --------------------------------------------------------------------------- run folder files
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("sim", "simpy", "attrs", "numpy", "matplotlib", "PyYAML", "tqdm", "dask",
+                 "distributed"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{folder}: not a run folder (no {MANIFEST})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path}: damaged manifest ({exc})") from None
+
+
+def default_folder(scenario: Scenario, root: Path = Path("runs")) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return root / f"{scenario.name}-{stamp}"
+
+
+def _write_scenario_copy(scenario: Scenario, folder: Path) -> None:
+    """The resolved scenario with copies of its world and history, so the folder stands alone."""
+    resolved = dict(scenario.resolved)
+    resolved.pop("extends", None)
+    resolved["world"] = "world.yaml"
+    resolved["history"] = "history.yaml"
+    resolved["replicates"] = scenario.replicates
+    resolved["seed"] = scenario.seed
+    shutil.copyfile(scenario.world_file, folder / "world.yaml")
+    shutil.copyfile(scenario.history_file, folder / "history.yaml")
+    _atomic_write(folder / SCENARIO,
+                  f"# resolved from {scenario.file}\n"
+                  + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+
+
+# --------------------------------------------------------------------------- the run itself
+
+def _chunks(scenario: Scenario, done: set[tuple[int, int]], size: int) -> Iterator[tuple]:
+    for b in range(len(scenario.branches)):
+        i = 0
+        n = scenario.replicates
+        while i < n:
+            if (b, i) in done:
+                i += 1
+                continue
+            j = i
+            while j < n and j - i < size and (b, j) not in done:
+                j += 1
+            yield (b, i, j)
+            i = j
+
+
+def _chunk_size(total: int, jobs: int) -> int:
+    return max(1, min(250, total // (jobs * 8) or 1))
+
+
+def _progress(total: int, initial: int, enabled: bool | None, desc: str):
+    from tqdm.auto import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty() or _in_jupyter()
+    return tqdm(total=total, initial=initial, disable=not enabled, desc=desc,
+                unit="rep", smoothing=0.1, dynamic_ncols=True)
+
+
+def _write_results(store: SQLiteStore, scenario: Scenario, prefix_len: list[int],
+                   results: Sequence[ReplicateResult]) -> list[tuple[str, str | None]]:
+    """One transaction for a whole chunk: fork, append, seal each replicate stream."""
+    digests = []
+    with store.batch():
+        for r in results:
+            br = scenario.branches[r.branch]
+            stream = replicate_stream(br.name, r.replicate)
+            meta = {"branch": br.name, "replicate": r.replicate}
+            if r.error is not None:
+                meta.update(status="failed", error=r.error)
+                store.fork(prefix_stream(br.name), prefix_len[r.branch], stream, meta)
+                digests.append((stream, None))
+                continue
+            meta.update(status="ok", outcomes={k: _json_float(v) for k, v in r.values.items()})
+            store.fork(prefix_stream(br.name), prefix_len[r.branch], stream, meta)
+            if r.events:
+                store.append(stream, r.events, prefix_len[r.branch])
+            digests.append((stream, store.seal(stream)))
+    return digests
+
+
+def _json_float(v: float) -> Any:
+    if isinstance(v, float) and not np.isfinite(v):
+        return None if np.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def _from_json_float(v: Any) -> float:
+    if v is None:
+        return float("nan")
+    if v == "inf":
+        return float("inf")
+    if v == "-inf":
+        return float("-inf")
+    return float(v)
+
+
+def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None = None,
+        replicates: int | None = None, seed: int | None = None, executor: str = "auto",
+        jobs: int | None = None, scheduler: str | None = None, progress: bool | None = None,
+        force: bool = False) -> Run:
+    """Run a scenario into a new run folder and return the opened :class:`Run`.
+
+    ``out`` defaults to ``runs/<name>-<timestamp>``. An existing complete run
+    folder is refused unless ``force``; an incomplete one is refused too (use
+    :func:`resume`, or ``force`` to start again).
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if replicates is not None or seed is not None:
+        scenario = scenario.replace(replicates=replicates, seed=seed)
+    if scenario.replicates < 1:
+        raise InputError("replicates must be at least 1")
+    folder = Path(out) if out is not None else default_folder(scenario)
+    if folder.exists() and any(folder.iterdir()):
+        if not force:
+            try:
+                status = read_manifest(folder).get("status")
+            except RunError:
+                status = None
+            what = {"complete": "a complete run", None: "a folder that is not empty"}.get(
+                status, "an incomplete run (resume it with: sim run --resume "
+                        f"{folder})")
+            raise RunError(f"{folder} already holds {what}; use --force to overwrite it, "
+                           "or --out to choose another folder")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_scenario_copy(scenario, folder)
+        manifest = {
+            "format": FORMAT,
+            "status": "running",
+            "scenario": scenario.name,
+            "scenario_file": str(scenario.file),
+            "seed": scenario.seed,
+            "replicates": scenario.replicates,
+            "branches": [b.name for b in scenario.branches],
+            "versions": _versions(),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
+        store = SQLiteStore(folder / STORE, create=True)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+
+
+def resume(folder: str | os.PathLike, *, executor: str = "auto", jobs: int | None = None,
+           scheduler: str | None = None, progress: bool | None = None) -> Run:
+    """Finish an interrupted run: simulate the replicates its store does not hold."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest.get("status") == "complete":
+        raise RunError(f"{folder} is already complete; nothing to resume")
+    scenario = load_scenario(folder / SCENARIO)
+    store = open_store(folder / STORE)
+    return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+
+
+def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dict,
+             executor: str, jobs: int | None, scheduler: str | None,
+             progress: bool | None) -> Run:
+    t0 = time.perf_counter()
+    # prefix streams (history before the fork), one per branch, written once
+    existing = {s.name: s for s in store.streams()}
+    prefix_len = []
+    with store.batch():
+        for b, br in enumerate(scenario.branches):
+            eng = _engine(scenario, b)
+            name = prefix_stream(br.name)
+            prefix_len.append(len(eng.prefix))
+            if name not in existing:
+                store.create(name, {"branch": br.name, "prefix": True})
+                if eng.prefix:
+                    store.append(name, [e.evolve(stream=name) for e in eng.prefix], 0)
+                store.seal(name)
+    done = {(scenario.branches.index(b), s.meta["replicate"])
+            for s in existing.values()
+            if not s.meta.get("prefix") and "replicate" in s.meta
+            for b in scenario.branches if b.name == s.meta.get("branch")}
+    total = len(scenario.branches) * scenario.replicates
+    ex = make_executor(executor, scenario, jobs, scheduler, total - len(done))
+    manifest["executor"] = ex.name
+    manifest["jobs"] = ex.jobs
+    size = _chunk_size(total - len(done), ex.jobs)
+    failed = 0
+    bar = _progress(total, len(done), progress, scenario.name)
+    t_sim = time.perf_counter()
+    try:
+        pending: set[Future] = set()
+        chunks = _chunks(scenario, done, size)
+        limit = ex.jobs * 3
+        while True:
+            while len(pending) < limit:
+                nxt = next(chunks, None)
+                if nxt is None:
+                    break
+                pending.add(ex.submit(*nxt))
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                results = fut.result()
+                _write_results(store, scenario, prefix_len, results)
+                failed += sum(r.error is not None for r in results)
+                bar.update(len(results))
+        ex.close()
+    except BaseException:
+        bar.close()
+        ex.close(cancel=True)
+        manifest["status"] = "incomplete"
+        manifest["interrupted"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
+        store.close()
+        raise
+    bar.close()
+    t_written = time.perf_counter()
+    runobj = Run(folder, allow_incomplete=True, store=store, scenario=scenario)
+    table = runobj.outcome_table()
+    table.to_csv(folder / OUTCOMES)
+    _write_replicates_csv(runobj, folder / REPLICATES)
+    digests = {s.name: s.digest for s in store.streams()}
+    manifest.update(
+        status="complete",
+        finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        counts={"streams": len(digests), "replicates": total, "failed": failed,
+                "events": store.count_events() if hasattr(store, "count_events") else None},
+        timings={"simulate_and_store_s": round(t_written - t_sim, 3),
+                 "total_s": round(time.perf_counter() - t0, 3)},
+        run_digest=_run_digest(digests),
+        digests=digests,
+    )
+    _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
+    runobj.manifest = manifest
+    return runobj
+
+
+def _run_digest(digests: dict[str, str | None]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(digests):
+        h.update(f"{name}={digests[name]}\n".encode())
+    return h.hexdigest()
+
+
+def _write_replicates_csv(run: Run, path: Path) -> None:
+    ids = [o.id for o in run.scenario.outcomes]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["branch", "replicate", "status", *ids, "error"])
+        for name in run.branch_names():
+            for rep, meta in run._replicate_metas(name):
+                vals = meta.get("outcomes", {})
+                w.writerow([name, rep, meta.get("status"),
+                            *[_csv_value(_from_json_float(vals.get(k))) if k in vals else ""
+                              for k in ids], meta.get("error", "")])
+    os.replace(tmp, path)
+
+
+def _csv_value(v: float) -> str:
+    if np.isnan(v):
+        return ""
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return repr(float(v)) if not float(v).is_integer() else str(int(v))
+
+
+# --------------------------------------------------------------------------- reading a run
+
+class Run:
+    """An opened run folder: its scenario, store, outcomes and events.
+
+    >>> # run = sim.run("scenarios/s400/baseline.yaml"); run.outcomes
+    """
+
+    def __init__(self, folder: str | os.PathLike, *, allow_incomplete: bool = False,
+                 store: SQLiteStore | None = None, scenario: Scenario | None = None):
+        self.folder = Path(folder)
+        self.manifest = read_manifest(self.folder)
+        self.complete = self.manifest.get("status") == "complete"
+        if not self.complete and not allow_incomplete:
+            raise RunError(f"{self.folder} is an incomplete run (status: "
+                           f"{self.manifest.get('status')}); finish it with: "
+                           f"sim run --resume {self.folder}")
+        self.scenario = scenario or load_scenario(self.folder / SCENARIO)
+        self.store = store or open_store(self.folder / STORE)
+        self._metas: dict[str, list[tuple[int, dict]]] | None = None
+        self._values: dict[str, dict[str, np.ndarray]] = {}
+        self._table = None
+
+    # ---- the interface plots, stories and notebooks use
+
+    def branch_names(self) -> list[str]:
+        return [b.name for b in self.scenario.branches]
+
+    def branch(self, name: str):
+        for b in self.scenario.branches:
+            if b.name == name:
+                return b
+        from sim.errors import did_you_mean
+
+        raise InputError(Problem(self.folder, None, None, f"no branch '{name}' in this run",
+                                 did_you_mean(name, self.branch_names())))
+
+    def world(self, branch: str | None = None):
+        return self.branch(branch or self.branch_names()[0]).world
+
+    def replicate_events(self, branch: str, i: int) -> list[Event]:
+        self.branch(branch)
+        if not 0 <= i < self.scenario.replicates:
+            raise InputError(Problem(self.folder, None, None,
+                                     f"replicate {i} is out of range",
+                                     f"this run has replicates 0..{self.scenario.replicates - 1}"))
+        return self.store.read(replicate_stream(branch, i))
+
+    def iter_events(self, branch: str) -> Iterator[list[Event]]:
+        names = [replicate_stream(branch, i) for i in range(self.scenario.replicates)]
+        for _, events in self.store.iter_streams(names):
+            yield events
+
+    def first_times(self, branch: str, kind: str) -> np.ndarray:
+        ft = self.store.first_times(kind)
+        return np.array([ft.get(replicate_stream(branch, i), np.inf)
+                         for i in range(self.scenario.replicates)], dtype=float)
+
+    def _replicate_metas(self, branch: str) -> list[tuple[int, dict]]:
+        if self._metas is None:
+            metas: dict[str, list[tuple[int, dict]]] = {}
+            for s in self.store.streams():
+                m = s.meta or {}
+                if m.get("prefix") or "replicate" not in m:
+                    continue
+                metas.setdefault(m["branch"], []).append((m["replicate"], m))
+            for v in metas.values():
+                v.sort(key=lambda t: t[0])
+            self._metas = metas
+        return self._metas.get(branch, [])
+
+    def outcome_values(self, branch: str) -> dict[str, np.ndarray]:
+        """Per-replicate values of each outcome (NaN for failed or missing replicates)."""
+        if branch not in self._values:
+            n = self.scenario.replicates
+            vals = {o.id: np.full(n, np.nan) for o in self.scenario.outcomes}
+            for rep, meta in self._replicate_metas(branch):
+                for k, v in meta.get("outcomes", {}).items():
+                    if k in vals:
+                        vals[k][rep] = _from_json_float(v)
+            self._values[branch] = vals
+        return self._values[branch]
+
+    def failed(self, branch: str | None = None) -> list[tuple[str, int, str]]:
+        names = [branch] if branch else self.branch_names()
+        return [(b, rep, m.get("error", "")) for b in names
+                for rep, m in self._replicate_metas(b) if m.get("status") == "failed"]
+
+    def outcome_table(self):
+        if self._table is None:
+            self._table = oc.OutcomeTable.from_values(
+                self.scenario.outcomes,
+                {b: self.outcome_values(b) for b in self.branch_names()})
+        return self._table
+
+    @property
+    def outcomes(self):
+        """The outcome table (prints as text, displays in Jupyter; ``.to_pandas()``)."""
+        return self.outcome_table()
+
+    def to_pandas(self):
+        return self.outcome_table().to_pandas()
+
+    def sources(self, branch: str | None = None):
+        b = self.branch(branch or self.branch_names()[0])
+        doc = getattr(b, "history_doc", None)
+        return doc.sources if doc is not None else {}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"Run({str(self.folder)!r}, scenario={self.scenario.name!r}, "
+                f"branches={self.branch_names()}, replicates={self.scenario.replicates}, "
+                f"status={self.manifest.get('status')!r})")
+
+    def _repr_html_(self) -> str:
+        head = (f"<p><b>Run</b> <code>{self.folder}</code>: scenario "
+                f"<b>{self.scenario.name}</b>, {len(self.branch_names())} branch(es) x "
+                f"{self.scenario.replicates} replicates, status {self.manifest.get('status')}</p>")
+        return head + self.outcome_table()._repr_html_()
+
+
+def open_run(folder: str | os.PathLike, allow_incomplete: bool = False) -> Run:
+    return Run(folder, allow_incomplete=allow_incomplete)
+
+
+def is_run_folder(path: str | os.PathLike) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def verify(folder: str | os.PathLike, resimulate: int = 0,
+           on_progress: Callable[[int], None] | None = None) -> list[str]:
+    """Check a run: the store's digests, the manifest's digests, and (optionally)
+    that ``resimulate`` replicates simulated again give the same digests.
+
+    Returns a list of problems (empty when all is well).
+    """
+    run_ = Run(folder, allow_incomplete=True)
+    problems = [str(p) for p in run_.store.verify()]
+    recorded = run_.manifest.get("digests") or {}
+    stored = {s.name: s.digest for s in run_.store.streams()}
+    if not run_.complete:
+        problems.append(f"{run_.folder}: the run is incomplete "
+                        f"(status {run_.manifest.get('status')})")
+    for name, d in recorded.items():
+        if stored.get(name) != d:
+            problems.append(f"stream {name}: digest in the manifest {d} differs from the "
+                            f"store's {stored.get(name)}")
+    if resimulate:
+        rng = np.random.default_rng(0)
+        sc = run_.scenario
+        picks = [(int(rng.integers(len(sc.branches))), int(rng.integers(sc.replicates)))
+                 for _ in range(resimulate)]
+        from sim.store import MemoryStore
+
+        for k, (b, i) in enumerate(picks):
+            br = sc.branches[b]
+            res = simulate_chunk(sc, b, i, i + 1)[0]
+            if res.error:
+                continue
+            mem = MemoryStore()
+            eng = _engine(sc, b)
+            pname = prefix_stream(br.name)
+            mem.create(pname)
+            if eng.prefix:
+                mem.append(pname, [e.evolve(stream=pname) for e in eng.prefix], 0)
+            stream = replicate_stream(br.name, i)
+            mem.fork(pname, len(eng.prefix), stream)
+            if res.events:
+                mem.append(stream, res.events, len(eng.prefix))
+            again = mem.seal(stream)
+            if stored.get(stream) != again:
+                problems.append(f"stream {stream}: simulating it again gives digest {again}, "
+                                f"the store has {stored.get(stream)}")
+            if on_progress:
+                on_progress(k + 1)
+    run_.close()
+    return problems

@@ -1,0 +1,119 @@
+"""The `sim` command end to end, as a user runs it, including wrong input."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MINI = Path(__file__).parent / "data" / "mini"
+
+
+def sim_cmd(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture
+def mini(tmp_path) -> Path:
+    d = tmp_path / "mini"
+    shutil.copytree(MINI, d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def mini_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    r = sim_cmd("run", str(MINI / "scenario.yaml"), "-n", "30", "--out", str(out),
+                "--executor", "serial")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_help_has_examples():
+    r = sim_cmd("--help")
+    assert r.returncode == 0
+    assert "examples:" in r.stdout and "sim run scenarios/s400/baseline.yaml" in r.stdout
+    r = sim_cmd("run", "--help")
+    assert r.returncode == 0 and "--resume" in r.stdout and "--executor" in r.stdout
+
+
+def test_run_prints_outcomes_and_folder(mini_run: Path):
+    assert (mini_run / "manifest.json").is_file()
+    text = (mini_run / "outcomes.csv").read_text()
+    assert text.splitlines()[0].startswith("branch,outcome")
+
+
+def test_show_story_why_verify(mini_run: Path):
+    r = sim_cmd("show", str(mini_run), "--replicate", "2", "--as-of", "2020-06-30")
+    assert r.returncode == 0, r.stderr
+    assert "2020-01-10" in r.stdout and "arm" in r.stdout and "fork 2020-02-01" in r.stdout
+    assert "armed = True" in r.stdout
+    r = sim_cmd("story", str(mini_run), "--replicate", "2")
+    assert r.returncode == 0, r.stderr
+    assert "Alpha arms" in r.stdout and "Test Gazette" in r.stdout
+    r = sim_cmd("verify", str(mini_run), "--resimulate", "3")
+    assert r.returncode == 0, r.stderr
+    assert "ok" in r.stdout
+
+
+def test_run_bad_scenario_exit_2_no_folder(mini: Path, tmp_path: Path):
+    text = (mini / "scenario.yaml").read_text().replace("occurs: punish", "occurs: punnish")
+    (mini / "scenario.yaml").write_text(text)
+    out = tmp_path / "never"
+    r = sim_cmd("run", str(mini / "scenario.yaml"), "--out", str(out))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "scenario.yaml:" in r.stderr and "punnish" in r.stderr and "punish" in r.stderr
+    assert not out.exists()
+
+
+def test_run_bad_world_names_world_file(mini: Path, tmp_path: Path):
+    text = (mini / "world.yaml").read_text().replace("then: punish", "then: punsh")
+    (mini / "world.yaml").write_text(text)
+    r = sim_cmd("run", str(mini / "scenario.yaml"), "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "world.yaml:" in r.stderr and "did you mean 'punish'" in r.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_missing_file_and_bad_arguments(tmp_path: Path):
+    r = sim_cmd("run", str(tmp_path / "nope.yaml"))
+    assert r.returncode == 2 and "file not found" in r.stderr and "Traceback" not in r.stderr
+    r = sim_cmd("run", str(MINI / "scenario.yaml"), "--replicates", "zero")
+    assert r.returncode == 2 and "not a whole number" in r.stderr
+    r = sim_cmd("show", str(tmp_path))
+    assert r.returncode == 2 and "not a run folder" in r.stderr
+
+
+def test_show_replicate_out_of_range(mini_run: Path):
+    r = sim_cmd("show", str(mini_run), "--replicate", "999")
+    assert r.returncode == 2 and "out of range" in r.stderr
+
+
+def test_refuses_to_overwrite_complete_run(mini_run: Path):
+    r = sim_cmd("run", str(MINI / "scenario.yaml"), "--out", str(mini_run))
+    assert r.returncode == 2 and "--force" in r.stderr
+
+
+def test_validate(mini: Path):
+    r = sim_cmd("validate", str(mini / "scenario.yaml"), str(mini / "world.yaml"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count(": ok") == 2
+    (mini / "world.yaml").write_text((mini / "world.yaml").read_text()
+                                     .replace("probability: 0.1", "probability: 1.1"))
+    r = sim_cmd("validate", str(mini / "world.yaml"))
+    assert r.returncode == 2 and "world.yaml:" in r.stderr and "1.1" in r.stderr
+
+
+def test_not_a_store(mini_run: Path, tmp_path: Path):
+    bad = tmp_path / "bad"
+    shutil.copytree(mini_run, bad)
+    (bad / "events.sqlite").write_text("this is not a database\n" * 100)
+    for f in bad.glob("events.sqlite-*"):
+        f.unlink()
+    r = sim_cmd("show", str(bad))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "events.sqlite" in r.stderr
