@@ -1,11 +1,67 @@
-"""Outcome measures: projections over replicate streams, with intervals.
+"""Outcome measures: projections over replicate streams, and their intervals.
 
-(Skeleton: the OutcomeSpec record is fixed here so the scenario loader and
-the runner can use it; the measures are being written.)
+This module owns what a scenario's ``outcomes:`` mean and how they are
+summarised across replicates. It is pure (numpy, no I/O except
+:meth:`OutcomeTable.to_csv`). Times are days since the world's ``starts``;
+``fork`` and ``horizon`` are the branch's, in the same unit.
+
+Per replicate (:func:`evaluate`, one stream's events, history prefix included):
+
+- ``occurs``  1.0 if the event's first occurrence is at or before ``by``
+  (default: the horizon), else 0.0. An occurrence in the history prefix counts.
+- ``time_to`` days from the fork to the event's first occurrence, censored at
+  the horizon: ``max(t_first - fork, 0)`` if ``t_first <= horizon``, else
+  ``inf``. An event that had already occurred before the fork gives **0.0**
+  ("already true at the fork"), never a negative number, so that
+  ``time_to <= x`` is exactly "occurred by fork + x" and the cumulative
+  incidence at ``horizon - fork`` equals the ``occurs``-by-horizon share.
+  ``by`` is ignored for this measure.
+- ``state``   the variable's value at ``at`` (default: the horizon) as
+  :func:`sim.state.as_of` gives it (bool -> 0.0/1.0).
+- ``count``   the number of occurrences with ``time <= by`` (default: horizon).
+- ``first``   the index in ``spec.events`` of the event whose first occurrence
+  (by ``by``, default the horizon) is earliest; ties go to the lower index;
+  -1.0 if none occurred.
+
+Across replicates:
+
+- probabilities get Wilson score intervals (:func:`wilson`), which keep their
+  coverage near 0 and 1 where the normal (Wald) interval collapses;
+- means get Student-t intervals (:meth:`Estimate.of_mean`);
+- branch differences under common random numbers get a paired t interval
+  (:func:`paired_difference`);
+- cumulative incidence (:func:`cumulative_incidence`): the only censoring is
+  administrative, at one common horizon, so every replicate is followed over
+  the whole window. The Kaplan-Meier estimator then reduces to the empirical
+  CDF, and ``#{T <= t}`` is exactly Binomial(n, F(t)): pointwise Wilson
+  intervals are the exact-model intervals (pointwise, not simultaneous bands).
+
+>>> p, lo, hi = wilson(5, 10)
+>>> round(p, 4), round(lo, 4), round(hi, 4)
+(0.5, 0.2366, 0.7634)
+>>> p, lo, hi = wilson(81, 263)
+>>> round(lo, 4), round(hi, 4)
+(0.2553, 0.3662)
 """
 from __future__ import annotations
 
+import csv
+import html
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
 import attrs
+import numpy as np
+
+from sim.errors import did_you_mean
+from sim.events import Event
+from sim.state import State, as_of
+from sim.world import World
 
 MEASURES = ("occurs", "time_to", "state", "count", "first")
 
@@ -18,8 +74,9 @@ class OutcomeSpec:
     the world's ``starts``):
 
     - ``{id: X, occurs: EVENT, by: DATE}``   1/0 per replicate; by defaults to the horizon
-    - ``{id: X, time_to: EVENT}``            days from the fork to the first occurrence
-                                             after it... see measure docs; inf if never
+    - ``{id: X, time_to: EVENT}``            days from the fork to the first occurrence,
+                                             0 if it occurred before the fork, inf if
+                                             never by the horizon (see the module docs)
     - ``{id: X, state: VAR, at: DATE}``      the variable's value at that date
     - ``{id: X, count: EVENT, by: DATE}``    number of occurrences by the date
     - ``{id: X, first: [E1, E2, ...]}``      which of these occurred first (index, or -1)
@@ -33,3 +90,569 @@ class OutcomeSpec:
     by: float | None = None
     at: float | None = None
     label: str = ""
+
+
+def check(spec: OutcomeSpec, world: World) -> list[str]:
+    """What is wrong with ``spec`` for ``world`` (empty if nothing), each with a hint.
+
+    For the scenario loader, which knows the file and line to put in front.
+    """
+    out: list[str] = []
+
+    def hint(word: Any, choices: Iterable[str]) -> str:
+        h = did_you_mean(word, choices)
+        return f" ({h})" if h else ""
+
+    if spec.measure not in MEASURES:
+        out.append(f"outcome '{spec.id}': unknown measure '{spec.measure}'"
+                   + hint(spec.measure, MEASURES))
+        return out
+    if spec.measure == "state":
+        if spec.var not in world.variables:
+            out.append(f"outcome '{spec.id}': unknown state variable '{spec.var}'"
+                       + hint(spec.var, world.variables))
+        return out
+    kinds = spec.events if spec.measure == "first" else (spec.event,)
+    if spec.measure == "first" and not kinds:
+        out.append(f"outcome '{spec.id}': 'first' needs a list of at least one event")
+    for k in kinds:
+        if k not in world.events:
+            out.append(f"outcome '{spec.id}': unknown event '{k}'" + hint(k, world.events))
+    return out
+
+
+# --------------------------------------------------------------------------- per replicate
+
+def _first_and_times(events: Iterable[Event], kinds: set[str]) -> tuple[dict[str, list[float]],
+                                                                        bool]:
+    """Occurrence times of each kind of interest (stream order), and whether the
+    stream's times are non-decreasing."""
+    times: dict[str, list[float]] = {k: [] for k in kinds}
+    monotone = True
+    last = -math.inf
+    for e in events:
+        t = e.time
+        if t < last:
+            monotone = False
+        last = t
+        lst = times.get(e.kind)
+        if lst is not None:
+            lst.append(t)
+    return times, monotone
+
+
+def _value(spec: OutcomeSpec, times: Mapping[str, list[float]], states: Mapping[float, dict],
+           fork: float, horizon: float) -> float:
+    m = spec.measure
+    if m == "occurs":
+        by = horizon if spec.by is None else spec.by
+        ts = times[spec.event]
+        return 1.0 if ts and min(ts) <= by else 0.0
+    if m == "time_to":
+        ts = times[spec.event]
+        if not ts:
+            return math.inf
+        t1 = min(ts)
+        if t1 > horizon:
+            return math.inf
+        return max(t1 - fork, 0.0)
+    if m == "count":
+        by = horizon if spec.by is None else spec.by
+        return float(sum(1 for t in times[spec.event] if t <= by))
+    if m == "first":
+        by = horizon if spec.by is None else spec.by
+        best, best_t = -1, math.inf
+        for i, k in enumerate(spec.events):
+            ts = [t for t in times[k] if t <= by]
+            if ts and min(ts) < best_t:
+                best, best_t = i, min(ts)
+        return float(best)
+    if m == "state":
+        at = horizon if spec.at is None else spec.at
+        return float(states[at][spec.var])
+    raise ValueError(f"outcome '{spec.id}': unknown measure '{spec.measure}'"
+                     + (f" ({h})" if (h := did_you_mean(spec.measure, MEASURES)) else ""))
+
+
+def _states(world: World, events: Sequence[Event], ats: set[float],
+            monotone: bool) -> dict[float, dict]:
+    """Values as of each time in ``ats`` (one fold when the stream's times are ordered)."""
+    if not ats:
+        return {}
+    if not monotone:
+        return {a: as_of(world, events, a) for a in ats}
+    order = sorted(ats)
+    out: dict[float, dict] = {}
+    state = State(world)
+    i = 0
+    for e in events:
+        while i < len(order) and e.time > order[i]:
+            out[order[i]] = dict(state.values)
+            i += 1
+        state.apply(e.kind)
+    for a in order[i:]:
+        out[a] = dict(state.values)
+    return out
+
+
+def _kinds(specs: Iterable[OutcomeSpec]) -> set[str]:
+    kinds: set[str] = set()
+    for s in specs:
+        if s.measure == "first":
+            kinds.update(s.events)
+        elif s.event is not None:
+            kinds.add(s.event)
+    return kinds
+
+
+def _check_vars(specs: Iterable[OutcomeSpec], world: World) -> None:
+    for s in specs:
+        if s.measure == "state" and s.var not in world.variables:
+            h = did_you_mean(s.var, world.variables)
+            raise ValueError(f"outcome '{s.id}': unknown state variable '{s.var}'"
+                             + (f" ({h})" if h else ""))
+
+
+def evaluate(spec: OutcomeSpec, events: Sequence[Event], world: World, fork: float,
+             horizon: float) -> float:
+    """The value of one outcome in one replicate's stream (see the module docs)."""
+    return evaluate_all((spec,), events, world, fork, horizon)[spec.id]
+
+
+def evaluate_all(specs: Sequence[OutcomeSpec], events: Sequence[Event], world: World,
+                 fork: float, horizon: float) -> dict[str, float]:
+    """Every outcome's value in one replicate, in one pass over the events
+    (plus one fold of state when a ``state`` outcome is asked for)."""
+    _check_vars(specs, world)
+    times, monotone = _first_and_times(events, _kinds(specs))
+    ats = {horizon if s.at is None else s.at for s in specs if s.measure == "state"}
+    states = _states(world, events, ats, monotone)
+    return {s.id: _value(s, times, states, fork, horizon) for s in specs}
+
+
+def first_time(events: Iterable[Event], kind: str) -> float:
+    """Time of the first event of ``kind`` (np.inf if none)."""
+    return min((e.time for e in events if e.kind == kind), default=math.inf)
+
+
+# --------------------------------------------------------------------------- intervals
+
+def _z(level: float) -> float:
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def wilson(k: Any, n: Any, z: float = 1.96) -> tuple[Any, Any, Any]:
+    """Wilson score interval for ``k`` successes in ``n`` trials: ``(p, lo, hi)``.
+
+    Works on scalars (returns floats) and on numpy arrays (elementwise).
+    ``n == 0`` gives ``(nan, 0.0, 1.0)``: nothing is known. ``k == 0`` gives
+    ``lo == 0`` exactly and ``k == n`` gives ``hi == 1`` exactly.
+    """
+    k_arr = np.asarray(k, dtype=float)
+    n_arr = np.asarray(n, dtype=float)
+    if np.any(k_arr < 0) or np.any(k_arr > n_arr):
+        raise ValueError(f"wilson: need 0 <= k <= n, got k={k}, n={n}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k_arr / n_arr
+        z2 = z * z
+        denom = 1.0 + z2 / n_arr
+        center = (p + z2 / (2 * n_arr)) / denom
+        half = z * np.sqrt(p * (1 - p) / n_arr + z2 / (4 * n_arr * n_arr)) / denom
+        lo = np.where(k_arr == 0, 0.0, np.clip(center - half, 0.0, 1.0))
+        hi = np.where(k_arr == n_arr, 1.0, np.clip(center + half, 0.0, 1.0))
+    empty = n_arr == 0
+    lo = np.where(empty, 0.0, lo)
+    hi = np.where(empty, 1.0, hi)
+    p = np.where(empty, np.nan, p)
+    if np.ndim(p) == 0:
+        return float(p), float(lo), float(hi)
+    return p, lo, hi
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularised incomplete beta I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    lbt = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+           + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(lbt) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(lbt) * _betacf(b, a, 1.0 - x) / b
+
+
+def _t_cdf(t: float, df: float) -> float:
+    x = df / (df + t * t)
+    tail = 0.5 * _betainc(df / 2.0, 0.5, x)
+    return 1.0 - tail if t > 0 else tail
+
+
+@lru_cache(maxsize=256)
+def t_quantile(q: float, df: float) -> float:
+    """Quantile of Student's t with ``df`` degrees of freedom (no scipy needed).
+
+    >>> round(t_quantile(0.975, 9), 4)
+    2.2622
+    """
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"t_quantile: q must be in (0, 1), got {q}")
+    if df > 1e7:
+        return NormalDist().inv_cdf(q)
+    if q < 0.5:
+        return -t_quantile(1.0 - q, df)
+    lo, hi = 0.0, 1.0
+    while _t_cdf(hi, df) < q:
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if _t_cdf(mid, df) < q:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12 * max(1.0, hi):
+            break
+    return 0.5 * (lo + hi)
+
+
+@attrs.frozen
+class Estimate:
+    """A point estimate with an interval: ``mean`` in [``lo``, ``hi``] from ``n`` replicates.
+
+    ``kind`` is "probability" (Wilson), "mean" (t), "difference" (paired t) or
+    "median" (distribution-free order-statistic interval).
+    """
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+    kind: str = "mean"
+
+    @property
+    def halfwidth(self) -> float:
+        return (self.hi - self.lo) / 2
+
+    @classmethod
+    def proportion(cls, k: int, n: int, level: float = 0.95) -> Estimate:
+        p, lo, hi = wilson(k, n, _z(level))
+        return cls(p, lo, hi, int(n), "probability")
+
+    @classmethod
+    def of_mean(cls, values: Any, level: float = 0.95, kind: str = "mean") -> Estimate:
+        """Mean with a Student-t interval (nan interval for fewer than 2 values)."""
+        x = np.asarray(values, dtype=float)
+        n = x.size
+        if n == 0:
+            return cls(math.nan, math.nan, math.nan, 0, kind)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("a mean needs finite values (time_to outcomes are inf when "
+                             "censored: summarise them with summarize())")
+        m = float(x.mean())
+        if n < 2:
+            return cls(m, math.nan, math.nan, 1, kind)
+        se = float(x.std(ddof=1)) / math.sqrt(n)
+        h = t_quantile(0.5 + level / 2, n - 1) * se
+        return cls(m, m - h, m + h, n, kind)
+
+    def __str__(self) -> str:
+        return f"{_fmt(self.mean)} [{_fmt(self.lo)}, {_fmt(self.hi)}] (n={self.n})"
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if abs(x) >= 1000:
+        return f"{x:.0f}"
+    return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def cumulative_incidence(times: Any, grid: Any, horizon: float,
+                         z: float = 1.96) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Share of replicates whose event time is ``<= t`` for each ``t`` in ``grid``,
+    with pointwise Wilson intervals: ``(p, lo, hi)`` arrays shaped like ``grid``.
+
+    ``times`` use np.inf for "never by the horizon" (as ``time_to`` gives them);
+    ``horizon`` is in the same unit (for ``time_to``: horizon - fork). Points of
+    the grid beyond the horizon are unknown (censored): nan.
+    """
+    t = np.sort(np.asarray(times, dtype=float))
+    g = np.asarray(grid, dtype=float)
+    n = t.size
+    k = np.searchsorted(t, g, side="right")
+    p, lo, hi = wilson(k, np.full(k.shape, n), z)
+    p, lo, hi = (np.atleast_1d(np.asarray(a, dtype=float)).reshape(g.shape).copy()
+                 for a in (p, lo, hi))
+    beyond = g > horizon
+    for a in (p, lo, hi):
+        a[beyond] = np.nan
+    return p, lo, hi
+
+
+def median_interval(values: Any, level: float = 0.95) -> Estimate:
+    """Sample median with a distribution-free interval from order statistics
+    (ranks from the normal approximation to Binomial(m, 1/2))."""
+    x = np.sort(np.asarray(values, dtype=float))
+    m = x.size
+    if m == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, "median")
+    z = _z(level)
+    j = math.floor(m / 2 - z * math.sqrt(m) / 2)      # 1-based ranks
+    k = math.ceil(1 + m / 2 + z * math.sqrt(m) / 2)
+    lo = float(x[j - 1]) if j >= 1 else -math.inf
+    hi = float(x[k - 1]) if k <= m else math.inf
+    return Estimate(float(np.median(x)), lo, hi, m, "median")
+
+
+def paired_difference(a: Any, b: Any, level: float = 0.95) -> Estimate:
+    """Mean of ``a - b`` over replicates paired by index (common random numbers),
+    with a t interval from the paired differences' standard deviation."""
+    xa = np.asarray(a, dtype=float)
+    xb = np.asarray(b, dtype=float)
+    if xa.shape != xb.shape:
+        raise ValueError(f"paired_difference: the branches have {xa.size} and {xb.size} "
+                         "replicates; pairing needs the same replicates in both")
+    d = xa - xb
+    if not np.all(np.isfinite(d)):
+        raise ValueError("paired_difference needs finite values (for time_to outcomes "
+                         "compare np.isfinite(values) or a capped time)")
+    return Estimate.of_mean(d, level, kind="difference")
+
+
+def _is_binary(x: np.ndarray) -> bool:
+    return bool(np.all((x == 0.0) | (x == 1.0)))
+
+
+def halfwidth_curve(values: Any, ns: Any, level: float = 0.95) -> np.ndarray:
+    """Interval half-width using the first ``n`` replicates, for each ``n`` in ``ns``:
+    "are there enough replicates?". 0/1 values use Wilson; others the t interval;
+    values with inf (censored time_to) use the share that occurred by the horizon."""
+    x = np.asarray(values, dtype=float)
+    nn = np.asarray(ns, dtype=int)
+    if nn.size and (nn.min() < 1 or nn.max() > x.size):
+        raise ValueError(f"halfwidth_curve: each n must be in 1..{x.size}")
+    if np.any(np.isinf(x)):
+        x = np.isfinite(x).astype(float)
+    z = _z(level)
+    if _is_binary(x):
+        k = np.concatenate([[0.0], np.cumsum(x)])[nn]
+        _, lo, hi = wilson(k, nn.astype(float), z)
+        return (np.asarray(hi) - np.asarray(lo)) / 2
+    c = x - x.mean()                                      # centred for stable sums
+    s1 = np.concatenate([[0.0], np.cumsum(c)])[nn]
+    s2 = np.concatenate([[0.0], np.cumsum(c * c)])[nn]
+    out = np.full(nn.shape, np.nan)
+    ok = nn >= 2
+    var = (s2[ok] - s1[ok] ** 2 / nn[ok]) / (nn[ok] - 1)
+    tq = np.array([t_quantile(0.5 + level / 2, int(n) - 1) for n in nn[ok]])
+    out[ok] = tq * np.sqrt(np.maximum(var, 0.0) / nn[ok])
+    return out
+
+
+# --------------------------------------------------------------------------- summaries
+
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+@attrs.frozen
+class Summary:
+    """One outcome summarised over a branch's replicates.
+
+    ``stats`` are named estimates in table order, e.g. ``("probability", Estimate)``;
+    ``main`` is the first. ``quantiles`` (time_to only) are days from the fork
+    among replicates where the event occurred.
+    """
+
+    spec: OutcomeSpec
+    n: int
+    stats: tuple[tuple[str, Estimate], ...]
+    quantiles: Mapping[float, float] = attrs.field(factory=dict, hash=False)
+
+    @property
+    def main(self) -> Estimate:
+        return self.stats[0][1]
+
+    def __getitem__(self, name: str) -> Estimate:
+        for k, e in self.stats:
+            if k == name:
+                return e
+        raise KeyError(f"{name!r}; this summary has: {', '.join(k for k, _ in self.stats)}")
+
+
+def summarize(spec: OutcomeSpec, values: Any, level: float = 0.95) -> Summary:
+    """Summarise one outcome's per-replicate values.
+
+    occurs -> "probability"; time_to -> "probability_by_horizon" and
+    "median_days_if_occurs" (+ quantiles); state -> "share" if every value is
+    0/1 (a bool variable, Wilson) else "mean" (t); count -> "mean";
+    first -> "first:<event>" for each event then "first:none" (Wilson shares).
+    """
+    x = np.asarray(values, dtype=float)
+    n = int(x.size)
+    m = spec.measure
+    prop = Estimate.proportion
+    if m == "occurs":
+        return Summary(spec, n, (("probability", prop(int(np.sum(x == 1.0)), n, level)),))
+    if m == "time_to":
+        hit = x[np.isfinite(x)]
+        q = {qq: float(np.quantile(hit, qq)) for qq in QUANTILES} if hit.size else {}
+        return Summary(spec, n, (("probability_by_horizon", prop(hit.size, n, level)),
+                                 ("median_days_if_occurs", median_interval(hit, level))), q)
+    if m == "state":
+        if n and _is_binary(x):
+            return Summary(spec, n, (("share", prop(int(x.sum()), n, level)),))
+        return Summary(spec, n, (("mean", Estimate.of_mean(x, level)),))
+    if m == "count":
+        return Summary(spec, n, (("mean", Estimate.of_mean(x, level)),))
+    if m == "first":
+        stats = tuple((f"first:{ev}", prop(int(np.sum(x == i)), n, level))
+                      for i, ev in enumerate(spec.events))
+        return Summary(spec, n, stats + (("first:none", prop(int(np.sum(x == -1)), n, level)),))
+    raise ValueError(f"outcome '{spec.id}': unknown measure '{m}'")
+
+
+COLUMNS = ("branch", "outcome", "measure", "estimate", "lo", "hi", "n")
+
+
+class OutcomeTable:
+    """Per-branch outcome summaries: CSV, text, HTML (Jupyter) and pandas.
+
+    One row per branch x outcome x statistic (most outcomes have one statistic;
+    time_to has two; first has one per event plus "none").
+    """
+
+    def __init__(self, summaries: Mapping[str, Sequence[Summary]]):
+        self.summaries: dict[str, tuple[Summary, ...]] = {b: tuple(s)
+                                                          for b, s in summaries.items()}
+
+    @classmethod
+    def from_values(cls, specs: Sequence[OutcomeSpec],
+                    values: Mapping[str, Mapping[str, Any]],
+                    level: float = 0.95) -> OutcomeTable:
+        """``values``: branch -> outcome id -> per-replicate array (as ``run.outcome_values``)."""
+        return cls({b: [summarize(s, v[s.id], level) for s in specs if s.id in v]
+                    for b, v in values.items()})
+
+    @classmethod
+    def from_run(cls, run: Any, level: float = 0.95) -> OutcomeTable:
+        return cls.from_values(run.scenario.outcomes,
+                               {b: run.outcome_values(b) for b in run.branch_names()}, level)
+
+    def summary(self, branch: str, outcome: str) -> Summary:
+        if branch not in self.summaries:
+            raise KeyError(f"no branch {branch!r}; {did_you_mean(branch, self.summaries)}")
+        for s in self.summaries[branch]:
+            if s.spec.id == outcome:
+                return s
+        raise KeyError(f"no outcome {outcome!r} in branch {branch!r}; "
+                       f"{did_you_mean(outcome, [s.spec.id for s in self.summaries[branch]])}")
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for b, sums in self.summaries.items():
+            for s in sums:
+                for stat, e in s.stats:
+                    out.append({"branch": b, "outcome": s.spec.id, "measure": stat,
+                                "estimate": e.mean, "lo": e.lo, "hi": e.hi, "n": e.n})
+        return out
+
+    def to_csv(self, path: str | Path) -> Path:
+        path = Path(path)
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(COLUMNS)
+            for r in self.rows():
+                w.writerow([r["branch"], r["outcome"], r["measure"],
+                            *(format(r[c], ".10g") for c in ("estimate", "lo", "hi")), r["n"]])
+        return path
+
+    def _cells(self) -> list[list[str]]:
+        return [[r["branch"], r["outcome"], r["measure"], _fmt(r["estimate"]),
+                 f"[{_fmt(r['lo'])}, {_fmt(r['hi'])}]", str(r["n"])] for r in self.rows()]
+
+    def __str__(self) -> str:
+        head = ["branch", "outcome", "measure", "estimate", "95% interval", "n"]
+        cells = self._cells()
+        widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(head)]
+        right = {3, 4, 5}
+
+        def line(cs: Sequence[str]) -> str:
+            return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(cs, widths))).rstrip()
+
+        return "\n".join([line(head), line(["-" * w for w in widths])]
+                         + [line(c) for c in cells])
+
+    def __repr__(self) -> str:
+        return f"<OutcomeTable: {len(self.summaries)} branches>\n{self}"
+
+    def _repr_html_(self) -> str:
+        head = ["branch", "outcome", "measure", "estimate", "95% interval", "n"]
+        th = "".join(f"<th>{h}</th>" for h in head)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cs) + "</tr>"
+                       for cs in self._cells())
+        return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+    def to_pandas(self) -> Any:
+        try:
+            import pandas as pd
+        except ImportError as err:
+            raise ImportError("OutcomeTable.to_pandas needs pandas, which is not installed "
+                              "(pip install pandas); use to_csv() or rows() instead") from err
+        return pd.DataFrame(self.rows(), columns=list(COLUMNS))
+
+
+# --------------------------------------------------------------------------- outcome tree
+
+def first_sequence(events: Iterable[Event], kinds: Sequence[str],
+                   by: float = math.inf) -> tuple[str, ...]:
+    """The kinds among ``kinds`` that occurred by ``by``, in order of first occurrence
+    (ties: the order of ``kinds``)."""
+    first: dict[str, float] = {}
+    wanted = set(kinds)
+    for e in events:
+        if e.kind in wanted and e.time <= by and e.kind not in first:
+            first[e.kind] = e.time
+    rank = {k: i for i, k in enumerate(kinds)}
+    return tuple(sorted(first, key=lambda k: (first[k], rank[k])))
+
+
+def first_of_tree(streams: Iterable[Iterable[Event]], kinds: Sequence[str],
+                  by: float = math.inf) -> dict[tuple[str, ...], float]:
+    """Share of replicates with each sequence (order of first occurrence) of ``kinds``,
+    the data of an outcome-tree figure; ``()`` is "none of them". Sorted by share,
+    largest first (ties by sequence)."""
+    counts = Counter(first_sequence(s, kinds, by) for s in streams)
+    n = sum(counts.values())
+    if n == 0:
+        return {}
+    return {seq: c / n for seq, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}

@@ -30,16 +30,25 @@ class State:
     def __init__(self, world: World):
         self.world = world
         self.values: dict[str, Any] = world.initial_state()
-        self._effects = {k: et.effects for k, et in world.events.items()}
+        # kind -> ((var, is_set, value), ...): the effects, precompiled for the engine's loop
+        self._effects = {k: tuple((e.var, e.op == "set", e.value) for e in et.effects)
+                         for k, et in world.events.items() if et.effects}
 
     def apply(self, kind: str) -> None:
         """Apply the effects of one event of ``kind``."""
-        values = self.values
-        for eff in self._effects.get(kind, ()):
-            if eff.op == "set":
-                values[eff.var] = eff.value
-            else:
-                values[eff.var] = values[eff.var] + eff.value
+        effects = self._effects.get(kind)
+        if effects:
+            values = self.values
+            for var, is_set, value in effects:
+                values[var] = value if is_set else values[var] + value
+
+    def copy(self) -> State:
+        """An independent State with the same values (cheap: shares the effect table)."""
+        new = State.__new__(State)
+        new.world = self.world
+        new.values = dict(self.values)
+        new._effects = self._effects
+        return new
 
     def fold(self, events: Iterable[Event]) -> State:
         for e in events:

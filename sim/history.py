@@ -1,0 +1,333 @@
+"""History files: dated, sourced events of a world's vocabulary -> :class:`History`.
+
+This module owns reading and validating ``history.yaml`` against a world, and
+the :class:`History` value the scenario loader and engine use: its entries as
+:class:`sim.events.Occurrence` objects (:meth:`History.occurrences`) and
+history with some entries dropped (:meth:`History.without`, for a scenario's
+``drop_history``).
+
+File format (see ``docs/world-language.md``)::
+
+    sources:
+      S000: {outlet: Middle East Eye, title: "...", published: 2019-11-15}
+    events:
+      - {date: 2019-07-12, event: s400_delivered, source: S000, confidence: high,
+         granularity: day, note: one line in our own words}
+
+All problems in a file are reported at once as one :class:`InputError`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from sim import yamlfile
+from sim.errors import InputError, Problem, did_you_mean
+from sim.events import HISTORY, Occurrence, frozen_data
+from sim.world import World
+
+__all__ = ["Source", "HistoryEntry", "History", "NoMatch", "load_history", "parse_history",
+           "CONFIDENCE", "GRANULARITY"]
+
+CONFIDENCE = ("high", "medium", "low")
+GRANULARITY = ("day", "week", "month", "year")
+TOP_KEYS = ("sources", "events")
+SOURCE_KEYS = ("outlet", "title", "published", "url", "note")
+SOURCE_REQUIRED = ("outlet", "title", "published")
+ENTRY_KEYS = ("date", "event", "actor", "target", "source", "confidence", "granularity",
+              "note", "data")
+ENTRY_REQUIRED = ("date", "event", "source")
+DEFAULT_CONFIDENCE = "medium"
+DEFAULT_GRANULARITY = "day"
+DATE_HINT = "write an ISO date like 2019-07-12"
+
+
+@attrs.frozen
+class Source:
+    """A citation: where a history entry's evidence comes from."""
+
+    id: str
+    outlet: str
+    title: str
+    published: dt.date
+    url: str | None = None
+    note: str | None = None
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One dated event. ``actor``/``target`` are resolved: the entry's own, else the
+    event type's. ``line`` is its line in the history file (None if built by hand)."""
+
+    date: dt.date
+    event: str
+    actor: str | None = None
+    target: str | None = None
+    source: str | None = None
+    confidence: str = DEFAULT_CONFIDENCE
+    granularity: str = DEFAULT_GRANULARITY
+    note: str | None = None
+    data: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    line: int | None = attrs.field(default=None, eq=False)
+
+    def matches(self, drop: Mapping[str, Any]) -> bool:
+        """True if this entry is the ``{event, date?}`` that ``drop`` names."""
+        if drop.get("event") != self.event:
+            return False
+        date = drop.get("date")
+        if date is None:
+            return True
+        if isinstance(date, str):
+            date = dt.date.fromisoformat(date)
+        return date == self.date
+
+
+class NoMatch(ValueError):
+    """Some ``drop_history`` items matched no history entry.
+
+    ``unmatched`` holds their indexes in the ``drop`` list given to
+    :meth:`History.without`; ``drops`` is that list.
+    """
+
+    def __init__(self, unmatched: tuple[int, ...], drops: tuple[Mapping[str, Any], ...]):
+        self.unmatched = unmatched
+        self.drops = drops
+        what = "; ".join(_describe(drops[i]) for i in unmatched)
+        super().__init__(f"no history entry matches: {what}")
+
+
+def _describe(drop: Mapping[str, Any]) -> str:
+    date = drop.get("date")
+    return f"{drop.get('event')}" + (f" on {date}" if date is not None else "")
+
+
+@attrs.frozen
+class History:
+    """A world's recorded past: cited sources and dated entries in date order."""
+
+    sources: Mapping[str, Source] = attrs.field(factory=dict, hash=False)
+    entries: tuple[HistoryEntry, ...] = ()
+    file: str | None = attrs.field(default=None, eq=False)
+
+    @classmethod
+    def empty(cls) -> History:
+        return cls({}, ())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def occurrences(self, world: World) -> tuple[Occurrence, ...]:
+        """The entries as occurrences: time = days since ``world.starts``, origin history."""
+        return tuple(Occurrence(time=world.day(e.date), kind=e.event, origin=HISTORY,
+                                source=e.source, actor=e.actor, target=e.target,
+                                data=frozen_data(e.data), note=e.note)
+                     for e in self.entries)
+
+    def before(self, date: dt.date) -> History:
+        """Only the entries strictly before ``date`` (the fork)."""
+        return attrs.evolve(self, entries=tuple(e for e in self.entries if e.date < date))
+
+    def matching(self, drop: Mapping[str, Any]) -> tuple[HistoryEntry, ...]:
+        """The entries that a ``{event, date?}`` drop item names."""
+        return tuple(e for e in self.entries if e.matches(drop))
+
+    def without(self, drop: Iterable[Mapping[str, Any]], strict: bool = True) -> History:
+        """History minus every entry matching one of the ``{event, date?}`` items.
+
+        An item without ``date`` drops every entry of that event. With ``strict``
+        (the default), items that match nothing raise :class:`NoMatch` naming
+        their indexes, so a scenario loader can point at them in its own file.
+        """
+        drops = tuple(drop)
+        if not drops:
+            return self
+        unmatched = tuple(i for i, d in enumerate(drops) if not self.matching(d))
+        if unmatched and strict:
+            raise NoMatch(unmatched, drops)
+        kept = tuple(e for e in self.entries if not any(e.matches(d) for d in drops))
+        return attrs.evolve(self, entries=kept)
+
+
+# --------------------------------------------------------------------------- reading
+
+def load_history(path: str | Path, world: World) -> History:
+    """Read and validate the history file at ``path`` against ``world``."""
+    return parse_history(yamlfile.load(path), world)
+
+
+def parse_history(doc: yamlfile.Located, world: World) -> History:
+    """Validate and build a History from a loaded YAML document; raise :class:`InputError`
+    listing every problem found."""
+    problems: list[Problem] = []
+
+    def add(path: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
+        problems.append(doc.problem(path, message, hint, key=key))
+
+    def keys(path: tuple, mapping: Mapping, allowed: tuple, required: tuple, what: str) -> None:
+        for k in mapping:
+            if k not in allowed:
+                add(path + (k,), f"unknown key '{k}' in {what}", did_you_mean(k, allowed),
+                    key=True)
+        for k in required:
+            if k not in mapping:
+                add(path, f"{what} is missing '{k}'", f"required keys: {', '.join(required)}")
+
+    data = doc.data
+    if not isinstance(data, Mapping):
+        raise InputError(doc.problem((), "a history file must be a mapping at the top level, "
+                                         f"not {_type_name(data)}",
+                                     "expected 'sources:' (citations) and 'events:' "
+                                     "(a list of dated entries)"))
+    keys((), data, TOP_KEYS, ("events",), "the history file")
+
+    sources: dict[str, Source] = {}
+    sec = data.get("sources")
+    if sec is not None and not isinstance(sec, Mapping):
+        add(("sources",), f"'sources' must be a mapping of citation ids, not {_type_name(sec)}",
+            "e.g. sources: {S000: {outlet: ..., title: ..., published: 2019-11-15}}")
+        sec = None
+    for sid, spec in (sec or {}).items():
+        path = ("sources", sid)
+        if not isinstance(sid, str):
+            add(path, f"source id {sid!r} must be text", "e.g. S000", key=True)
+            continue
+        if not isinstance(spec, Mapping):
+            add(path, f"source '{sid}' must be a mapping, not {_type_name(spec)}",
+                "expected {outlet: ..., title: ..., published: 2019-11-15}")
+            sources[sid] = Source(sid, "", "", dt.date.min)
+            continue
+        keys(path, spec, SOURCE_KEYS, SOURCE_REQUIRED, f"source '{sid}'")
+        fields: dict[str, Any] = {}
+        for k in ("outlet", "title", "url", "note"):
+            v = spec.get(k)
+            if v is not None and not isinstance(v, str):
+                add(path + (k,), f"the {k} of source '{sid}' must be text, not {_type_name(v)}")
+                v = None
+            fields[k] = v
+        published = spec.get("published")
+        if "published" in spec and not _is_date(published):
+            add(path + ("published",), f"the publication date of '{sid}' must be a date, "
+                                       f"not {_type_name(published)} ({published!r})",
+                DATE_HINT)
+        if not _is_date(published):
+            published = dt.date.min
+        sources[sid] = Source(sid, fields["outlet"] or "", fields["title"] or "", published,
+                              fields["url"], fields["note"])
+
+    entries: list[HistoryEntry] = []
+    events = data.get("events")
+    if events is not None and not isinstance(events, list):
+        add(("events",), f"'events' must be a list of entries, not {_type_name(events)}",
+            "e.g. events: [{date: 2019-07-12, event: s400_delivered, source: S000}]")
+        events = []
+    last: tuple[dt.date, int | None] | None = None
+    once_seen: dict[str, int | None] = {}
+    for i, spec in enumerate(events or []):
+        path = ("events", i)
+        line, _ = doc.where(path)
+        if not isinstance(spec, Mapping):
+            add(path, f"history entry #{i + 1} must be a mapping, not {_type_name(spec)}",
+                "expected {date: 2019-07-12, event: ..., source: ...}")
+            continue
+        before = len(problems)
+        keys(path, spec, ENTRY_KEYS, ENTRY_REQUIRED, f"history entry #{i + 1}")
+        date = spec.get("date")
+        if "date" in spec and not _is_date(date):
+            add(path + ("date",), f"'date' must be a date, not {_type_name(date)} ({date!r})",
+                DATE_HINT)
+        elif _is_date(date):
+            if date < world.starts:
+                add(path + ("date",), f"{date} is before the world starts ({world.starts})",
+                    "drop the entry, or move the world's 'starts' earlier")
+            if last is not None and date < last[0]:
+                add(path + ("date",), f"entries out of order: {date} comes after "
+                                      f"{last[0]} (line {last[1]})",
+                    "history entries must be in date order")
+            else:
+                last = (date, line)
+        kind = spec.get("event")
+        etype = None
+        if "event" in spec:
+            if isinstance(kind, str) and kind in world.events:
+                etype = world.events[kind]
+            else:
+                add(path + ("event",), f"unknown event '{kind}' (not in world "
+                                       f"'{world.name}')",
+                    did_you_mean(str(kind), world.events)
+                    or "use an event defined under 'events' in the world file")
+        if etype is not None and etype.once:
+            if kind in once_seen:
+                add(path + ("event",), f"'{kind}' is a once event but already occurs at line "
+                                       f"{once_seen[kind]}", "keep one entry for it")
+            else:
+                once_seen[kind] = line
+        who: dict[str, str | None] = {}
+        for k in ("actor", "target"):
+            v = spec.get(k)
+            if v is not None and not (isinstance(v, str) and v in world.actors):
+                add(path + (k,), f"unknown actor '{v}'", did_you_mean(str(v), world.actors))
+            who[k] = v if v is not None else getattr(etype, k, None)
+        source = spec.get("source")
+        if "source" in spec and not (isinstance(source, str) and source in sources):
+            add(path + ("source",), f"unknown source '{source}'",
+                did_you_mean(str(source), sources) or "add it under 'sources'")
+        conf = spec.get("confidence", DEFAULT_CONFIDENCE)
+        if conf not in CONFIDENCE:
+            add(path + ("confidence",), f"unknown confidence {conf!r}",
+                did_you_mean(str(conf), CONFIDENCE))
+        gran = spec.get("granularity", DEFAULT_GRANULARITY)
+        if gran not in GRANULARITY:
+            add(path + ("granularity",), f"unknown granularity {gran!r}",
+                did_you_mean(str(gran), GRANULARITY))
+        note = spec.get("note")
+        if note is not None and not isinstance(note, str):
+            add(path + ("note",), f"'note' must be one line of text, not {_type_name(note)}")
+        extra = spec.get("data")
+        if extra is not None and not (isinstance(extra, Mapping) and all(
+                isinstance(k, str) and _jsonable(v) for k, v in extra.items())):
+            add(path + ("data",), "'data' must be a mapping of names to plain values",
+                "e.g. data: {units: 4}")
+        if len(problems) > before:
+            continue
+        entries.append(HistoryEntry(date, kind, who["actor"], who["target"], source, conf, gran,
+                                    note, dict(extra or {}), line))
+
+    if problems:
+        raise InputError(problems)
+    return History(sources, tuple(entries), str(doc.file))
+
+
+def _is_date(v: Any) -> bool:
+    return isinstance(v, dt.date) and not isinstance(v, dt.datetime)
+
+
+def _jsonable(v: Any) -> bool:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, list):
+        return all(_jsonable(x) for x in v)
+    if isinstance(v, Mapping):
+        return all(isinstance(k, str) and _jsonable(x) for k, x in v.items())
+    return False
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dt.date):
+        return "a date"
+    return type(value).__name__

@@ -1,0 +1,1061 @@
+"""Figures: one function per figure, each returning a matplotlib Figure.
+
+This module owns how results look: a single colour-blind-safe style (the
+Okabe-Ito palette, DejaVu Sans, fixed sizes), calendar dates on every time
+axis, and :func:`save` (PNG + SVG, without timestamps so files are
+reproducible). It draws; it does not compute outcomes (see
+:mod:`sim.outcomes`), except for small summaries a figure needs.
+
+Figures (times are days since ``world.starts``; ``fork`` is a day or a date):
+
+- :func:`cumulative`          P(event by date) per branch, with interval bands
+- :func:`timeline`            one replicate, a lane per actor, history shaded
+- :func:`outcome_tree`        the order in which key events happened, as a tree
+- :func:`tornado`             one-way sensitivity around a baseline value
+- :func:`sweep`, :func:`heatmap`  an outcome against one or two parameters
+- :func:`time_distribution`   when an event happens, per branch, plus "never"
+- :func:`event_graph`         the world itself: events by actor, rules, reviews
+- :func:`halfwidth`           interval half-width against replicates
+- :func:`standard_figures`    the standard set for a finished run
+
+Functions that draw on one Axes take ``ax=None`` (a new Figure is made);
+they never touch pyplot's global figure list, so they are safe in loops and
+workers. In a notebook the returned Figure displays itself.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import sys
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+if (not os.environ.get("MPLBACKEND") and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY") and "ipykernel" not in sys.modules):
+    matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
+
+from sim.events import HISTORY, INJECTED, Event  # noqa: E402
+from sim.world import World  # noqa: E402
+
+# --------------------------------------------------------------------------- style
+
+#: Okabe & Ito (2008), "Color Universal Design": distinguishable with the common
+#: colour-vision deficiencies. Black first is skipped for data series.
+OKABE_ITO = {
+    "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
+}
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
+           "#000000")
+GREY = "#6E6E6E"
+HISTORY_SHADE = "#EDEDED"
+
+STYLE: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "axes.grid": True,
+    "grid.color": "#DDDDDD",
+    "grid.linewidth": 0.6,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "svg.fonttype": "none",
+    "svg.hashsalt": "sim",
+    "text.hinting": "default",
+    "text.antialiased": True,
+    "path.simplify": True,
+}
+
+
+def color(i: int) -> str:
+    """The i-th series colour (cycles)."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def _new(figsize: tuple[float, float], ax: Axes | None = None) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.add_subplot()
+
+
+def save(fig: Figure, path: str | Path) -> tuple[Path, Path]:
+    """Write ``fig`` as PNG and SVG next to each other; returns (png, svg).
+
+    ``path`` may end in .png, .svg or nothing. No timestamps are written, so
+    the same figure gives the same files.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".png", ".svg"):
+        path = path.with_suffix("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    png, svg = path.with_suffix(".png"), path.with_suffix(".svg")
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(png, format="png", metadata={"Software": None})
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return png, svg
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _day(world: World, when: float | dt.date | None) -> float | None:
+    if when is None:
+        return None
+    if isinstance(when, dt.datetime):
+        when = when.date()
+    if isinstance(when, dt.date):
+        return world.day(when)
+    return float(when)
+
+
+def _num(world: World, days: Any) -> Any:
+    """Matplotlib date numbers for days since ``world.starts`` (fractions kept)."""
+    return mdates.date2num(world.starts) + np.asarray(days, dtype=float)
+
+
+def _date_axis(ax: Axes, axis: str = "x") -> None:
+    loc = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    fmt = mdates.ConciseDateFormatter(loc, show_offset=False)
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    a.set_major_locator(loc)
+    a.set_major_formatter(fmt)
+
+
+def _fork_line(ax: Axes, world: World, fork: float | None, label: str = "fork") -> None:
+    if fork is None:
+        return
+    x = float(_num(world, fork))
+    ax.axvline(x, color="black", lw=1.0, ls="--", zorder=3, gid="fork")
+    ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
+                textcoords="offset points", ha="left", va="top", fontsize=8,
+                fontweight="bold")
+
+
+def label_of(world: World | None, kind: str, width: int | None = None) -> str:
+    """The event type's label (or its id), shortened to ``width`` characters."""
+    et = world.events.get(kind) if world is not None else None
+    text = (et.label if et is not None and et.label else kind).strip()
+    return shorten(text, width) if width else text
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut at a word boundary to at most ``width`` characters, with an ellipsis."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    if " " in cut[width // 2:]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "\u2026"
+
+
+def _pct(x: float) -> str:
+    if x != x:  # nan
+        return "n/a"
+    v = 100 * x
+    if 0 < v < 1:
+        return "<1%"
+    if 99 < v < 100:
+        return ">99%"
+    return f"{v:.0f}%"
+
+
+def _as_curve(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    if isinstance(value, Mapping):
+        grid, p = value["grid"], value["p"]
+        lo, hi = value.get("lo"), value.get("hi")
+    else:
+        value = tuple(value)
+        if len(value) == 2:
+            (grid, p), lo, hi = value, None, None
+        elif len(value) == 4:
+            grid, p, lo, hi = value
+        else:
+            raise ValueError("a curve is (grid, p) or (grid, p, lo, hi), "
+                             f"not a sequence of {len(value)}")
+    grid = np.asarray(grid, dtype=float)
+    p = np.asarray(p, dtype=float)
+    if grid.shape != p.shape:
+        raise ValueError(f"a curve's grid and p differ in length: {grid.shape} vs {p.shape}")
+    lo = None if lo is None else np.asarray(lo, dtype=float)
+    hi = None if hi is None else np.asarray(hi, dtype=float)
+    return grid, p, lo, hi
+
+
+# --------------------------------------------------------------------------- cumulative
+
+def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | None = None,
+               *, event_label: str | None = None, title: str | None = None,
+               horizon: float | dt.date | None = None, ax: Axes | None = None) -> Figure:
+    """Cumulative probability of an event over time, one line per branch.
+
+    ``curves`` maps a branch name to ``(grid, p, lo, hi)`` (or ``(grid, p)``, or
+    a mapping with those keys): grid in days since ``world.starts``, p and its
+    interval bounds as arrays over the grid (e.g. from
+    ``sim.outcomes.cumulative_incidence``). Lines are drawn as steps.
+    """
+    fig, ax = _new((7.5, 4.2), ax)
+    fork_d = _day(world, fork)
+    for i, (name, value) in enumerate(curves.items()):
+        grid, p, lo, hi = _as_curve(value)
+        x = _num(world, grid)
+        c = color(i)
+        if lo is not None and hi is not None:
+            ax.fill_between(x, lo, hi, step="post", color=c, alpha=0.18, lw=0,
+                            label=f"_band {name}")
+        ax.plot(x, p, drawstyle="steps-post", color=c, lw=1.8, label=str(name))
+    if fork_d is not None:
+        ax.axvspan(ax.get_xlim()[0], float(_num(world, fork_d)), color=HISTORY_SHADE,
+                   zorder=0, lw=0)
+        ax.margins(x=0)
+    _fork_line(ax, world, fork_d)
+    hz = _day(world, horizon)
+    if hz is not None:
+        ax.axvline(float(_num(world, hz)), color=GREY, lw=0.8, ls=":")
+    ax.set_ylim(-0.02, 1.02)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    _date_axis(ax)
+    what = event_label or "the event"
+    ax.set_ylabel(f"P({shorten(what, 40)} by date)")
+    ax.set_xlabel("date")
+    ax.set_title(title or f"Cumulative probability: {shorten(what, 60)}")
+    handles, labels = ax.get_legend_handles_labels()
+    if curves:
+        band = Patch(color=GREY, alpha=0.25, label="95% interval")
+        ax.legend(handles + [band], labels + ["95% interval"], loc="upper left")
+    return fig
+
+
+# --------------------------------------------------------------------------- timeline
+
+_ORIGIN_STYLE = {
+    HISTORY: dict(marker="s", color="#444444", label="history (source id)"),
+    "simulated": dict(marker="o", color=OKABE_ITO["blue"], label="simulated"),
+    INJECTED: dict(marker="D", color=OKABE_ITO["vermillion"], label="injected (scenario)"),
+}
+
+
+def _pack(starts: Sequence[float], ends: Sequence[float]) -> list[int]:
+    """Greedy row packing: the lowest row whose last interval ended before this one starts."""
+    row_end: list[float] = []
+    rows = []
+    for s, e in zip(starts, ends):
+        for r, last in enumerate(row_end):
+            if last <= s:
+                row_end[r] = e
+                rows.append(r)
+                break
+        else:
+            row_end.append(e)
+            rows.append(len(row_end) - 1)
+    return rows
+
+
+def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] | None = None,
+             fork: float | dt.date | None = None, *, title: str | None = None,
+             horizon: float | dt.date | None = None, label_width: int = 34,
+             causes: bool = True) -> Figure:
+    """One replicate as a timeline: a lane per actor, history shaded before the fork.
+
+    History events are grey squares labelled with their source id; simulated
+    events blue circles; injected events vermillion diamonds. Thin grey arrows
+    link an event to its cause. If ``sources`` (id -> object with outlet,
+    title, published) is given, the sources cited are listed under the plot.
+    """
+    events = sorted(events, key=lambda e: (e.time, e.version))
+    fork_d = _day(world, fork)
+    lanes = [a for a in world.actors]
+    for e in events:
+        a = e.actor if e.actor is not None else "(none)"
+        if a not in lanes:
+            lanes.append(a)
+    if not lanes:
+        lanes = ["(none)"]
+    t_lo = min([e.time for e in events] + ([fork_d] if fork_d is not None else []), default=0.0)
+    t_hi = max([e.time for e in events] + [x for x in (fork_d, _day(world, horizon))
+                                           if x is not None], default=t_lo + 365)
+    span = max(t_hi - t_lo, 30.0)
+    t_lo, t_hi = t_lo - 0.04 * span, t_hi + 0.04 * span
+    width_in = 11.0
+    plot_in = width_in - 1.6                      # the lane labels take about 1.6 in
+    fontsize = 7.0
+    char_days = (t_hi - t_lo) / plot_in * (0.56 * fontsize / 72)
+
+    # text for each event, and its row inside its lane
+    texts = []
+    for e in events:
+        t = label_of(world, e.kind, label_width)
+        if e.origin == HISTORY and e.source:
+            t = f"{t} [{e.source}]"
+        elif e.origin == INJECTED:
+            t = f"{t} (injected)"
+        texts.append(t)
+    by_lane: dict[str, list[int]] = {a: [] for a in lanes}
+    for i, e in enumerate(events):
+        by_lane[e.actor if e.actor is not None else "(none)"].append(i)
+    row = [0] * len(events)
+    lane_rows = {}
+    for a, idx in by_lane.items():
+        starts = [events[i].time for i in idx]
+        ends = [events[i].time + (len(texts[i]) + 2) * char_days for i in idx]
+        rs = _pack(starts, ends)
+        for i, r in zip(idx, rs):
+            row[i] = r
+        lane_rows[a] = max(rs, default=-1) + 1
+    row_h = 0.23                                   # inches per text row
+    lane_h = {a: max(1, n) * row_h + 0.25 for a, n in lane_rows.items()}
+    height_in = sum(lane_h.values()) + 1.3
+    cited = sorted({e.source for e in events if e.origin == HISTORY and e.source})
+    if sources and cited:
+        height_in += 0.18 * len(cited) + 0.2
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(width_in, min(max(height_in, 3.0), 30.0)), layout="constrained")
+        ax = fig.add_subplot()
+    # lanes from top to bottom; y in inches-like units
+    base: dict[str, float] = {}
+    y = 0.0
+    for a in reversed(lanes):
+        base[a] = y
+        y += lane_h[a]
+    total = y
+    for k, a in enumerate(lanes):
+        if k % 2 == 1:
+            ax.axhspan(base[a], base[a] + lane_h[a], color="#F6F8FB", zorder=0, lw=0)
+        ax.axhline(base[a], color="#CCCCCC", lw=0.6, zorder=0)
+    if fork_d is not None:
+        ax.axvspan(float(_num(world, t_lo)), float(_num(world, fork_d)), color=HISTORY_SHADE,
+                   zorder=0.5, lw=0)
+        ax.text(float(_num(world, fork_d)), total, "history  ", ha="right", va="bottom",
+                fontsize=8, color=GREY, style="italic")
+        ax.text(float(_num(world, fork_d)), total, "  model", ha="left", va="bottom",
+                fontsize=8, color=GREY, style="italic")
+    pos = {}
+    for i, e in enumerate(events):
+        a = e.actor if e.actor is not None else "(none)"
+        yy = base[a] + 0.12 + row[i] * row_h
+        x = float(_num(world, e.time))
+        pos[e.version] = (x, yy)
+        st = _ORIGIN_STYLE.get(e.origin, _ORIGIN_STYLE["simulated"])
+        ax.plot([x], [yy], marker=st["marker"], color=st["color"], ms=5, ls="none", zorder=4,
+                gid=f"event-{e.origin}")
+        ax.text(x, yy, " " + texts[i], fontsize=fontsize, va="center", ha="left", zorder=5,
+                color="black" if e.origin != HISTORY else "#333333", clip_on=True)
+    if causes:
+        for e in events:
+            if e.cause is not None and e.cause in pos and e.version in pos:
+                ax.add_patch(FancyArrowPatch(pos[e.cause], pos[e.version], arrowstyle="-|>",
+                                             mutation_scale=6, color="#9A9A9A", lw=0.6,
+                                             connectionstyle="arc3,rad=-0.15", zorder=2,
+                                             shrinkA=3, shrinkB=3))
+    ax.set_xlim(float(_num(world, t_lo)), float(_num(world, t_hi)))
+    ax.set_ylim(0, total)
+    ax.set_yticks([base[a] + lane_h[a] / 2 for a in lanes])
+    ax.set_yticklabels([shorten(world.actors[a].name, 22) if a in world.actors else a
+                        for a in lanes])
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="y", visible=False)
+    _date_axis(ax)
+    if fork_d is not None:
+        _fork_line(ax, world, fork_d)
+    stream = events[0].stream if events else ""
+    ax.set_title(title or f"One simulated world: {stream}")
+    used = [o for o in (HISTORY, "simulated", INJECTED) if any(e.origin == o for e in events)]
+    handles = [Line2D([], [], marker=_ORIGIN_STYLE[o]["marker"], color=_ORIGIN_STYLE[o]["color"],
+                      ls="none", label=_ORIGIN_STYLE[o]["label"]) for o in used]
+    if causes and any(e.cause is not None for e in events):
+        handles.append(Line2D([], [], color="#9A9A9A", lw=0.8, label="caused by"))
+    if handles:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08),
+                  ncol=len(handles), frameon=False)
+    if sources and cited:
+        lines = []
+        for sid in cited:
+            s = sources.get(sid)
+            if s is None:
+                lines.append(f"[{sid}] (source not found)")
+                continue
+            pub = getattr(s, "published", None) or ""
+            lines.append(f"[{sid}] {getattr(s, 'outlet', '') or 'outlet unknown'}, "
+                         f"\u201c{shorten(getattr(s, 'title', '') or '', 90)}\u201d, {pub}")
+        fig.text(0.01, 0.0, "Sources:\n" + "\n".join(lines), fontsize=7, va="bottom",
+                 ha="left", color="#333333", gid="sources")
+        fig.get_layout_engine().set(rect=(0, 0.18 * len(cited) / height_in + 0.03, 1, 1))
+    return fig
+
+
+# --------------------------------------------------------------------------- outcome tree
+
+class _Node:
+    __slots__ = ("kind", "share", "children", "stop", "y", "depth")
+
+    def __init__(self, kind: str | None, depth: int):
+        self.kind = kind
+        self.share = 0.0
+        self.children: dict[str, _Node] = {}
+        self.stop = 0.0          # share of replicates whose sequence ends here
+        self.y = 0.0
+        self.depth = depth
+
+
+def tree_from_shares(tree_shares: Mapping[tuple[str, ...], float]) -> _Node:
+    """The prefix tree of sequences: each node's share is the total of sequences through it."""
+    root = _Node(None, 0)
+    for seq, share in tree_shares.items():
+        seq = tuple(seq)
+        node = root
+        node.share += share
+        for k in seq:
+            node = node.children.setdefault(k, _Node(k, node.depth + 1))
+            node.share += share
+        node.stop += share
+    return root
+
+
+def outcome_tree(tree_shares: Mapping[tuple[str, ...], float], world: World | None = None, *,
+                 title: str | None = None, n: int | None = None,
+                 root_label: str = "all replicates", min_share: float = 0.0) -> Figure:
+    """Which key events happened, in which order, across replicates (a TreeAge-style tree).
+
+    ``tree_shares`` maps each sequence of event kinds (in the order they first
+    occurred; ``()`` = none of them) to its share of replicates. Each branch is
+    labelled with its share of all replicates; a node's "no further" leaf is
+    the share whose sequence stops there. Sequences with a share below
+    ``min_share`` are left out (and said so in the subtitle).
+    """
+    dropped = sum(s for s in tree_shares.values() if s < min_share)
+    root = tree_from_shares({k: v for k, v in tree_shares.items() if v >= min_share})
+
+    leaves: list[tuple[_Node, str]] = []            # (parent, "stop") or (child, "node")
+
+    def layout(node: _Node) -> float:
+        ys = []
+        kids = sorted(node.children.values(), key=lambda c: (-c.share, c.kind))
+        items: list[tuple[float, Any]] = [(c.share, c) for c in kids]
+        if node.stop > 0 and (node.children or node is root):
+            items.append((node.stop, None))
+        items.sort(key=lambda it: -it[0])
+        for _share, c in items:
+            if c is None:
+                ys.append(len(leaves))
+                leaves.append((node, "stop"))
+            elif c.children:
+                ys.append(layout(c))
+            else:
+                c.y = len(leaves)
+                leaves.append((c, "leaf"))
+                ys.append(c.y)
+        node.y = float(np.mean(ys)) if ys else float(len(leaves))
+        if not ys:
+            leaves.append((node, "leaf"))
+        return node.y
+
+    layout(root)
+    depth = max((len(k) for k in tree_shares), default=0) + 1
+    n_leaves = max(len(leaves), 1)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(2.6 + 2.7 * depth, 1.0 + 0.42 * n_leaves), layout="constrained")
+        ax = fig.add_subplot()
+    ax.set_axis_off()
+    dx = 1.0
+    ymax = n_leaves - 1
+
+    def Y(y: float) -> float:
+        return ymax - y
+
+    def node_text(kind: str) -> str:
+        return "\n".join(textwrap.wrap(label_of(world, kind, 48), 24))
+
+    def draw(node: _Node) -> None:
+        x0 = node.depth * dx
+        kids = sorted(node.children.values(), key=lambda c: (-c.share, c.kind))
+        targets: list[tuple[float, float, str, float, bool]] = []
+        for c in kids:
+            targets.append(((c.depth) * dx, c.y, node_text(c.kind), c.share, bool(c.children)))
+        if node.stop > 0 and (node.children or node is root):
+            sy = next(i for i, (p, w) in enumerate(leaves) if p is node and w == "stop")
+            label = "none of these events" if node is root else "nothing further"
+            targets.append(((node.depth + 1) * dx, float(sy), label, node.stop, False))
+        if not targets:
+            return
+        ax.plot([x0], [Y(node.y)], marker="o", ms=7, color=OKABE_ITO["green"], zorder=4,
+                gid="chance")
+        xm = x0 + 0.18 * dx
+        ax.plot([x0, xm], [Y(node.y), Y(node.y)], color=GREY, lw=1.0)
+        ys = [Y(t[1]) for t in targets] + [Y(node.y)]
+        ax.plot([xm, xm], [min(ys), max(ys)], color=GREY, lw=1.0)
+        for (x1, y1, text, share, inner) in targets:
+            ax.plot([xm, x1], [Y(y1), Y(y1)], color=GREY, lw=1.0 + 3.0 * share,
+                    solid_capstyle="butt")
+            ax.text((xm + x1) / 2, Y(y1) + 0.08, _pct(share), ha="center", va="bottom",
+                    fontsize=8.5, fontweight="bold", color=OKABE_ITO["blue"], gid="share")
+            ax.text((xm + x1) / 2, Y(y1) - 0.08, text, ha="center", va="top", fontsize=7.5,
+                    linespacing=1.0, gid="branch-label")
+            if not inner:
+                ax.plot([x1], [Y(y1)], marker="<", ms=7, color=OKABE_ITO["vermillion"],
+                        zorder=4, gid="terminal")
+                ax.text(x1 + 0.06 * dx, Y(y1), _pct(share), va="center", ha="left",
+                        fontsize=8, color="#333333")
+        for c in kids:
+            draw(c)
+
+    draw(root)
+    ax.text(-0.06 * dx, Y(root.y), f"{root_label}\n{_pct(root.share)}"
+            + (f"\n(n={n})" if n else ""), ha="right", va="center", fontsize=8.5,
+            fontweight="bold")
+    ax.set_xlim(-0.75 * dx, (depth + 0.35) * dx)
+    ax.set_ylim(-0.9, ymax + 0.7)
+    sub = ""
+    if dropped > 0:
+        sub = f" (orders with a share under {_pct(min_share)} left out: {_pct(dropped)} in all)"
+    ax.set_title((title or "Order of key events across replicates") + sub)
+    return fig
+
+
+# --------------------------------------------------------------------------- tornado
+
+def tornado(results: Mapping[str, Sequence[float]], baseline_value: float, outcome_label: str,
+            *, title: str | None = None, percent: bool = True,
+            ax: Axes | None = None) -> Figure:
+    """One-way sensitivity: for each parameter, the outcome at its low and high value.
+
+    ``results`` maps a parameter name to ``(outcome_at_low, outcome_at_high)`` or
+    ``(outcome_at_low, outcome_at_high, low_value, high_value)``. Bars start at
+    ``baseline_value``; the parameter with the widest swing is at the top.
+    """
+    rows = []
+    for name, r in results.items():
+        r = tuple(r)
+        if len(r) not in (2, 4):
+            raise ValueError(f"tornado: '{name}' needs (low, high) or "
+                             f"(low, high, low_value, high_value), got {len(r)} numbers")
+        rows.append((name, *r) if len(r) == 4 else (name, r[0], r[1], None, None))
+    rows.sort(key=lambda r: abs(r[2] - r[1]))          # smallest swing at the bottom
+    fig, ax = _new((7.5, 1.2 + 0.42 * max(len(rows), 1)), ax)
+    ys = np.arange(len(rows))
+    low = np.array([r[1] for r in rows], dtype=float) - baseline_value
+    high = np.array([r[2] for r in rows], dtype=float) - baseline_value
+    ax.barh(ys, low, left=baseline_value, height=0.6, color=OKABE_ITO["sky"],
+            label="parameter at its low value", gid="low")
+    ax.barh(ys, high, left=baseline_value, height=0.6, color=OKABE_ITO["vermillion"],
+            alpha=0.85, label="parameter at its high value", gid="high")
+    ax.axvline(baseline_value, color="black", lw=1.0)
+    names = []
+    for name, _lo, _hi, pl, ph in rows:
+        names.append(f"{name}\n({pl:g} \u2192 {ph:g})" if pl is not None else name)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(names, fontsize=8)
+    ax.grid(axis="y", visible=False)
+    fmt = _pct if percent else (lambda v: f"{v:.3g}")
+    for y, (_n, lo_v, hi_v, _a, _b) in zip(ys, rows):
+        for v in (lo_v, hi_v):
+            ha = "left" if v >= baseline_value else "right"
+            ax.annotate(fmt(v), (v, y), xytext=(3 if ha == "left" else -3, 0),
+                        textcoords="offset points", ha=ha, va="center", fontsize=7.5)
+    lo_all = min([baseline_value, *[r[1] for r in rows], *[r[2] for r in rows]])
+    hi_all = max([baseline_value, *[r[1] for r in rows], *[r[2] for r in rows]])
+    pad = 0.15 * max(hi_all - lo_all, 1e-9)
+    ax.set_xlim(lo_all - pad, hi_all + pad)
+    if percent:
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel(f"{outcome_label} (baseline {fmt(baseline_value)})")
+    ax.set_title(title or f"One-way sensitivity of {shorten(outcome_label, 50)}")
+    ax.legend(loc="lower right")
+    ax.set_ylim(-0.6, len(rows) - 0.4 + 0.6)
+    return fig
+
+
+# --------------------------------------------------------------------------- sweeps
+
+def _estimates(est: Any, n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    a = np.asarray(est, dtype=float)
+    if a.ndim == 1:
+        if a.shape[0] != n:
+            raise ValueError(f"sweep: {n} parameter values but {a.shape[0]} estimates")
+        return a, None, None
+    if a.ndim == 2 and a.shape == (n, 3):
+        return a[:, 0], a[:, 1], a[:, 2]
+    raise ValueError(f"sweep: estimates must be {n} numbers or {n} (estimate, lo, hi) rows, "
+                     f"got shape {a.shape}")
+
+
+def sweep(values: Sequence[float], param_name: str, estimates: Any, *,
+          outcome_label: str = "outcome", title: str | None = None, percent: bool = True,
+          baseline: float | None = None, ax: Axes | None = None) -> Figure:
+    """An outcome against one parameter, with interval bands.
+
+    ``estimates`` is a sequence of ``(estimate, lo, hi)`` rows (or plain
+    estimates), one per value; or a mapping label -> such a sequence for
+    several outcomes or branches. ``baseline`` marks the parameter's base value.
+    """
+    fig, ax = _new((6.5, 4.0), ax)
+    x = np.asarray(values, dtype=float)
+    series = estimates if isinstance(estimates, Mapping) else {outcome_label: estimates}
+    for i, (name, est) in enumerate(series.items()):
+        p, lo, hi = _estimates(est, len(x))
+        c = color(i)
+        if lo is not None:
+            ax.fill_between(x, lo, hi, color=c, alpha=0.18, lw=0)
+        ax.plot(x, p, marker="o", ms=4, color=c, lw=1.6, label=str(name))
+    if baseline is not None:
+        ax.axvline(baseline, color=GREY, ls="--", lw=0.9)
+        ax.annotate("baseline", (baseline, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -2), textcoords="offset points", va="top", fontsize=8,
+                    color=GREY)
+    if percent:
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel(param_name)
+    ax.set_ylabel(outcome_label)
+    ax.set_title(title or f"{shorten(outcome_label, 40)} against {shorten(param_name, 40)}")
+    if len(series) > 1 or not isinstance(estimates, Mapping):
+        handles, labels = ax.get_legend_handles_labels()
+        if any(np.asarray(e, dtype=float).ndim == 2 for e in series.values()):
+            handles.append(Patch(color=GREY, alpha=0.25))
+            labels.append("95% interval")
+        ax.legend(handles, labels, loc="best")
+    return fig
+
+
+def heatmap(xs: Sequence[float], ys: Sequence[float], values: Any, x_name: str, y_name: str,
+            outcome_label: str = "outcome", *, title: str | None = None, percent: bool = True,
+            ax: Axes | None = None) -> Figure:
+    """An outcome over a grid of two parameters; ``values[j][i]`` is at ``(xs[i], ys[j])``."""
+    v = np.asarray(values, dtype=float)
+    if v.shape != (len(ys), len(xs)):
+        raise ValueError(f"heatmap: values must have shape (len(ys), len(xs)) = "
+                         f"({len(ys)}, {len(xs)}), got {v.shape}")
+    fig, ax = _new((1.8 + 0.75 * len(xs), 1.4 + 0.5 * len(ys)), ax)
+    vmin, vmax = (0.0, 1.0) if percent else (np.nanmin(v), np.nanmax(v))
+    im = ax.imshow(v, origin="lower", cmap="cividis", vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs])
+    ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys])
+    ax.grid(False)
+    fmt = _pct if percent else (lambda z: f"{z:.3g}")
+    for j in range(len(ys)):
+        for i in range(len(xs)):
+            z = v[j, i]
+            frac = (z - vmin) / (vmax - vmin) if vmax > vmin else 0.5
+            ax.text(i, j, fmt(z), ha="center", va="center", fontsize=8,
+                    color="black" if frac > 0.55 else "white")
+    cb = fig.colorbar(im, ax=ax)
+    cb.set_label(outcome_label)
+    if percent:
+        cb.ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(y_name)
+    ax.set_title(title or shorten(outcome_label, 60))
+    return fig
+
+
+# --------------------------------------------------------------------------- time distribution
+
+def time_distribution(times_by_branch: Mapping[str, Any], world: World,
+                      fork: float | dt.date | None = None, *, event_label: str | None = None,
+                      horizon: float | dt.date | None = None, title: str | None = None) -> Figure:
+    """When an event happens, per branch: a violin with quartiles over the replicates
+    where it happened, and, in a side panel, the share where it never did.
+
+    ``times_by_branch`` maps a branch to per-replicate times (days since
+    ``world.starts``; ``np.inf`` = never by the horizon).
+    """
+    names = list(times_by_branch)
+    k = max(len(names), 1)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(8.5, 1.3 + 0.75 * k), layout="constrained")
+        ax, axn = fig.subplots(1, 2, sharey=True, width_ratios=(4.2, 1.0))
+    fork_d = _day(world, fork)
+    never = []
+    for i, name in enumerate(names):
+        t = np.asarray(times_by_branch[name], dtype=float)
+        fin = t[np.isfinite(t)]
+        never.append(1.0 - len(fin) / len(t) if len(t) else float("nan"))
+        y = k - 1 - i
+        c = color(i)
+        if len(fin) >= 2 and np.ptp(fin) > 0:
+            parts = ax.violinplot([_num(world, fin)], positions=[y], orientation="horizontal",
+                                  widths=0.8, showextrema=False)
+            for b in parts["bodies"]:
+                b.set_facecolor(c)
+                b.set_alpha(0.35)
+                b.set_edgecolor(c)
+        if len(fin):
+            q1, med, q3 = np.percentile(fin, [25, 50, 75])
+            ax.plot(_num(world, [q1, q3]), [y, y], color=c, lw=4, solid_capstyle="butt",
+                    gid="iqr")
+            ax.plot([_num(world, med)], [y], marker="o", color="white", mec=c, mew=1.5, ms=6,
+                    ls="none", gid="median")
+            ax.plot(_num(world, fin), np.full(len(fin), y) - 0.32, "|", color=c, ms=4,
+                    alpha=min(1.0, 20 / max(len(fin), 1)) if len(fin) > 20 else 0.9)
+        axn.barh([y], [never[-1]], color=GREY, height=0.5, gid="never")
+        axn.text(never[-1] if never[-1] == never[-1] else 0, y, " " + _pct(never[-1]),
+                 va="center", ha="left", fontsize=8)
+    ax.set_yticks(range(k), list(reversed([shorten(str(n), 26) for n in names])) or [""])
+    ax.grid(axis="y", visible=False)
+    axn.grid(axis="y", visible=False)
+    _date_axis(ax)
+    if fork_d is not None:
+        _fork_line(ax, world, fork_d)
+    hz = _day(world, horizon)
+    if hz is not None:
+        ax.axvline(float(_num(world, hz)), color=GREY, lw=0.8, ls=":")
+    ax.set_ylim(-0.6, k - 0.4)
+    what = shorten(event_label or "the event", 50)
+    ax.set_xlabel("date (violin: spread; bar: middle half; dot: median)")
+    ax.set_title(f"When: {what}", fontsize=10, loc="left")
+    axn.set_xlim(0, 1.35)
+    axn.set_xticks([0, 0.5, 1.0])
+    axn.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axn.set_title("never (by horizon)", fontsize=10, loc="left")
+    axn.set_xlabel("share of replicates")
+    if title:
+        fig.suptitle(title, fontweight="bold")
+    return fig
+
+
+# --------------------------------------------------------------------------- event graph
+
+def _delay_text(d: Any) -> str:
+    p = d.params
+    if d.kind == "fixed":
+        return f"{float(p['value']):g}d"
+    if d.kind == "lognormal":
+        return f"~{float(p['median']):g}d"
+    if d.kind == "exponential":
+        return f"~{float(p['mean']):g}d"
+    if d.kind == "uniform":
+        return f"{float(p['low']):g}-{float(p['high']):g}d"
+    if d.kind == "triangular":
+        return f"{float(p['low']):g}-{float(p['high']):g}d"
+    try:
+        return f"~{d.mean():.0f}d"
+    except Exception:  # noqa: BLE001 - a label must never break a figure
+        return d.kind
+
+
+def _layers(world: World) -> dict[str, int]:
+    """Longest-path layer of each event in the rule graph (cycles broken by visit order)."""
+    succ: dict[str, list[str]] = {k: [] for k in world.events}
+    for r in world.rules:
+        if r.on in succ and r.then in succ and r.on != r.then:
+            succ[r.on].append(r.then)
+    layer = {k: 0 for k in world.events}
+    # Kahn on the graph; nodes left over (cycles) keep the layer reached so far
+    indeg = {k: 0 for k in world.events}
+    for k, vs in succ.items():
+        for v in vs:
+            indeg[v] += 1
+    queue = [k for k in world.events if indeg[k] == 0]
+    while queue:
+        k = queue.pop(0)
+        for v in succ[k]:
+            layer[v] = max(layer[v], layer[k] + 1)
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                queue.append(v)
+    return layer
+
+
+def event_graph(world: World, *, title: str | None = None) -> Figure:
+    """The world's event graph: a column per actor, events as boxes, rules as arrows
+    labelled "probability, delay", reviews as a loop badge on the event they decide
+    ("↻ 6%/30d": the actor reconsiders every 30 days with hazard 6%)."""
+    layer = _layers(world)
+    cols = list(world.actors)
+    for k, et in world.events.items():
+        a = et.actor if et.actor is not None else "(none)"
+        if a not in cols:
+            cols.append(a)
+    col_events: dict[str, list[str]] = {a: [] for a in cols}
+    for k, et in world.events.items():
+        col_events[et.actor if et.actor is not None else "(none)"].append(k)
+    cols = [a for a in cols if col_events[a]] or cols
+    order = list(world.events)
+    for a in cols:
+        col_events[a].sort(key=lambda k: (layer[k], order.index(k)))
+    # y slot: a global order by layer, so arrows mostly point down
+    slot: dict[str, float] = {}
+    for a in cols:
+        for i, k in enumerate(col_events[a]):
+            slot[k] = float(i)
+    # spread columns so that layers line up where there is room
+    rows = max((len(v) for v in col_events.values()), default=1)
+    reviews_by_event: dict[str, list[Any]] = {}
+    for rv in world.reviews:
+        reviews_by_event.setdefault(rv.decides, []).append(rv)
+    col_w, row_h = 3.3, 1.0
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(1.0 + col_w * len(cols) * 0.95, 1.4 + 0.78 * rows),
+                     layout="constrained")
+        ax = fig.add_subplot()
+    ax.set_axis_off()
+    box_w, box_h = 2.3, 0.62
+    xy: dict[str, tuple[float, float]] = {}
+    for ci, a in enumerate(cols):
+        x = ci * col_w
+        name = world.actors[a].name if a in world.actors else a
+        ax.text(x, 0.9 * row_h, shorten(name, 30), ha="center", va="center", fontsize=9.5,
+                fontweight="bold", color=color(ci))
+        ax.add_patch(FancyBboxPatch((x - col_w / 2 + 0.12, -(rows - 0.35) * row_h),
+                                    col_w - 0.24, (rows + 0.05) * row_h + 0.6,
+                                    boxstyle="round,pad=0,rounding_size=0.15",
+                                    fc="#F7F7F7", ec="none", zorder=0))
+        for k in col_events[a]:
+            y = -slot[k] * row_h
+            xy[k] = (x, y)
+            text = "\n".join(textwrap.wrap(label_of(world, k, 52), 27)[:2])
+            rvs = reviews_by_event.get(k, [])
+            ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h,
+                                        boxstyle="round,pad=0.02,rounding_size=0.08",
+                                        fc="white", ec=color(ci), lw=1.6 if rvs else 1.0,
+                                        ls="-", zorder=3, gid=f"node-{k}"))
+            ax.text(x, y + (0.07 if rvs else 0), text, ha="center", va="center", fontsize=7,
+                    zorder=4, linespacing=1.0)
+            if rvs:
+                badge = ", ".join(f"\u21bb {_pct(r.probability)}/{r.every:g}d" for r in rvs)
+                ax.text(x, y - box_h / 2 + 0.02, badge, ha="center", va="bottom",
+                        fontsize=6.5, color=OKABE_ITO["vermillion"], zorder=4,
+                        fontweight="bold", gid="review")
+    # rules
+    seen: dict[tuple[str, str], int] = {}
+    for r in world.rules:
+        if r.on not in xy or r.then not in xy:
+            continue
+        n_same = seen.get((r.on, r.then), 0)
+        seen[(r.on, r.then)] = n_same + 1
+        (x0, y0), (x1, y1) = xy[r.on], xy[r.then]
+        label = f"{_pct(r.probability)}, {_delay_text(r.delay)}"
+        if r.on == r.then:
+            start, end = (x0 + box_w / 2, y0 + 0.12), (x0 + box_w / 2, y0 - 0.12)
+            cs = "arc3,rad=-1.6"
+            mid = (x0 + box_w / 2 + 0.32, y0)
+        elif abs(x0 - x1) < 1e-9:
+            # same column: go round the right-hand side of the boxes
+            side = box_w / 2
+            start, end = (x0 + side, y0), (x1 + side, y1)
+            rad = -0.35 - 0.1 * n_same if y1 < y0 else 0.35 + 0.1 * n_same
+            cs = f"arc3,rad={rad}"
+            mid = (x0 + side + 0.16 + 0.1 * abs(y0 - y1) / row_h * 0.35, (y0 + y1) / 2)
+        else:
+            dirn = 1 if x1 > x0 else -1
+            start = (x0 + dirn * box_w / 2, y0)
+            end = (x1 - dirn * box_w / 2, y1)
+            rad = 0.08 * (1 + n_same) * (1 if y1 <= y0 else -1)
+            cs = f"arc3,rad={rad}"
+            mid = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9,
+                                     connectionstyle=cs, color="#505050", lw=0.9, zorder=2,
+                                     shrinkA=1, shrinkB=2, gid=f"rule-{r.id}"))
+        if r.unless:
+            label += " (unless " + ", ".join(shorten(u, 16) for u in r.unless) + ")"
+        ax.text(mid[0], mid[1], label, fontsize=6.2, ha="center", va="center", zorder=5,
+                color="#222222", gid="rule-label",
+                bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none", alpha=0.85))
+    ax.set_xlim(-col_w / 2, (len(cols) - 0.5) * col_w)
+    ax.set_ylim(-(rows - 0.3) * row_h, 1.3 * row_h)
+    ax.set_title(title or f"Event graph of world '{world.name}': arrows are rules "
+                 "(probability, delay); \u21bb marks an actor's periodic review "
+                 "(hazard per period)", fontsize=10)
+    return fig
+
+
+# --------------------------------------------------------------------------- halfwidth
+
+def halfwidth(ns: Sequence[float], widths: Any, *, target: float | None = 0.02,
+              title: str | None = None, ax: Axes | None = None) -> Figure:
+    """Are there enough replicates? The 95% interval half-width against the number of
+    replicates (log axes), with the 1/sqrt(n) reference and a target half-width.
+
+    ``widths`` is an array over ``ns`` or a mapping label -> array.
+    """
+    fig, ax = _new((6.0, 4.0), ax)
+    n = np.asarray(ns, dtype=float)
+    series = widths if isinstance(widths, Mapping) else {"half-width": widths}
+    for i, (name, w) in enumerate(series.items()):
+        w = np.asarray(w, dtype=float)
+        if w.shape != n.shape:
+            raise ValueError(f"halfwidth: {len(n)} replicate counts but {w.shape[0]} widths "
+                             f"for '{name}'")
+        ax.plot(n, w, marker="o", ms=3.5, color=color(i), lw=1.5, label=str(name))
+    if len(n):
+        # reference: the worst case for a proportion, 1.96 * sqrt(0.25 / n)
+        ref = 1.96 * np.sqrt(0.25 / n)
+        ax.plot(n, ref, color=GREY, ls=":", lw=1.0, label="worst case 1.96\u00b7\u221a(.25/n)")
+    if target is not None:
+        ax.axhline(target, color=OKABE_ITO["vermillion"], lw=0.9, ls="--",
+                   label=f"target \u00b1{target * 100:g} points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda v, _p: f"\u00b1{v * 100:g} pts"))
+    ax.set_xlabel("replicates")
+    ax.set_ylabel("95% interval half-width")
+    ax.set_title(title or "Are there enough replicates?")
+    ax.legend(loc="upper right")
+    return fig
+
+
+# --------------------------------------------------------------------------- standard set
+
+def _key_events(outcomes: Sequence[Any]) -> list[str]:
+    out: list[str] = []
+    for o in outcomes:
+        for k in ([o.event] if o.event else []) + list(o.events or ()):
+            if k not in out:
+                out.append(k)
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:60]
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float, float]:
+    try:
+        from sim.outcomes import wilson  # noqa: PLC0415
+        return wilson(k, n)
+    except ImportError:
+        pass
+    if n == 0:
+        return float("nan"), 0.0, 1.0
+    p = k / n
+    den = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / den
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return p, max(0.0, c - h), min(1.0, c + h)
+
+
+def _cumulative_curve(times: np.ndarray, grid: np.ndarray, horizon: float) -> tuple:
+    try:
+        from sim.outcomes import cumulative_incidence  # noqa: PLC0415
+        return cumulative_incidence(times, grid, horizon)
+    except ImportError:
+        pass
+    n = len(times)
+    rows = [_wilson(int(np.sum(times <= g)), n) for g in grid]
+    p, lo, hi = (np.array(c) for c in zip(*rows))
+    return p, lo, hi
+
+
+def _first_tree(streams: Iterable[list[Event]], kinds: Sequence[str]) -> dict:
+    try:
+        from sim.outcomes import first_of_tree  # noqa: PLC0415
+        return first_of_tree(streams, kinds)
+    except ImportError:
+        pass
+    counts: dict[tuple[str, ...], int] = {}
+    total = 0
+    wanted = set(kinds)
+    for evs in streams:
+        seq: list[str] = []
+        for e in evs:
+            if e.kind in wanted and e.kind not in seq:
+                seq.append(e.kind)
+        counts[tuple(seq)] = counts.get(tuple(seq), 0) + 1
+        total += 1
+    return {k: v / total for k, v in counts.items()} if total else {}
+
+
+def _halfwidths(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n_all = len(values)
+    ns = np.unique(np.clip(np.round(np.geomspace(10, max(n_all, 10), 12)), 1, n_all)
+                   .astype(int)) if n_all else np.array([], dtype=int)
+    widths = []
+    for n in ns:
+        k = int(np.sum(values[:n] > 0))
+        _p, lo, hi = _wilson(k, int(n))
+        widths.append((hi - lo) / 2)
+    return ns.astype(float), np.array(widths)
+
+
+def standard_figures(run: Any, out_dir: str | Path | None = None, *,
+                     max_trees: int = 4) -> list[Path]:
+    """Write the standard figures of a run into ``run.folder / "figures"`` (or ``out_dir``).
+
+    For each key event of the scenario's outcomes, its cumulative probability
+    per branch; the first replicate's timeline (first branch); an outcome
+    tree of the occurs/first outcomes' events (up to ``max_trees`` branches);
+    the time distribution of each ``time_to`` outcome; the event graph; and
+    the half-width curve of the ``occurs`` outcomes. Returns the PNG paths
+    (an SVG is written beside each).
+    """
+    out = Path(out_dir) if out_dir is not None else Path(run.folder) / "figures"
+    sc = run.scenario
+    names = list(run.branch_names())
+    branches = {b.name: b for b in sc.branches}
+    world = run.world(names[0])
+    fork = world.day(sc.fork_date)
+    horizon = world.day(sc.horizon_date)
+    paths: list[Path] = []
+
+    def emit(fig: Figure, stem: str) -> None:
+        paths.append(save(fig, out / stem)[0])
+
+    grid = np.arange(0.0, horizon + 1.0, max(1.0, horizon / 600))
+    for kind in _key_events(sc.outcomes):
+        curves = {}
+        for b in names:
+            t = np.asarray(run.first_times(b, kind), dtype=float)
+            curves[b] = (grid, *_cumulative_curve(t, grid, horizon))
+        emit(cumulative(curves, world, fork, event_label=label_of(world, kind),
+                        horizon=horizon), f"cumulative_{_slug(kind)}")
+    first = branches.get(names[0])
+    sources = None
+    doc = getattr(first, "history_doc", None) if first is not None else None
+    if doc is not None:
+        srcs = getattr(doc, "sources", None)
+        if isinstance(srcs, Mapping):
+            sources = srcs
+        elif srcs is not None:
+            sources = {s.id: s for s in srcs}
+    emit(timeline(run.replicate_events(names[0], 0), world, sources, fork, horizon=horizon,
+                  title=f"One simulated world: branch '{names[0]}', replicate 0"),
+         f"timeline_{_slug(names[0])}_0")
+    tree_kinds = _key_events([o for o in sc.outcomes if o.measure in ("occurs", "first")])
+    if tree_kinds:
+        for b in names[:max_trees]:
+            shares = _first_tree(run.iter_events(b), tree_kinds)
+            emit(outcome_tree(shares, run.world(b), n=sc.replicates, min_share=0.005,
+                              title=f"Order of key events, branch '{b}'"),
+                 f"tree_{_slug(b)}")
+    for o in sc.outcomes:
+        if o.measure == "time_to" and o.event:
+            times = {b: run.first_times(b, o.event) for b in names}
+            emit(time_distribution(times, world, fork, horizon=horizon,
+                                   event_label=label_of(world, o.event),
+                                   title=o.label or None), f"time_{_slug(o.id)}")
+    emit(event_graph(world), "event_graph")
+    occurs = [o for o in sc.outcomes if o.measure == "occurs"]
+    if occurs:
+        vals = run.outcome_values(names[0])
+        series = {}
+        ns = None
+        for o in occurs:
+            if o.id in vals:
+                ns, w = _halfwidths(np.asarray(vals[o.id], dtype=float))
+                series[o.label or o.id] = w
+        if series and ns is not None and len(ns):
+            emit(halfwidth(ns, series, title=f"Are there enough replicates? (branch "
+                           f"'{names[0]}')"), "halfwidth")
+    return paths

@@ -1,0 +1,1014 @@
+"""Scenario files: loading, ``extends``, validation and resolution into branches.
+
+This module owns the scenario YAML format (see docs/world-language.md and
+DESIGN.md) and turns a file into a fully resolved, frozen :class:`Scenario`:
+
+- ``extends: other.yaml`` inherits another scenario (path relative to the
+  extending file). Mappings merge recursively (so ``set`` and ``branches``
+  merge), lists replace, ``sweep`` replaces as a whole, and a key set to
+  null (``~``) removes the inherited value. ``name`` is never inherited: it
+  defaults to the file's stem. ``world``/``history`` paths are relative to
+  the file that names them. Cycles are refused with the chain.
+- the base branch (named after ``name``) applies the scenario's ``set``,
+  ``inject``, ``suppress`` and ``drop_history``. Each ``branches:`` entry is a
+  variant of the base: its ``set`` overrides the base's, its ``inject``,
+  ``suppress`` and ``drop_history`` add to the base's.
+- ``sweep:`` (``grid`` or ``lhs``) adds one branch per point on top of the
+  base. The base stays, first, as the reference (``base: false`` drops it).
+  Grid points are named ``path=value`` with the shortest unambiguous dotted
+  suffix of each path (``probability=0.3``, ``a.probability=0.3,every=45``);
+  Latin hypercube points are named ``lhs01``... and are drawn with numpy,
+  seeded from the scenario seed, so the same file gives the same points.
+- Branch ``history`` keeps the history entries dated strictly before the
+  fork (after ``drop_history``); ``history_doc`` keeps the whole document.
+
+Every problem in every file of the chain is reported at once, each with its
+file, line, column and a hint (:class:`sim.errors.InputError`).
+
+>>> # load_scenario("scenarios/s400/baseline.yaml").branches[0].name
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import yaml
+
+from sim import yamlfile
+from sim.errors import InputError, Problem, did_you_mean
+from sim.events import INJECTED, Occurrence
+from sim.outcomes import MEASURES, OutcomeSpec
+from sim.world import World
+
+SCENARIO_KEYS = ("name", "description", "extends", "world", "history", "fork", "horizon",
+                 "replicates", "seed", "set", "inject", "suppress", "drop_history",
+                 "outcomes", "branches", "sweep")
+BRANCH_KEYS = ("description", "set", "inject", "suppress", "drop_history")
+INJECT_KEYS = ("date", "event", "actor", "target", "note")
+DROP_KEYS = ("event", "date")
+OUTCOME_KEYS = ("id", "label", "by", "at") + MEASURES
+OUTCOME_DATE_KEY = {"occurs": "by", "count": "by", "first": "by", "state": "at",
+                    "time_to": None}
+SWEEP_KEYS = ("grid", "lhs", "base")
+LHS_KEYS = ("samples", "ranges")
+REPLACED_WHOLE = {("sweep",)}          # merged by replacement, not key by key
+DEFAULT_REPLICATES = 1000
+DEFAULT_SEED = 0
+MAX_BRANCHES = 1000
+_LHS_TAG = 0x4C4853                    # spawn key of the LHS stream (replicates use (i,))
+_DATE_HINT = "write dates as YYYY-MM-DD, e.g. 2019-11-15"
+
+
+# --------------------------------------------------------------------------- records
+
+@attrs.frozen
+class Branch:
+    """One variant of a scenario, ready for the engine.
+
+    world:       the World with the branch's ``set:`` applied
+    history:     history occurrences before the fork, after ``drop_history``
+    history_doc: the History document (sources, all entries)
+    inject:      occurrences added by the scenario (origin "injected"), in time order
+    suppress:    event kinds that can never occur in this branch
+    fork, horizon: days since the world's ``starts``
+    settings:    the ``set:`` paths applied and their values (for reports)
+    """
+
+    name: str
+    description: str
+    world: World
+    history: tuple[Occurrence, ...]
+    history_doc: Any = attrs.field(eq=False, repr=False)
+    inject: tuple[Occurrence, ...] = ()
+    suppress: frozenset[str] = frozenset()
+    fork: float = 0.0
+    horizon: float = 0.0
+    settings: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen
+class Scenario:
+    """A fully resolved scenario: dates checked, branches built, outcomes resolved.
+
+    ``branches[0]`` is the base (named ``name``) unless a sweep says ``base: false``.
+    ``resolved`` is the merged scenario as plain data (world/history as absolute
+    paths), loadable again as a scenario; :meth:`to_yaml` writes it.
+    """
+
+    name: str
+    description: str
+    file: Path
+    world_file: Path
+    history_file: Path
+    starts: dt.date
+    fork_date: dt.date
+    horizon_date: dt.date
+    replicates: int
+    seed: int
+    outcomes: tuple[OutcomeSpec, ...]
+    branches: tuple[Branch, ...]
+    resolved: dict = attrs.field(eq=False, hash=False, repr=False)
+    chain: tuple[Path, ...] = attrs.field(default=(), eq=False)   # the file, then what it extends
+
+    @property
+    def fork(self) -> float:
+        """The fork in days since ``starts``."""
+        return float((self.fork_date - self.starts).days)
+
+    @property
+    def horizon(self) -> float:
+        """The horizon in days since ``starts``."""
+        return float((self.horizon_date - self.starts).days)
+
+    def branch(self, name: str) -> Branch:
+        """The branch called ``name`` (InputError with a hint if there is none)."""
+        for b in self.branches:
+            if b.name == name:
+                return b
+        raise InputError(Problem(self.file, None, None, f"no branch '{name}'",
+                                 did_you_mean(name, [b.name for b in self.branches])))
+
+    def replace(self, replicates: int | None = None, seed: int | None = None) -> Scenario:
+        """A copy with the replicate count and/or seed changed (CLI overrides)."""
+        changes: dict[str, Any] = {}
+        problems = []
+        if replicates is not None:
+            err = _check_int(replicates, minimum=1, what="replicates")
+            if err:
+                problems.append(Problem(None, None, None, f"--replicates: {err[0]}", err[1]))
+            changes["replicates"] = replicates
+        if seed is not None:
+            err = _check_int(seed, minimum=0, what="seed")
+            if err:
+                problems.append(Problem(None, None, None, f"--seed: {err[0]}", err[1]))
+            changes["seed"] = seed
+        if problems:
+            raise InputError(problems)
+        if not changes:
+            return self
+        resolved = copy.deepcopy(self.resolved)
+        resolved.update(changes)
+        return attrs.evolve(self, resolved=resolved, **changes)
+
+    def to_yaml(self) -> str:
+        """The resolved scenario as YAML text."""
+        return yaml.safe_dump(self.resolved, sort_keys=False, allow_unicode=True)
+
+
+# --------------------------------------------------------------------------- public API
+
+def load_scenario(path: str | os.PathLike) -> Scenario:
+    """Load, merge, validate and resolve a scenario file.
+
+    Raises :class:`InputError` listing every problem found (in this file, the
+    files it extends, and the world and history it names).
+    """
+    problems: list[Problem] = []
+    scenario = _Builder(Path(path), problems).build()
+    if problems or scenario is None:
+        raise InputError(_dedupe(problems) or [Problem(path, None, None, "cannot load")])
+    return scenario
+
+
+def check(path: str | os.PathLike) -> list[Problem]:
+    """Every problem in a scenario file (empty when it loads)."""
+    try:
+        load_scenario(path)
+    except InputError as exc:
+        return exc.problems
+    return []
+
+
+def validate(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """``sim validate FILE...``: one line per problem across the files; empty if all are fine.
+
+    Scenario files are checked in full (with their world and history). A world
+    file (one with ``actors:``/``events:`` and no ``fork:``) is checked alone.
+    """
+    out: list[str] = []
+    for p in paths:
+        out.extend(str(pr) for pr in _validate_one(Path(p)))
+    return out
+
+
+def _validate_one(path: Path) -> list[Problem]:
+    try:
+        doc = yamlfile.load(path)
+    except InputError as exc:
+        return exc.problems
+    data = doc.data
+    if isinstance(data, dict) and "fork" not in data and "extends" not in data and (
+            "actors" in data or "events" in data and isinstance(data.get("events"), dict)):
+        from sim.worldfile import load_world
+        try:
+            load_world(path)
+        except InputError as exc:
+            return exc.problems
+        return []
+    return check(path)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set = set()
+    out = []
+    for p in problems:
+        key = (str(p.file), p.line, p.column, p.message, p.hint)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _check_int(value: Any, minimum: int, what: str) -> tuple[str, str] | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        kind = "a positive" if minimum == 1 else "a non-negative"
+        return (f"{what} must be {kind} whole number, got {value!r}",
+                "e.g. 1000" if what == "replicates" else "e.g. 20191115")
+    if value < minimum:
+        kind = "at least 1" if minimum == 1 else "0 or more"
+        return (f"{what} must be {kind}, got {value}",
+                "e.g. 1000" if what == "replicates" else "e.g. 20191115")
+    return None
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _short_names(paths: list[str]) -> dict[str, str]:
+    """The shortest dotted suffix of each path that no other path ends with."""
+    out = {}
+    for p in paths:
+        parts = p.split(".")
+        for k in range(1, len(parts) + 1):
+            suffix = ".".join(parts[-k:])
+            if not any(q != p and (q == suffix or q.endswith("." + suffix)) for q in paths):
+                break
+        out[p] = suffix
+    return out
+
+
+def lhs_unit(samples: int, dims: int, seed: int) -> np.ndarray:
+    """A Latin hypercube in [0, 1)^dims: each of ``samples`` equal strata of each
+    dimension holds exactly one point. Seeded from the scenario ``seed``."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_LHS_TAG, 0)))
+    x = np.empty((samples, dims))
+    for j in range(dims):
+        x[:, j] = (rng.permutation(samples) + rng.random(samples)) / samples
+    return x
+
+
+# --------------------------------------------------------------------------- merged documents
+
+class _Merged:
+    """The merge of a chain of scenario files, remembering which file set each value."""
+
+    def __init__(self, top: yamlfile.Located):
+        self.top = top
+        self.data: dict = {}
+        self.owner: dict[tuple, yamlfile.Located] = {(): top}
+
+    def merge(self, doc: yamlfile.Located) -> None:
+        self._merge(self.data, doc.data, doc, ())
+
+    def _purge(self, path: tuple) -> None:
+        n = len(path)
+        for p in [p for p in self.owner if len(p) >= n and p[:n] == path]:
+            del self.owner[p]
+
+    def _merge(self, dst: dict, src: dict, doc: yamlfile.Located, path: tuple) -> None:
+        for k, v in src.items():
+            p = path + (k,)
+            if p == ("extends",):
+                continue
+            if p == ("name",) and doc is not self.top:
+                continue
+            if v is None:
+                dst.pop(k, None)
+                self._purge(p)
+            elif isinstance(v, dict) and isinstance(dst.get(k), dict) and p not in REPLACED_WHOLE:
+                self._merge(dst[k], v, doc, p)
+            else:
+                dst[k] = copy.deepcopy(v)
+                self._purge(p)
+                self.owner[p] = doc
+
+    def doc(self, path: tuple) -> yamlfile.Located:
+        path = tuple(path)
+        while path not in self.owner:
+            path = path[:-1]
+        return self.owner[path]
+
+    def problem(self, path: tuple, message: str, hint: str | None = None,
+                key: bool = False) -> Problem:
+        return self.doc(path).problem(tuple(path), message, hint, key=key)
+
+    def get(self, path: tuple, default: Any = None) -> Any:
+        node: Any = self.data
+        for k in path:
+            if isinstance(node, dict) and k in node:
+                node = node[k]
+            elif isinstance(node, list) and isinstance(k, int) and 0 <= k < len(node):
+                node = node[k]
+            else:
+                return default
+        return node
+
+
+@attrs.define
+class _Changes:
+    """What a base or a branch asks for, parsed (not yet applied)."""
+
+    settings: dict[str, Any] = attrs.Factory(dict)
+    setting_at: dict[str, tuple] = attrs.Factory(dict)     # path -> path into the document
+    inject: list[tuple[tuple, dict]] = attrs.Factory(list)  # (doc path, entry)
+    suppress: list[tuple[tuple, str]] = attrs.Factory(list)
+    drops: list[tuple[tuple, str, dt.date | None]] = attrs.Factory(list)
+
+
+# --------------------------------------------------------------------------- the builder
+
+class _Builder:
+    def __init__(self, path: Path, problems: list[Problem]):
+        self.path = path
+        self.problems = problems
+        self.m: _Merged | None = None
+        self.chain: list[Path] = []
+        self.world: World | None = None
+        self.history: Any = None
+
+    def add(self, path: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
+        assert self.m is not None
+        self.problems.append(self.m.problem(path, message, hint, key=key))
+
+    # ---- reading the chain
+
+    def _read_chain(self) -> bool:
+        docs: list[yamlfile.Located] = []
+        path = self.path
+        seen: list[Path] = []
+        pointer: tuple[yamlfile.Located, tuple] | None = None
+        while True:
+            real = path.resolve()
+            if real in seen:
+                names = [str(d.file) for d in docs] + [str(path)]
+                assert pointer is not None
+                self.problems.append(pointer[0].problem(
+                    pointer[1], "extends cycle: " + " -> ".join(names),
+                    "a scenario cannot extend itself, directly or through others"))
+                return False
+            if pointer is not None and not path.is_file():
+                self.problems.append(pointer[0].problem(
+                    pointer[1], f"extended file '{pointer[0].data['extends']}' not found",
+                    f"looked for {path}; the path is relative to the extending file"))
+                return False
+            try:
+                doc = yamlfile.load(path)
+            except InputError as exc:
+                self.problems.extend(exc.problems)
+                return False
+            if not isinstance(doc.data, dict):
+                self.problems.append(Problem(path, 1, 1, "a scenario file must be a mapping "
+                                             "of keys to values",
+                                             "start with e.g. 'name: baseline' and "
+                                             "'world: world.yaml'"))
+                return False
+            for k in doc.data:
+                if k not in SCENARIO_KEYS:
+                    self.problems.append(doc.problem((k,), f"unknown key '{k}'",
+                                                     did_you_mean(k, SCENARIO_KEYS), key=True))
+            seen.append(real)
+            docs.append(doc)
+            self.chain.append(path)
+            ext = doc.data.get("extends")
+            if ext is None:
+                break
+            if not isinstance(ext, str) or not ext.strip():
+                self.problems.append(doc.problem(("extends",), "extends must be a file name",
+                                                 "e.g. extends: baseline.yaml"))
+                return False
+            pointer = (doc, ("extends",))
+            path = Path(os.path.normpath(path.parent / ext))
+        self.m = _Merged(docs[0])
+        for doc in reversed(docs):
+            self.m.merge(doc)
+        return True
+
+    # ---- top level
+
+    def build(self) -> Scenario | None:
+        if not self._read_chain():
+            return None
+        m = self.m
+        assert m is not None
+        d = m.data
+        name = d.get("name", self.path.stem)
+        if not isinstance(name, str) or not name.strip() or "/" in name:
+            self.add(("name",), f"name must be a non-empty text without '/', got {name!r}",
+                     "e.g. name: baseline")
+            name = self.path.stem
+        description = d.get("description", "")
+        if not isinstance(description, str):
+            self.add(("description",), "description must be text",
+                     "write it as one paragraph, quoted if it contains ': '")
+            description = ""
+        for req, hint in (("world", "e.g. world: world.yaml"),
+                          ("history", "e.g. history: history.yaml"),
+                          ("fork", "e.g. fork: 2019-11-15 (history before it, the model after)"),
+                          ("horizon", "e.g. horizon: 2021-12-31 (when the simulation stops)")):
+            if req not in d:
+                self.problems.append(Problem(self.path, None, None, f"missing '{req}'", hint))
+        fork = self._date(("fork",)) if "fork" in d else None
+        horizon = self._date(("horizon",)) if "horizon" in d else None
+        replicates = d.get("replicates", DEFAULT_REPLICATES)
+        err = _check_int(replicates, 1, "replicates")
+        if err:
+            self.add(("replicates",), *err)
+        seed = d.get("seed", DEFAULT_SEED)
+        err = _check_int(seed, 0, "seed")
+        if err:
+            self.add(("seed",), *err)
+        world_file = self._file("world") if "world" in d else None
+        history_file = self._file("history") if "history" in d else None
+        if world_file is not None:
+            from sim.worldfile import load_world
+            try:
+                self.world = load_world(world_file)
+            except InputError as exc:
+                self.problems.extend(exc.problems)
+        if self.world is not None and history_file is not None:
+            from sim.history import load_history
+            try:
+                self.history = load_history(history_file, self.world)
+            except InputError as exc:
+                self.problems.extend(exc.problems)
+        w = self.world
+        if w is not None and fork is not None and fork < w.starts:
+            self.add(("fork",), f"fork {fork} is before the world starts ({w.starts})",
+                     f"use a date on or after {w.starts}")
+        if fork is not None and horizon is not None and horizon <= fork:
+            self.add(("horizon",), f"horizon {horizon} is not after the fork {fork}",
+                     "the model runs from the fork to the horizon")
+        base = self._changes(())
+        branch_specs = self._branches()
+        sweep_points, keep_base = self._sweep()
+        outcomes = self._outcomes(horizon)
+        names = [name] if keep_base else []
+        for bname, _ in branch_specs:
+            if bname in names:
+                self.add(("branches", bname), f"branch name '{bname}' is used twice",
+                         "the base branch is named after the scenario; rename one", key=True)
+            names.append(bname)
+        for pname, _, ppath in sweep_points:
+            if pname in names:
+                self.add(ppath, f"sweep point name '{pname}' clashes with a branch",
+                         "rename the branch", key=True)
+            names.append(pname)
+        if len(names) > MAX_BRANCHES:
+            self.add(("sweep",), f"{len(names)} branches are too many (at most {MAX_BRANCHES})",
+                     "sweep fewer values or use lhs with fewer samples", key=True)
+        if self.problems or w is None or fork is None or horizon is None:
+            return None
+        assert world_file is not None and history_file is not None
+        # ---- check and apply (all problems first, then build)
+        self._check_settings(base, w)
+        base_world = w if self.problems else w.with_parameters(base.settings)
+        for _, ch in branch_specs:
+            self._check_settings(ch, base_world)
+        for _, point, ppath in sweep_points:
+            self._check_point(point, base_world, ppath)
+        specs = ([(name, description, _Changes())] if keep_base else [])
+        specs += [(bn, m.get(("branches", bn, "description"), "") or "", ch)
+                  for bn, ch in branch_specs]
+        specs += [(pn, "sweep point " + ", ".join(f"{k}={_fmt(v)}" for k, v in pt.items()),
+                   _Changes(settings=dict(pt))) for pn, pt, _ in sweep_points]
+        self._check_combinations(base, specs)
+        if self.problems:
+            return None
+        branches = tuple(self._branch(bn, desc, base, ch, base_world, fork, horizon)
+                         for bn, desc, ch in specs)
+        resolved = copy.deepcopy(d)
+        resolved["name"] = name
+        resolved["world"] = str(world_file)
+        resolved["history"] = str(history_file)
+        resolved["replicates"] = replicates
+        resolved["seed"] = seed
+        for k in ("fork", "horizon"):
+            resolved[k] = fork if k == "fork" else horizon
+        order = {k: i for i, k in enumerate(SCENARIO_KEYS)}
+        resolved = dict(sorted(resolved.items(), key=lambda kv: order.get(kv[0], 99)))
+        return Scenario(name=name, description=description, file=self.path,
+                        world_file=world_file, history_file=history_file, starts=w.starts,
+                        fork_date=fork, horizon_date=horizon, replicates=replicates, seed=seed,
+                        outcomes=tuple(outcomes), branches=branches, resolved=resolved,
+                        chain=tuple(self.chain))
+
+    def _date(self, path: tuple) -> dt.date | None:
+        assert self.m is not None
+        value = self.m.get(path)
+        d = _as_date(value)
+        if d is None:
+            what = "'horizon' or a date" if path[-1] in ("by", "at") else "a date"
+            self.add(path, f"{path[-1]} must be {what}, got {value!r}", _DATE_HINT)
+        return d
+
+    def _file(self, key: str) -> Path | None:
+        assert self.m is not None
+        value = self.m.data[key]
+        if not isinstance(value, str) or not value.strip():
+            self.add((key,), f"{key} must be a file name, got {value!r}",
+                     f"e.g. {key}: {key}.yaml")
+            return None
+        doc = self.m.doc((key,))
+        path = (Path(doc.file).parent / value).resolve()
+        if not path.is_file():
+            self.add((key,), f"{key} file '{value}' not found",
+                     f"looked for {path}; paths are relative to the file that names them")
+            return None
+        return path
+
+    # ---- set / inject / suppress / drop_history
+
+    def _changes(self, at: tuple) -> _Changes:
+        assert self.m is not None
+        ch = _Changes()
+        node = self.m.get(at)
+        if not isinstance(node, dict):
+            return ch
+        s = node.get("set")
+        if s is not None:
+            if not isinstance(s, dict):
+                self.add(at + ("set",), "set must be a mapping of parameter paths to values",
+                         "e.g. set: {rules.my_rule.probability: 0.5}")
+            else:
+                for k, v in s.items():
+                    if isinstance(v, dict):
+                        self.add(at + ("set", k), f"set: '{k}' must map to a value, not a "
+                                 "mapping", "write the whole dotted path as one key, e.g. "
+                                 "rules.my_rule.probability: 0.5", key=True)
+                        continue
+                    ch.settings[str(k)] = v
+                    ch.setting_at[str(k)] = at + ("set", k)
+        inj = node.get("inject")
+        if inj is not None:
+            if not isinstance(inj, list):
+                self.add(at + ("inject",), "inject must be a list of {date, event} entries",
+                         "e.g. inject: [{date: 2020-01-15, event: talks_open}]")
+            else:
+                for i, e in enumerate(inj):
+                    p = at + ("inject", i)
+                    if not isinstance(e, dict):
+                        self.add(p, "an inject entry must be a mapping with date and event",
+                                 "e.g. {date: 2020-01-15, event: talks_open}")
+                        continue
+                    ok = self._keys(p, e, INJECT_KEYS, "inject entry")
+                    for req in ("date", "event"):
+                        if req not in e:
+                            self.add(p, f"inject entry without '{req}'",
+                                     "e.g. {date: 2020-01-15, event: talks_open}")
+                            ok = False
+                    if ok:
+                        ch.inject.append((p, e))
+        sup = node.get("suppress")
+        if sup is not None:
+            if isinstance(sup, str):
+                sup = [sup]
+                self.m.get(at)["suppress"] = sup
+            if not isinstance(sup, list):
+                self.add(at + ("suppress",), "suppress must be a list of event kinds",
+                         "e.g. suppress: [caatsa_sanctions]")
+            else:
+                for i, k in enumerate(sup):
+                    ch.suppress.append((at + ("suppress", i), k))
+        drops = node.get("drop_history")
+        if drops is not None:
+            if not isinstance(drops, list):
+                self.add(at + ("drop_history",), "drop_history must be a list of "
+                         "{event, date} entries", "e.g. drop_history: [{event: s400_delivered}]")
+            else:
+                for i, e in enumerate(drops):
+                    p = at + ("drop_history", i)
+                    if isinstance(e, str):
+                        ch.drops.append((p, e, None))
+                        continue
+                    if not isinstance(e, dict) or "event" not in e:
+                        self.add(p, "a drop_history entry must be a mapping with an event "
+                                 "(and optionally a date)",
+                                 "e.g. {event: s400_delivered, date: 2019-07-12}")
+                        continue
+                    if not self._keys(p, e, DROP_KEYS, "drop_history entry"):
+                        continue
+                    date = self._date(p + ("date",)) if "date" in e else None
+                    if "date" in e and date is None:
+                        continue
+                    ch.drops.append((p, e["event"], date))
+        return ch
+
+    def _keys(self, path: tuple, entry: dict, allowed: tuple, what: str) -> bool:
+        ok = True
+        for k in entry:
+            if k not in allowed:
+                self.add(path + (k,), f"unknown key '{k}' in {what}",
+                         did_you_mean(k, allowed), key=True)
+                ok = False
+        return ok
+
+    def _kind(self, path: tuple, kind: Any) -> bool:
+        w = self.world
+        if w is None:
+            return False
+        if not isinstance(kind, str) or kind not in w.events:
+            self.add(path, f"unknown event '{kind}'", did_you_mean(kind, w.events))
+            return False
+        return True
+
+    def _check_settings(self, ch: _Changes, world: World) -> None:
+        assert self.m is not None
+        for k, v in ch.settings.items():
+            doc = self.m.doc(ch.setting_at[k])
+            pos = doc.key_where(ch.setting_at[k])
+            try:
+                world.with_parameters({k: v}, file=doc.file, where=lambda _p, pos=pos: pos)
+            except InputError as exc:
+                self.problems.extend(exc.problems)
+
+    def _check_point(self, point: dict, world: World, path: tuple) -> None:
+        assert self.m is not None
+        doc = self.m.doc(path)
+        for k, v in point.items():
+            pos = doc.key_where(path + (k,))
+            try:
+                world.with_parameters({k: v}, file=doc.file, where=lambda _p, pos=pos: pos)
+            except InputError as exc:
+                self.problems.extend(exc.problems)
+
+    def _check_combinations(self, base: _Changes, specs: list) -> None:
+        """Check event kinds, actors, dates and drop matches of the base and each branch."""
+        w = self.world
+        assert w is not None and self.m is not None
+        horizon = _as_date(self.m.data["horizon"])
+        for ch in [base] + [s[2] for s in specs]:
+            for p, e in ch.inject:
+                self._kind(p + ("event",), e["event"])
+                date = self._date(p + ("date",))
+                if date is not None and (date < w.starts or (horizon and date > horizon)):
+                    self.add(p + ("date",), f"inject date {date} is outside the simulation",
+                             f"use a date from {w.starts} to the horizon {horizon}")
+                for role in ("actor", "target"):
+                    a = e.get(role)
+                    if a is not None and a not in w.actors:
+                        self.add(p + (role,), f"unknown actor '{a}'",
+                                 did_you_mean(a, w.actors))
+                if "note" in e and not isinstance(e["note"], str):
+                    self.add(p + ("note",), "note must be text", "one line in your own words")
+            for p, k in ch.suppress:
+                self._kind(p, k)
+            for p, k, date in ch.drops:
+                at = p + ("event",) if isinstance(self.m.get(p), dict) else p
+                if not self._kind(at, k) or self.history is None:
+                    continue
+                if self.history.matching(_drop(k, date)):
+                    continue
+                dates = [e.date for e in self.history.matching(_drop(k, None))]
+                if date is None:
+                    self.add(at, f"drop_history: no history entry of '{k}'",
+                             "remove this entry; the history never has this event")
+                else:
+                    hint = ("the history has it on " + ", ".join(str(x) for x in dates)
+                            if dates else "the history never has this event")
+                    self.add(p + ("date",), f"drop_history: no '{k}' entry on {date}", hint)
+        base_conflicts = self._conflicts(base, _Changes())
+        for k, p in base_conflicts.items():
+            self.add(p + ("event",), f"'{k}' is both injected and suppressed",
+                     "remove one of the two")
+        for bn, _, ch in specs:
+            for k, p in self._conflicts(base, ch).items():
+                if k not in base_conflicts:
+                    self.add(p + ("event",), f"'{k}' is both injected and suppressed in "
+                             f"branch '{bn}'", "remove one of the two")
+
+    @staticmethod
+    def _conflicts(base: _Changes, ch: _Changes) -> dict[str, tuple]:
+        suppressed = {k for _, k in base.suppress + ch.suppress}
+        out: dict[str, tuple] = {}
+        for p, e in ch.inject + base.inject:
+            if e["event"] in suppressed and e["event"] not in out:
+                out[e["event"]] = p
+        return out
+
+    # ---- branches and sweeps
+
+    def _branches(self) -> list[tuple[str, _Changes]]:
+        assert self.m is not None
+        spec = self.m.data.get("branches")
+        if spec is None:
+            return []
+        if not isinstance(spec, dict):
+            self.add(("branches",), "branches must be a mapping of branch name to changes",
+                     "e.g. branches: {no_sanctions: {suppress: [caatsa_sanctions]}}")
+            return []
+        out = []
+        for bn, body in spec.items():
+            p = ("branches", bn)
+            if not isinstance(bn, str) or not bn.strip() or "/" in bn:
+                self.add(p, f"branch name must be a non-empty text without '/', got {bn!r}",
+                         "e.g. no_sanctions", key=True)
+                continue
+            if body is None:
+                body = {}
+            if not isinstance(body, dict):
+                self.add(p, f"branch '{bn}' must be a mapping of changes",
+                         "keys: " + ", ".join(BRANCH_KEYS))
+                continue
+            self._keys(p, body, BRANCH_KEYS, f"branch '{bn}'")
+            if "description" in body and not isinstance(body["description"], str):
+                self.add(p + ("description",), "description must be text",
+                         "quote it if it contains ': '")
+            out.append((bn, self._changes(p)))
+        return out
+
+    def _sweep(self) -> tuple[list[tuple[str, dict, tuple]], bool]:
+        """The sweep points as (name, {path: value}, path into the doc), and whether the
+        base branch stays."""
+        assert self.m is not None
+        spec = self.m.data.get("sweep")
+        if spec is None:
+            return [], True
+        hint = ("e.g. sweep: {grid: {rules.my_rule.probability: [0.3, 0.5]}} or "
+                "sweep: {lhs: {samples: 20, ranges: {rules.my_rule.probability: [0.1, 0.9]}}}")
+        if not isinstance(spec, dict):
+            self.add(("sweep",), "sweep must be a mapping with 'grid' or 'lhs'", hint)
+            return [], True
+        self._keys(("sweep",), spec, SWEEP_KEYS, "sweep")
+        keep = spec.get("base", True)
+        if not isinstance(keep, bool):
+            self.add(("sweep", "base"), f"sweep base must be true or false, got {keep!r}",
+                     "false drops the base branch and runs only the sweep points")
+            keep = True
+        kinds = [k for k in ("grid", "lhs") if k in spec]
+        if len(kinds) != 1:
+            self.add(("sweep",), "sweep needs exactly one of 'grid' or 'lhs'"
+                     + (", not both" if kinds else ""), hint, key=True)
+            return [], keep
+        if kinds == ["grid"]:
+            return self._grid(spec["grid"]), keep
+        return self._lhs(spec["lhs"]), keep
+
+    def _grid(self, grid: Any) -> list[tuple[str, dict, tuple]]:
+        if not isinstance(grid, dict) or not grid:
+            self.add(("sweep", "grid"), "sweep grid must map parameter paths to lists of "
+                     "values", "e.g. grid: {rules.my_rule.probability: [0.3, 0.5, 0.7]}")
+            return []
+        ok = True
+        for k, values in grid.items():
+            if not isinstance(values, list) or not values:
+                self.add(("sweep", "grid", k), f"sweep grid '{k}' needs a non-empty list of "
+                         "values", "e.g. [0.3, 0.5, 0.7]")
+                ok = False
+            elif len({repr(v) for v in values}) != len(values):
+                self.add(("sweep", "grid", k), f"sweep grid '{k}' lists a value twice",
+                         "each value once")
+                ok = False
+        if not ok:
+            return []
+        paths = [str(k) for k in grid]
+        short = _short_names(paths)
+        n = int(np.prod([len(v) for v in grid.values()]))
+        if n > MAX_BRANCHES:
+            self.add(("sweep", "grid"), f"the sweep grid has {n} points (at most "
+                     f"{MAX_BRANCHES})", "sweep fewer values or use lhs", key=True)
+            return []
+        out = []
+        for combo in itertools.product(*grid.values()):
+            point = dict(zip(paths, combo))
+            name = ",".join(f"{short[k]}={_fmt(v)}" for k, v in point.items())
+            out.append((name, point, ("sweep", "grid")))
+        return out
+
+    def _lhs(self, spec: Any) -> list[tuple[str, dict, tuple]]:
+        assert self.m is not None
+        hint = "e.g. lhs: {samples: 20, ranges: {rules.my_rule.probability: [0.1, 0.9]}}"
+        if not isinstance(spec, dict):
+            self.add(("sweep", "lhs"), "sweep lhs must be a mapping with samples and ranges",
+                     hint)
+            return []
+        ok = self._keys(("sweep", "lhs"), spec, LHS_KEYS, "sweep lhs")
+        samples = spec.get("samples")
+        if samples is None:
+            self.add(("sweep", "lhs"), "sweep lhs without 'samples'", hint)
+            ok = False
+        elif isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            self.add(("sweep", "lhs", "samples"), f"lhs samples must be a positive whole "
+                     f"number, got {samples!r}", "e.g. samples: 20")
+            ok = False
+        elif samples > MAX_BRANCHES:
+            self.add(("sweep", "lhs", "samples"), f"lhs samples {samples} is too many (at "
+                     f"most {MAX_BRANCHES})", "e.g. samples: 20")
+            ok = False
+        ranges = spec.get("ranges")
+        if not isinstance(ranges, dict) or not ranges:
+            self.add(("sweep", "lhs") + (("ranges",) if "ranges" in spec else ()),
+                     "sweep lhs needs ranges: a mapping of parameter paths to [low, high]", hint)
+            return []
+        for k, r in ranges.items():
+            good = (isinstance(r, list) and len(r) == 2
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r))
+            if not good:
+                self.add(("sweep", "lhs", "ranges", k), f"lhs range '{k}' must be [low, high] "
+                         f"numbers, got {r!r}", "e.g. [0.1, 0.9]")
+                ok = False
+            elif not r[0] < r[1]:
+                self.add(("sweep", "lhs", "ranges", k), f"lhs range '{k}' must have low < "
+                         f"high, got {r!r}", "e.g. [0.1, 0.9]")
+                ok = False
+        if not ok:
+            return []
+        seed = self.m.data.get("seed", DEFAULT_SEED)
+        if _check_int(seed, 0, "seed"):
+            return []
+        paths = [str(k) for k in ranges]
+        unit = lhs_unit(samples, len(paths), seed)
+        width = len(str(samples))
+        out = []
+        for i in range(samples):
+            point = {}
+            for j, p in enumerate(paths):
+                low, high = ranges[p]
+                value = float(low + unit[i, j] * (high - low))
+                if self._int_parameter(p):
+                    value = int(round(value))
+                point[p] = value
+            out.append((f"lhs{i + 1:0{width}d}", point, ("sweep", "lhs", "ranges")))
+        return out
+
+    def _int_parameter(self, path: str) -> bool:
+        w = self.world
+        parts = path.split(".")
+        if w is None or len(parts) != 2 or parts[0] != "state":
+            return False
+        v = w.variables.get(parts[1])
+        return v is not None and v.type == "int"
+
+    # ---- outcomes
+
+    def _outcomes(self, horizon: dt.date | None) -> list[OutcomeSpec]:
+        assert self.m is not None
+        spec = self.m.data.get("outcomes")
+        if spec is None:
+            return []
+        if not isinstance(spec, list):
+            self.add(("outcomes",), "outcomes must be a list",
+                     "e.g. outcomes: [{id: sanctioned, occurs: caatsa_sanctions}]")
+            return []
+        out = []
+        ids: set[str] = set()
+        w = self.world
+        for i, o in enumerate(spec):
+            p = ("outcomes", i)
+            if not isinstance(o, dict):
+                self.add(p, "an outcome must be a mapping",
+                         "e.g. {id: sanctioned, occurs: caatsa_sanctions}")
+                continue
+            ok = self._keys(p, o, OUTCOME_KEYS, "outcome")
+            oid = o.get("id")
+            if oid is None:
+                self.add(p, "outcome without 'id'", "e.g. id: sanctioned_by_2021")
+                ok = False
+            elif not isinstance(oid, str) or not oid.isidentifier():
+                self.add(p + ("id",), f"outcome id must be a name of letters, digits and _, "
+                         f"got {oid!r}", "e.g. id: sanctioned_by_2021")
+                ok = False
+            elif oid in ids:
+                self.add(p + ("id",), f"duplicate outcome id '{oid}'",
+                         "each outcome needs its own id")
+                ok = False
+            else:
+                ids.add(oid)
+            measures = [k for k in MEASURES if k in o]
+            if len(measures) != 1:
+                what = "no measure" if not measures else "several measures (" + ", ".join(
+                    measures) + ")"
+                self.add(p, f"outcome '{oid}' has {what}",
+                         "give exactly one of: " + ", ".join(MEASURES), key=bool(measures))
+                continue
+            measure = measures[0]
+            value = o[measure]
+            date_key = OUTCOME_DATE_KEY[measure]
+            for dk in ("by", "at"):
+                if dk in o and dk != date_key:
+                    self.add(p + (dk,), f"'{dk}' does not apply to a {measure} outcome",
+                             f"use '{date_key}'" if date_key else
+                             "time_to is measured up to the horizon", key=True)
+                    ok = False
+            when: float | None = None
+            if date_key is not None:
+                d = self._outcome_date(p + (date_key,), o.get(date_key, "horizon"), horizon)
+                if d is None:
+                    ok = False
+                elif w is not None:
+                    when = w.day(d)
+            if w is None:
+                continue
+            kw: dict[str, Any] = {}
+            if measure == "first":
+                if not isinstance(value, list) or len(value) < 2:
+                    self.add(p + ("first",), "first needs a list of two or more events",
+                             "e.g. first: [s400_activated, deal_reached]")
+                    continue
+                good = all([self._kind(p + ("first", j), k) for j, k in enumerate(value)])
+                if len(set(map(str, value))) != len(value):
+                    self.add(p + ("first",), "first lists an event twice", "each event once")
+                    good = False
+                if not good:
+                    continue
+                kw["events"] = tuple(value)
+            elif measure == "state":
+                if not isinstance(value, str) or value not in w.variables:
+                    self.add(p + ("state",), f"unknown variable '{value}'",
+                             did_you_mean(value, w.variables))
+                    continue
+                kw["var"] = value
+            else:
+                if not self._kind(p + (measure,), value):
+                    continue
+                kw["event"] = value
+            label = o.get("label", "")
+            if not isinstance(label, str):
+                self.add(p + ("label",), "label must be text", "e.g. label: sanctioned by 2021")
+                ok = False
+            if not ok:
+                continue
+            if date_key is not None:
+                kw[date_key] = when
+            out.append(OutcomeSpec(id=oid, measure=measure, label=label, **kw))
+        return out
+
+    def _outcome_date(self, path: tuple, value: Any, horizon: dt.date | None) -> dt.date | None:
+        if value == "horizon":
+            return horizon
+        d = _as_date(value)
+        if d is None:
+            self.add(path, f"{path[-1]} must be 'horizon' or a date, got {value!r}", _DATE_HINT)
+            return None
+        w = self.world
+        if w is not None and d < w.starts:
+            self.add(path, f"outcome date {d} is before the world starts ({w.starts})",
+                     f"use a date from {w.starts} to the horizon")
+            return None
+        if horizon is not None and d > horizon:
+            self.add(path, f"outcome date {d} is after the horizon {horizon}",
+                     "the simulation stops at the horizon")
+            return None
+        return d
+
+    # ---- building a branch
+
+    def _branch(self, name: str, description: str, base: _Changes, ch: _Changes,
+                base_world: World, fork: dt.date, horizon: dt.date) -> Branch:
+        world = base_world.with_parameters(ch.settings)
+        settings = {**base.settings, **ch.settings}
+        drops = [_drop(k, d) for _, k, d in base.drops + ch.drops]
+        doc = self.history
+        kept = doc.without(drops) if drops else doc
+        fork_day = world.day(fork)
+        history = tuple(o for o in kept.occurrences(world) if o.time < fork_day)
+        inject = []
+        for _, e in base.inject + ch.inject:
+            inject.append(Occurrence(time=world.day(_as_date(e["date"])), kind=e["event"],
+                                     origin=INJECTED, actor=e.get("actor"),
+                                     target=e.get("target"), note=e.get("note")))
+        inject.sort(key=lambda o: o.time)
+        suppress = frozenset(k for _, k in base.suppress + ch.suppress)
+        return Branch(name=name, description=description, world=world, history=history,
+                      history_doc=kept, inject=tuple(inject), suppress=suppress,
+                      fork=fork_day, horizon=world.day(horizon), settings=settings)
+
+
+def _drop(kind: str, date: dt.date | None) -> dict[str, Any]:
+    return {"event": kind} if date is None else {"event": kind, "date": date}

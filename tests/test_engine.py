@@ -1,0 +1,496 @@
+"""Tests of sim.engine: the engine semantics of DESIGN.md, closed-form probabilities,
+determinism, and a differential check against a naive single-pass reference run.
+
+Worlds are built programmatically from sim.world classes (no loader).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import math
+import random
+
+import pytest
+
+from sim.engine import Engine
+from sim.errors import InputError
+from sim.events import HISTORY, INJECTED, SIMULATED, Event, Occurrence
+from sim.world import (
+    Actor,
+    Delay,
+    Effect,
+    EventType,
+    Modifier,
+    Review,
+    Rule,
+    Variable,
+    World,
+    condition,
+)
+
+START = dt.date(2017, 1, 1)
+
+
+def make_world(state=None, events=None, rules=(), reviews=()) -> World:
+    """events: {kind: dict(effects={var: value | {"add": x}}, once=bool, actor=..., target=...)}"""
+    variables = {}
+    for name, init in (state or {}).items():
+        t = "bool" if isinstance(init, bool) else "int" if isinstance(init, int) else "float"
+        variables[name] = Variable(name, t, init)
+    ets = {}
+    for kind, spec in (events or {}).items():
+        effs = []
+        for var, v in spec.get("effects", {}).items():
+            if isinstance(v, dict):
+                effs.append(Effect(var, "add", v["add"]))
+            else:
+                effs.append(Effect(var, "set", v))
+        ets[kind] = EventType(kind, spec.get("actor", "A"), spec.get("target"), kind,
+                              tuple(effs), spec.get("once", False))
+    actors = {a: Actor(a, a) for a in ("A", "B", "C")}
+    return World("t", START, actors, variables, ets, tuple(rules), tuple(reviews))
+
+
+def rule(id, on, then, p=1.0, delay=0, when=None, unless=(), data=None) -> Rule:
+    if isinstance(delay, (int, float)):
+        delay = Delay("fixed", {"value": delay})
+    return Rule(id, on, then, p, delay, condition(when), tuple(unless), data or {})
+
+
+def occ(t, kind, origin=HISTORY, **kw) -> Occurrence:
+    return Occurrence(float(t), kind, origin, **kw)
+
+
+def inj(t, kind, **kw) -> Occurrence:
+    return Occurrence(float(t), kind, INJECTED, **kw)
+
+
+def kinds(events):
+    return [e.kind for e in events]
+
+
+def full(engine: Engine, seed: int) -> list[Event]:
+    return engine.prefix + engine.run(random.Random(seed), "b/0")
+
+
+# --------------------------------------------------------------------------- semantics
+
+
+def test_rules_listen_before_the_fork_and_late_consequences_stand():
+    w = make_world(events={"a": {}, "late": {}, "early": {}, "at_fork": {}},
+                   rules=[rule("r_late", "a", "late", delay=100),
+                          rule("r_early", "a", "early", delay=20),
+                          rule("r_at", "a", "at_fork", delay=40)])
+    eng = Engine(w, [occ(10, "a", source="S1")], fork=50, horizon=500)
+    assert [(e.kind, e.time, e.version, e.stream, e.origin, e.source) for e in eng.prefix] == [
+        ("a", 10.0, 1, "prefix", HISTORY, "S1")]
+    run = eng.run(random.Random(1), "b/3")
+    # due at day 30 (< fork) is dropped; due at 50 (== fork) and at 110 stand
+    assert [(e.kind, e.time, e.version, e.cause, e.rule, e.stream) for e in run] == [
+        ("at_fork", 50.0, 2, 1, "r_at", "b/3"), ("late", 110.0, 3, 1, "r_late", "b/3")]
+
+
+def test_pre_fork_rules_draw_from_the_replicate_rng():
+    # one draw per pre-fork rule evaluation, in order: the outcome is predictable by hand
+    w = make_world(events={"a": {}, "b": {}},
+                   rules=[rule("r", "a", "b", p=0.5, delay=100)])
+    eng = Engine(w, [occ(0, "a"), occ(5, "a")], fork=50, horizon=500)
+    for seed in range(40):
+        r = random.Random(seed)
+        expected = [t + 100 for t in (0.0, 5.0) if r.random() < 0.5]
+        assert [e.time for e in eng.run(random.Random(seed), "s")] == expected
+
+
+def test_history_at_or_after_fork_is_ignored_but_injections_occur():
+    w = make_world(events={"a": {}, "b": {}})
+    eng = Engine(w, [occ(5, "a"), occ(50, "a"), occ(60, "a")], fork=50, horizon=100,
+                 inject=[inj(7, "b"), inj(70, "b")])
+    assert [(e.kind, e.time, e.origin) for e in eng.prefix] == [
+        ("a", 5.0, HISTORY), ("b", 7.0, INJECTED)]
+    assert [(e.kind, e.time, e.origin) for e in eng.run(random.Random(0), "s")] == [
+        ("b", 70.0, INJECTED)]
+
+
+def test_scheduled_event_rechecks_when_on_due():
+    w = make_world(state={"flag": False}, events={"a": {}, "b": {}, "c": {"effects": {"flag": True}}},
+                   rules=[rule("r", "a", "b", delay=10, when={"flag": False})])
+    # c at day 5 makes the condition false before b falls due at day 10
+    eng = Engine(w, [], fork=0, horizon=100, inject=[inj(0, "a"), inj(5, "c")])
+    assert kinds(eng.run(random.Random(0), "s")) == ["a", "c"]
+    # c after b falls due: b stands
+    eng = Engine(w, [], fork=0, horizon=100, inject=[inj(0, "a"), inj(15, "c")])
+    assert kinds(eng.run(random.Random(0), "s")) == ["a", "b", "c"]
+    # condition false when the rule is evaluated: nothing scheduled
+    eng = Engine(w, [], fork=0, horizon=100, inject=[inj(0, "c"), inj(1, "a")])
+    assert kinds(eng.run(random.Random(0), "s")) == ["c", "a"]
+
+
+def test_unless_cancels_pending_events_before_and_after_the_fork():
+    w = make_world(events={"a": {}, "b": {}, "deal": {}},
+                   rules=[rule("r", "a", "b", delay=100, unless=["deal"])])
+    # after the fork
+    eng = Engine(w, [], fork=0, horizon=300, inject=[inj(0, "a"), inj(50, "deal")])
+    assert kinds(eng.run(random.Random(0), "s")) == ["a", "deal"]
+    # the cancelling event after the due date changes nothing
+    eng = Engine(w, [], fork=0, horizon=300, inject=[inj(0, "a"), inj(150, "deal")])
+    assert [(e.kind, e.time) for e in eng.run(random.Random(0), "s")] == [
+        ("a", 0.0), ("b", 100.0), ("deal", 150.0)]
+    # scheduled and cancelled before the fork (history), though due after it
+    eng = Engine(w, [occ(0, "a"), occ(20, "deal")], fork=30, horizon=300)
+    assert eng.run(random.Random(0), "s") == []
+    # a consequence scheduled after the cancelling event is not cancelled
+    eng = Engine(w, [occ(0, "deal"), occ(20, "a")], fork=30, horizon=300)
+    assert [(e.kind, e.time) for e in eng.run(random.Random(0), "s")] == [("b", 120.0)]
+
+
+def test_once_event_never_occurs_twice_history_included():
+    w = make_world(events={"a": {}, "x": {"once": True}},
+                   rules=[rule("r", "a", "x", delay=5)],
+                   reviews=[Review("rv", "A", 10, "x", 1.0)])
+    # x in history: neither the rule nor the review nor an injection repeats it
+    eng = Engine(w, [occ(0, "x"), occ(1, "a")], fork=10, horizon=200,
+                 inject=[inj(30, "a"), inj(40, "x")])
+    assert kinds(eng.prefix) == ["x", "a"]
+    assert kinds(eng.run(random.Random(0), "s")) == ["a"]
+    # not in history: the first path to it wins, the others are dropped
+    eng = Engine(w, [], fork=0, horizon=200, inject=[inj(1, "a"), inj(3, "a"), inj(40, "x")])
+    run = eng.run(random.Random(0), "s")
+    assert [(e.kind, e.time, e.rule) for e in run] == [
+        ("a", 1.0, None), ("a", 3.0, None), ("x", 6.0, "r")]
+
+
+def test_suppressed_kinds_never_occur_and_draw_nothing():
+    w = make_world(state={"n": 0}, events={"a": {}, "s": {"effects": {"n": {"add": 1}}},
+                                            "b": {}},
+                   rules=[rule("r_s", "a", "s", p=0.5, delay=Delay("exponential", {"mean": 5})),
+                          rule("r_from_s", "s", "b"),
+                          rule("r_b", "a", "b", p=0.5, delay=3)],
+                   reviews=[Review("rv", "A", 10, "s", 1.0)])
+    eng = Engine(w, [occ(0, "s"), occ(1, "a")], fork=2, horizon=100, suppress=["s"])
+    assert kinds(eng.prefix) == ["a"]                     # history 's' suppressed
+    assert eng.state_at_fork["n"] == 0                    # ... and its effects too
+    for seed in range(30):
+        # r_s draws nothing: r_b's probability is the first draw of the stream
+        expected = ["b"] if random.Random(seed).random() < 0.5 else []
+        assert kinds(eng.run(random.Random(seed), "s")) == expected
+
+
+def test_ties_break_by_scheduling_order():
+    w = make_world(events={"a": {}, "b": {}, "c": {}, "d": {}},
+                   rules=[rule("r1", "a", "b", delay=10), rule("r2", "a", "c", delay=10)])
+    eng = Engine(w, [], fork=0, horizon=100,
+                 inject=[inj(0, "a"), inj(10, "d"), inj(10, "a")])
+    # d and the second a were scheduled at the start, before the rules' consequences
+    assert kinds(eng.run(random.Random(0), "s")) == ["a", "d", "a", "b", "c"]
+    w2 = make_world(events={"a": {}, "b": {}, "c": {}},
+                    rules=[rule("r2", "a", "c", delay=10), rule("r1", "a", "b", delay=10)])
+    eng = Engine(w2, [], fork=0, horizon=100, inject=[inj(0, "a")])
+    assert kinds(eng.run(random.Random(0), "s")) == ["a", "c", "b"]
+    # history before injections at the same time, each in input order
+    eng = Engine(w, [occ(5, "c"), occ(5, "b")], fork=10, horizon=100,
+                 inject=[inj(5, "d"), inj(5, "a")])
+    assert kinds(eng.prefix) == ["c", "b", "d", "a"]
+
+
+def test_cause_rule_and_data_are_recorded():
+    w = make_world(state={"tension": 0.0, "other": 0},
+                   events={"a": {"effects": {"tension": {"add": 1.0}}},
+                           "b": {"actor": "B", "target": "C"},
+                           "z": {"effects": {"other": {"add": 1}}},
+                           "c": {"effects": {"tension": {"add": 0.0}}},
+                           "dec": {"actor": None}},
+                   rules=[rule("r_ab", "a", "b", delay=2, data={"why": "test"}),
+                          rule("r_bz", "b", "z", delay=3)],
+                   reviews=[Review("rv", "C", 30, "dec", 1.0,
+                                   condition({"tension": {">=": 1.0}}))])
+    eng = Engine(w, [occ(1, "a", actor="C")], fork=10, horizon=30,
+                 inject=[inj(12, "c")])
+    assert (eng.prefix[0].actor, eng.prefix[0].target) == ("C", None)
+    run = eng.run(random.Random(0), "s")
+    got = [(e.version, e.kind, e.actor, e.target, e.cause, e.rule, e.origin, dict(e.data))
+           for e in run]
+    # day 3 b (due before fork) is dropped, so z never comes; c changes no value,
+    # so the review's cause is the prefix 'a' (version 1) that raised tension
+    assert got == [(2, "c", "A", None, None, None, INJECTED, {}),
+                   (3, "dec", "C", None, 1, "rv", SIMULATED, {"p": 1.0})]
+    eng = Engine(w, [], fork=0, horizon=10, inject=[inj(1, "a")])
+    got = [(e.version, e.kind, e.actor, e.target, e.cause, e.rule, dict(e.data))
+           for e in eng.run(random.Random(0), "s")]
+    assert got == [(1, "a", "A", None, None, None, {}),
+                   (2, "b", "B", "C", 1, "r_ab", {"why": "test"}),
+                   (3, "z", "A", None, 2, "r_bz", {})]
+
+
+def test_review_cause_is_none_without_a_change():
+    w = make_world(state={"flag": True}, events={"d": {}},
+                   reviews=[Review("rv", "A", 5, "d", 1.0, condition({"flag": True}))])
+    run = Engine(w, [], fork=0, horizon=12).run(random.Random(0), "s")
+    assert [(e.time, e.cause) for e in run] == [(5.0, None), (10.0, None)]
+
+
+def test_horizon_is_inclusive():
+    w = make_world(events={"a": {}, "b": {}, "c": {}, "d": {}},
+                   rules=[rule("r_b", "a", "b", delay=90), rule("r_c", "a", "c", delay=90.5)],
+                   reviews=[Review("rv", "A", 25, "d", 1.0)])
+    eng = Engine(w, [], fork=0, horizon=100, inject=[inj(10, "a"), inj(100.5, "a")])
+    assert [(e.kind, e.time) for e in eng.run(random.Random(0), "s")] == [
+        ("a", 10.0), ("d", 25.0), ("d", 50.0), ("d", 75.0), ("b", 100.0), ("d", 100.0)]
+
+
+def test_reviews_tick_only_after_the_fork_while_when_holds():
+    w = make_world(state={"on": False}, events={"go": {"effects": {"on": True}}, "d": {}},
+                   reviews=[Review("rv", "A", 10, "d", 1.0, condition({"on": True}))])
+    eng = Engine(w, [occ(0, "go")], fork=35, horizon=70)
+    assert [e.time for e in eng.run(random.Random(0), "s")] == [45.0, 55.0, 65.0]
+    eng = Engine(w, [], fork=0, horizon=70, inject=[inj(25, "go")])
+    assert [e.time for e in eng.run(random.Random(0), "s")][1:] == [30.0, 40.0, 50.0, 60.0, 70.0]
+
+
+def test_unknown_names_are_input_errors():
+    w = make_world(events={"s400_activated": {}})
+    with pytest.raises(InputError, match="did you mean 's400_activated'"):
+        Engine(w, [occ(1, "s400_activatd")], fork=0, horizon=10)
+    with pytest.raises(InputError, match="suppress: unknown event"):
+        Engine(w, [], fork=0, horizon=10, suppress=["nope"])
+    with pytest.raises(InputError, match="horizon"):
+        Engine(w, [], fork=10, horizon=5)
+
+
+# --------------------------------------------------------------------------- closed forms
+
+
+def _frequency(engine, n, pred, seed0=0):
+    hits = sum(pred(engine.run(random.Random(seed0 + i), "s")) for i in range(n))
+    return hits / n
+
+
+def _within(freq, p, n, k=4.0):
+    se = math.sqrt(p * (1 - p) / n)
+    assert abs(freq - p) <= k * se, (freq, p, k * se)
+
+
+def test_review_probability_over_twelve_ticks():
+    w = make_world(events={"x": {"once": True}},
+                   reviews=[Review("rv", "A", 30, "x", 0.1)])
+    eng = Engine(w, [], fork=0, horizon=360)
+    n = 20000
+    _within(_frequency(eng, n, lambda ev: len(ev) == 1), 1 - 0.9 ** 12, n)
+
+
+def test_rule_probability_and_exponential_delay():
+    w = make_world(events={"a": {}, "b": {}},
+                   rules=[rule("r", "a", "b", p=0.4, delay=Delay("exponential", {"mean": 50}))])
+    eng = Engine(w, [], fork=0, horizon=100, inject=[inj(0, "a")])
+    n = 20000
+    _within(_frequency(eng, n, lambda ev: "b" in kinds(ev)), 0.4 * (1 - math.exp(-2)), n)
+
+
+def test_fixed_delay_cancelled_by_exponential_race():
+    w = make_world(events={"a": {}, "b": {}, "c": {}},
+                   rules=[rule("r_b", "a", "b", delay=100, unless=["c"]),
+                          rule("r_c", "a", "c", delay=Delay("exponential", {"mean": 100}))])
+    eng = Engine(w, [], fork=0, horizon=1000, inject=[inj(0, "a")])
+    n = 20000
+    _within(_frequency(eng, n, lambda ev: "b" in kinds(ev)), math.exp(-1), n)
+
+
+def test_once_event_from_frequent_review_never_repeats():
+    w = make_world(events={"x": {"once": True}, "y": {}},
+                   rules=[rule("again", "x", "x", delay=1)],
+                   reviews=[Review("rv", "A", 1, "x", 0.3), Review("rv2", "A", 1, "y", 0.5)])
+    eng = Engine(w, [], fork=0, horizon=100)
+    counts = [kinds(eng.run(random.Random(i), "s")).count("x") for i in range(300)]
+    assert max(counts) == 1
+    assert min(counts) == 1  # P(no x in 100 ticks at 0.3) = 0.7^100: negligible
+
+
+def test_modifiers_change_the_hazard_as_by_hand():
+    mods = (Modifier(condition({"wg": True}), multiply=0.4),
+            Modifier(condition({"tension": {">=": 5}}), add=0.02),
+            Modifier(condition({"sanctioned": True}), add=2.0))
+    w = make_world(state={"wg": False, "tension": 0.0, "sanctioned": False},
+                   events={"wg_on": {"effects": {"wg": True}},
+                           "tense": {"effects": {"tension": {"add": 6.0}}},
+                           "sanction": {"effects": {"sanctioned": True}},
+                           "x": {}},
+                   reviews=[Review("rv", "A", 30, "x", 0.5, None, mods)])
+    cases = [([], 0.5), (["wg_on"], 0.5 * 0.4), (["tense"], 0.5 + 0.02),
+             (["wg_on", "tense"], 0.5 * 0.4 + 0.02), (["sanction"], 1.0)]
+    for history, hazard in cases:
+        eng = Engine(w, [occ(0, k) for k in history], fork=1, horizon=31)
+        n = 8000
+        runs = [eng.run(random.Random(i), "s") for i in range(n)]
+        hit = [r for r in runs if r]
+        assert all(dict(r[0].data) == {"p": pytest.approx(hazard)} for r in hit)
+        if hazard < 1.0:
+            _within(len(hit) / n, hazard, n)
+        else:
+            assert len(hit) == n
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_same_events_and_different_seeds_differ():
+    w = make_world(events={"a": {}, "b": {}},
+                   rules=[rule("r", "a", "b", delay=Delay("lognormal", {"median": 20, "sigma": 1})),
+                          rule("r2", "b", "a", p=0.9, delay=Delay("uniform", {"low": 1, "high": 9}))])
+    eng = Engine(w, [occ(0, "a")], fork=5, horizon=400)
+    a = eng.run(random.Random(7), "s")
+    assert a == eng.run(random.Random(7), "s")
+    assert len(a) > 3
+    assert a != eng.run(random.Random(8), "s")
+
+
+def reference_run(world, history, fork, horizon, inject=(), suppress=(), rng=None):
+    """A naive single pass from day 0 with one heap, following the engine decisions
+    independently of Engine's precomputation. Returns the whole log in one stream."""
+    suppress = set(suppress)
+    values = world.initial_state()
+    queue: list = []
+    seq = itertools.count()
+    log: list[Event] = []
+    occurred: set[str] = set()
+    last: dict[str, int] = {}
+    pending: dict[str, list[list[bool]]] = {}
+    ev = world.events
+
+    def push(t, what, payload):
+        heapq.heappush(queue, (t, next(seq), what, payload))
+
+    ext = [o for o in history if o.time < fork] + list(inject)
+    ext = sorted((o for o in ext if o.time <= horizon and o.kind not in suppress),
+                 key=lambda o: o.time)
+    for o in ext:
+        push(o.time, "ext", o)
+    for rv in world.reviews:
+        if rv.decides not in suppress and fork + rv.every <= horizon:
+            push(fork + rv.every, "tick", rv)
+
+    def occur(t, kind, actor, target, data, cause, rule_id, origin, source):
+        log.append(Event("full", len(log) + 1, t, kind, actor, target, data, cause, rule_id,
+                         origin, source))
+        if ev[kind].once:
+            occurred.add(kind)
+        for eff in ev[kind].effects:
+            before = values[eff.var]
+            eff.apply(values)
+            if values[eff.var] != before:
+                last[eff.var] = len(log)
+        for r in world.rules:
+            if kind in r.unless:
+                for flag in pending.pop(r.id, []):
+                    flag[0] = True
+        for r in world.rules:
+            if r.on != kind or r.then in suppress or r.probability <= 0:
+                continue
+            if r.then in occurred or (r.when is not None and not r.when.holds(values)):
+                continue
+            if r.probability < 1 and rng.random() >= r.probability:
+                continue
+            due = t + r.delay.draw(rng)
+            if (t < fork and due < fork) or due > horizon:
+                continue
+            flag = [False]
+            pending.setdefault(r.id, []).append(flag)
+            push(due, "rule", (r, len(log), flag))
+
+    while queue:
+        t, _, what, payload = heapq.heappop(queue)
+        if what == "ext":
+            o = payload
+            if o.kind not in occurred:
+                occur(t, o.kind, o.actor or ev[o.kind].actor, o.target or ev[o.kind].target,
+                      o.data, None, None, o.origin, o.source)
+        elif what == "rule":
+            r, cause, flag = payload
+            if flag[0] or r.then in occurred:
+                continue
+            flag[0] = True
+            if r.when is None or r.when.holds(values):
+                occur(t, r.then, ev[r.then].actor, ev[r.then].target, r.data, cause, r.id,
+                      SIMULATED, None)
+        else:
+            rv = payload
+            if rv.decides in occurred:
+                continue
+            if rv.when is None or rv.when.holds(values):
+                h = rv.hazard(values)
+                if h >= 1 or (h > 0 and rng.random() < h):
+                    reads = set(rv.when.variables()) if rv.when else set()
+                    for m in rv.modifiers:
+                        reads |= m.when.variables() if m.when else set()
+                    causes = [last[v] for v in reads if v in last]
+                    occur(t, rv.decides, ev[rv.decides].actor or rv.actor,
+                          ev[rv.decides].target, {"p": h}, max(causes) if causes else None,
+                          rv.id, SIMULATED, None)
+                    if rv.decides in occurred:
+                        continue
+            if t + rv.every <= horizon:
+                push(t + rv.every, "tick", rv)
+    return log
+
+
+def random_world(r: random.Random):
+    """A small random world with every feature: once, unless, when, modifiers, reviews."""
+    ks = [f"k{i}" for i in range(r.randint(2, 6))]
+    state = {"f": False, "n": 0, "x": 0.0}
+    events = {}
+    for k in ks:
+        effs = r.choice([{}, {"f": r.random() < 0.5}, {"n": {"add": 1}}, {"x": {"add": 0.5}},
+                         {"f": True, "n": {"add": -1}}])
+        events[k] = {"effects": effs, "once": r.random() < 0.25}
+    delays = [lambda: r.choice([0, 1, 5, 10, 30]),
+              lambda: Delay("exponential", {"mean": r.choice([3, 20, 60])}),
+              lambda: Delay("uniform", {"low": 0, "high": r.choice([5, 40])}),
+              lambda: Delay("lognormal", {"median": 10, "sigma": 0.7}),
+              lambda: Delay("triangular", {"low": 0, "mode": 5, "high": 20}),
+              lambda: Delay("choice", {"values": [1, 10, 30], "weights": [1, 2, 1]})]
+    conds = [None, {"f": False}, {"n": {"<": 3}}, {"any": [{"f": True}, {"x": {">=": 1}}]},
+             {"not": {"n": {">": 4}}}]
+    rules = [rule(f"r{i}", r.choice(ks), r.choice(ks), p=r.choice([1.0, 0.7, 0.3, 0.0]),
+                  delay=r.choice(delays)(), when=r.choice(conds),
+                  unless=r.sample(ks, r.choice([0, 0, 1, 2])))
+             for i in range(r.randint(1, 8))]
+    reviews = [Review(f"v{i}", "B", r.choice([7.0, 15.0, 30.0]), r.choice(ks),
+                      r.choice([0.05, 0.2, 1.0]), condition(r.choice(conds)),
+                      tuple(Modifier(condition(r.choice(conds[1:])), r.choice([0.5, 2.0]),
+                                     r.choice([0.0, 0.1])) for _ in range(r.randint(0, 2))))
+               for i in range(r.randint(0, 3))]
+    w = make_world(state, events, rules, reviews)
+    fork = float(r.choice([0, 10, 45, 60]))
+    horizon = fork + r.choice([0, 30, 120, 200])
+    history = sorted((occ(r.choice(range(0, 90, 5)), r.choice(ks),
+                          actor=r.choice([None, "C"])) for _ in range(r.randint(0, 6))),
+                     key=lambda o: o.time)
+    inject = [inj(r.choice(range(0, 250, 10)), r.choice(ks)) for _ in range(r.randint(0, 3))]
+    suppress = r.sample(ks, r.choice([0, 0, 0, 1]))
+    return w, history, fork, horizon, inject, suppress
+
+
+def test_prefix_plus_run_equals_one_uninterrupted_reference_run():
+    checked = events = 0
+    for world_seed in range(250):
+        w, history, fork, horizon, inject, suppress = random_world(random.Random(world_seed))
+        eng = Engine(w, history, fork, horizon, inject, suppress)
+        for seed in range(4):
+            got = [e.evolve(stream="full") for e in full(eng, seed)]
+            want = reference_run(w, history, fork, horizon, inject, suppress,
+                                 random.Random(seed))
+            assert [(e.version, e.time, e.kind, e.cause, e.rule) for e in got] == \
+                   [(e.version, e.time, e.kind, e.cause, e.rule) for e in want], world_seed
+            assert got == want, world_seed
+            checked += 1
+            events += len(got)
+    assert events > 2000  # the random worlds do exercise the engine
+
+
+def test_runs_do_not_share_state():
+    w = make_world(state={"n": 0}, events={"a": {"effects": {"n": {"add": 1}}}},
+                   rules=[rule("r", "a", "a", delay=10)])
+    eng = Engine(w, [occ(0, "a")], fork=5, horizon=35)
+    first = eng.run(random.Random(0), "s")
+    assert [e.time for e in first] == [10.0, 20.0, 30.0]
+    assert eng.run(random.Random(0), "s") == first
+    assert eng.state_at_fork == {"n": 1}
