@@ -11,7 +11,6 @@ fold over them (see :mod:`sim.state`).
 """
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -21,16 +20,43 @@ SIMULATED = "simulated"
 INJECTED = "injected"
 ORIGINS = (HISTORY, SIMULATED, INJECTED)
 
-_EMPTY: Any = MappingProxyType({})
+class FrozenData(dict):
+    """A read-only dict: the ``data`` of an event. Picklable (workers send events
+    back to the runner) and JSON-serialisable like any dict.
+
+    >>> d = FrozenData({"p": 0.1})
+    >>> d["p"], d == {"p": 0.1}
+    (0.1, True)
+    >>> d["p"] = 1
+    Traceback (most recent call last):
+    TypeError: event data is read-only
+    """
+
+    __slots__ = ()
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("event data is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly
+    __ior__ = _readonly
+
+    def __reduce__(self) -> tuple:
+        return (FrozenData, (dict(self),))
+
+    def __repr__(self) -> str:
+        return f"FrozenData({dict.__repr__(self)})"
+
+
+_EMPTY: Any = FrozenData()
 
 
 def frozen_data(data: Any) -> Any:
-    """A read-only view of a data mapping (the shared empty one when empty)."""
+    """A read-only copy of a data mapping (the shared empty one when empty)."""
     if not data:
         return _EMPTY
-    if isinstance(data, MappingProxyType):
+    if type(data) is FrozenData:
         return data
-    return MappingProxyType(dict(data))
+    return FrozenData(data)
 
 
 @attrs.frozen(slots=True)

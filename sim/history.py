@@ -29,6 +29,7 @@ from sim import yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, Occurrence, frozen_data
 from sim.world import World
+from sim.worldfile import load_yaml
 
 __all__ = ["Source", "HistoryEntry", "History", "NoMatch", "load_history", "parse_history",
            "CONFIDENCE", "GRANULARITY"]
@@ -156,7 +157,7 @@ class History:
 
 def load_history(path: str | Path, world: World) -> History:
     """Read and validate the history file at ``path`` against ``world``."""
-    return parse_history(yamlfile.load(path), world)
+    return parse_history(load_yaml(path), world)
 
 
 def parse_history(doc: yamlfile.Located, world: World) -> History:

@@ -32,9 +32,10 @@ Across replicates:
   (:func:`paired_difference`);
 - cumulative incidence (:func:`cumulative_incidence`): the only censoring is
   administrative, at one common horizon, so every replicate is followed over
-  the whole window. The Kaplan-Meier estimator then reduces to the empirical
-  CDF, and ``#{T <= t}`` is exactly Binomial(n, F(t)): pointwise Wilson
-  intervals are the exact-model intervals (pointwise, not simultaneous bands).
+  the whole window. The Kaplan-Meier estimator then reduces exactly to the
+  empirical CDF, and ``#{T <= t}`` is exactly Binomial(n, F(t)), so a
+  binomial interval (Wilson) is the right one with no survival-analysis
+  approximation. The bands are pointwise, not simultaneous.
 
 >>> p, lo, hi = wilson(5, 10)
 >>> round(p, 4), round(lo, 4), round(hi, 4)
@@ -213,21 +214,36 @@ def _check_vars(specs: Iterable[OutcomeSpec], world: World) -> None:
                              + (f" ({h})" if h else ""))
 
 
+class Evaluator:
+    """``evaluate_all`` with the per-branch work done once: build it once per branch,
+    call it on each replicate's events (what a runner's worker should do)."""
+
+    def __init__(self, specs: Sequence[OutcomeSpec], world: World, fork: float,
+                 horizon: float):
+        _check_vars(specs, world)
+        self.specs = tuple(specs)
+        self.world, self.fork, self.horizon = world, fork, horizon
+        self.kinds = _kinds(self.specs)
+        self.ats = {horizon if s.at is None else s.at for s in self.specs
+                    if s.measure == "state"}
+
+    def __call__(self, events: Sequence[Event]) -> dict[str, float]:
+        times, monotone = _first_and_times(events, self.kinds)
+        states = _states(self.world, events, self.ats, monotone)
+        return {s.id: _value(s, times, states, self.fork, self.horizon) for s in self.specs}
+
+
 def evaluate(spec: OutcomeSpec, events: Sequence[Event], world: World, fork: float,
              horizon: float) -> float:
     """The value of one outcome in one replicate's stream (see the module docs)."""
-    return evaluate_all((spec,), events, world, fork, horizon)[spec.id]
+    return Evaluator((spec,), world, fork, horizon)(events)[spec.id]
 
 
 def evaluate_all(specs: Sequence[OutcomeSpec], events: Sequence[Event], world: World,
                  fork: float, horizon: float) -> dict[str, float]:
     """Every outcome's value in one replicate, in one pass over the events
     (plus one fold of state when a ``state`` outcome is asked for)."""
-    _check_vars(specs, world)
-    times, monotone = _first_and_times(events, _kinds(specs))
-    ats = {horizon if s.at is None else s.at for s in specs if s.measure == "state"}
-    states = _states(world, events, ats, monotone)
-    return {s.id: _value(s, times, states, fork, horizon) for s in specs}
+    return Evaluator(specs, world, fork, horizon)(events)
 
 
 def first_time(events: Iterable[Event], kind: str) -> float:

@@ -151,7 +151,12 @@ def _worker_chunk(b: int, start: int, stop: int) -> list[ReplicateResult]:
 # --------------------------------------------------------------------------- executors
 
 class SerialExecutor:
-    """Runs each chunk in this process when submitted."""
+    """Runs each chunk in this process when submitted.
+
+    Every executor has: ``name``, ``jobs``, ``submit(b, start, stop) -> future``
+    (of a list of ReplicateResult), ``wait(pending) -> (done, not_done)`` and
+    ``close(cancel=False)``.
+    """
 
     name = "serial"
 
@@ -166,6 +171,9 @@ class SerialExecutor:
         except BaseException as exc:  # pragma: no cover - simulate_chunk catches per replicate
             f.set_exception(exc)
         return f
+
+    def wait(self, pending: set) -> tuple[set, set]:
+        return _wait_first(pending)
 
     def close(self, cancel: bool = False) -> None:
         pass
@@ -187,6 +195,9 @@ class ProcessExecutor:
 
     def submit(self, b: int, start: int, stop: int) -> Future:
         return self.pool.submit(_worker_chunk, b, start, stop)
+
+    def wait(self, pending: set) -> tuple[set, set]:
+        return _wait_first(pending)
 
     def close(self, cancel: bool = False) -> None:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
@@ -221,10 +232,21 @@ class DaskExecutor:
         return self.client.submit(simulate_chunk, self.scenario_future, b, start, stop,
                                   pure=False)
 
+    def wait(self, pending: set) -> tuple[set, set]:
+        from dask.distributed import wait as dask_wait
+
+        done, not_done = dask_wait(list(pending), return_when="FIRST_COMPLETED")
+        return set(done), set(not_done)
+
     def close(self, cancel: bool = False) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _wait_first(pending: set) -> tuple[set, set]:
+    done, not_done = wait(pending, return_when=FIRST_COMPLETED)
+    return set(done), set(not_done)
 
 
 def _in_jupyter() -> bool:
@@ -472,7 +494,7 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
                 pending.add(ex.submit(*nxt))
             if not pending:
                 break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, pending = ex.wait(pending)
             for fut in finished:
                 results = fut.result()
                 _write_results(store, scenario, prefix_len, results)
@@ -631,9 +653,10 @@ class Run:
 
     def outcome_table(self):
         if self._table is None:
-            self._table = oc.OutcomeTable.from_values(
-                self.scenario.outcomes,
-                {b: self.outcome_values(b) for b in self.branch_names()})
+            # NaN marks a failed (or missing) replicate: summaries use the others
+            present = {b: {k: v[~np.isnan(v)] for k, v in self.outcome_values(b).items()}
+                       for b in self.branch_names()}
+            self._table = oc.OutcomeTable.from_values(self.scenario.outcomes, present)
         return self._table
 
     @property

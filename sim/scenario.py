@@ -440,8 +440,8 @@ class _Builder:
             description = ""
         for req, hint in (("world", "e.g. world: world.yaml"),
                           ("history", "e.g. history: history.yaml"),
-                          ("fork", "e.g. fork: 2019-11-15 (history before it, the model after)"),
-                          ("horizon", "e.g. horizon: 2021-12-31 (when the simulation stops)")):
+                          ("fork", "e.g. fork: 2019-11-15; history runs before it, the model after"),
+                          ("horizon", "e.g. horizon: 2021-12-31; the simulation stops there")):
             if req not in d:
                 self.problems.append(Problem(self.path, None, None, f"missing '{req}'", hint))
         fork = self._date(("fork",)) if "fork" in d else None

@@ -89,13 +89,12 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import IO, Any
 
 import attrs
 
 from sim.errors import ConcurrencyError, Problem, StoreError, did_you_mean
-from sim.events import _EMPTY, Event, frozen_data
+from sim.events import _EMPTY, Event, FrozenData, frozen_data
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x53494D53  # "SIMS"
@@ -895,25 +894,26 @@ class SQLiteStore(EventStore):
         segs.reverse()
         return segs
 
-    def _decode(self, sid: int, rows: Iterable[tuple]) -> list[Event]:
+    def _decode(self, sid: int, rows: list[tuple]) -> list[Event]:
+        """Events from (version, time, shape, data, cause) rows of stream ``sid``."""
         name = self._name(sid)
-        shapes = self._shapes
+        sh = self._shapes
         E = Event
         empty = _EMPTY
         loads = _loads
-        mp = MappingProxyType
-        out = []
-        append = out.append
-        for v, t, h, d, c in rows:
-            s = shapes.get(h)
-            if s is None:
+        fd = FrozenData
+        for attempt in (0, 1):
+            try:
+                return [E(name, v, t, (s := sh[h])[0], s[1], s[2],
+                          empty if d is None else fd(loads(d)), c, s[3], s[4], s[5])
+                        for v, t, h, d, c in rows]
+            except KeyError:
+                if attempt:
+                    bad = next(r for r in rows if r[2] not in sh)
+                    raise ValueError(f"event {bad[0]} of stream {name!r} has an unknown "
+                                     f"shape id {bad[2]!r}") from None
                 self._load_shapes()
-                s = shapes.get(h)
-                if s is None:
-                    raise ValueError(f"event {v} of stream {name!r} has unknown shape {h!r}")
-            append(E(name, v, t, s[0], s[1], s[2], empty if d is None else mp(loads(d)),
-                     c, s[3], s[4], s[5]))
-        return out
+        raise AssertionError("unreachable")
 
     # ---- writing
     def append(self, stream: str, events: Iterable[Event], expected_version: int) -> int:

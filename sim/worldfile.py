@@ -55,7 +55,7 @@ from sim.world import (
     condition,
 )
 
-__all__ = ["load_world", "parse_world", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
+__all__ = ["load_world", "parse_world", "load_yaml", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
            "REVIEW_KEYS", "MODIFIER_KEYS"]
 
 TOP_KEYS = ("world", "starts", "description", "actors", "state", "events", "rules", "reviews")
@@ -84,7 +84,31 @@ NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 def load_world(path: str | Path) -> World:
     """Read, validate and build the world in the YAML file at ``path``."""
-    return parse_world(yamlfile.load(path))
+    return parse_world(load_yaml(path))
+
+
+_DATE_LIKE = re.compile(r"(?<![\w.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.:-])")
+
+
+def load_yaml(path: str | Path) -> yamlfile.Located:
+    """:func:`sim.yamlfile.load`, turning PyYAML's bare ``ValueError`` on an impossible
+    date (``2019-13-01`` looks like a date to YAML) into an :class:`InputError`."""
+    try:
+        return yamlfile.load(path)
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        text = Path(path).read_text(encoding="utf-8")
+        for n, line in enumerate(text.splitlines(), 1):
+            for m in _DATE_LIKE.finditer(line.split("#", 1)[0]):
+                try:
+                    dt.date(*map(int, m.groups()))
+                except ValueError as bad:
+                    raise InputError(Problem(path, n, m.start() + 1,
+                                             f"impossible date {m.group(0)} ({bad})",
+                                             "write an ISO date like 2019-07-12")) from None
+        raise InputError(Problem(path, None, None, f"invalid value: {exc}",
+                                 "check the dates and numbers in the file")) from None
 
 
 def parse_world(doc: yamlfile.Located) -> World:
@@ -387,7 +411,8 @@ class _WorldParser:
                 label = ""
             once = spec.get("once", False)
             if not isinstance(once, bool):
-                self.add(path + ("once",), f"'once' must be true or false, not {_fmt(once)}")
+                self.add(path + ("once",), f"'once' must be true or false, not {_fmt(once)}",
+                         "write once: true for an event that can occur only once")
                 once = False
             effects = self.parse_effects(path + ("effects",), spec.get("effects"), eid)
             self.events[eid] = EventType(eid, actor if isinstance(actor, str) else None,
@@ -750,7 +775,7 @@ class _WorldParser:
                 continue
             before = len(self.problems)
             self.keys(mpath, spec, MODIFIER_KEYS, mwhat)
-            if "multiply" not in spec and "add" not in spec:
+            if "multiply" not in spec and "add" not in spec and len(self.problems) == before:
                 self.add(mpath, f"{mwhat} changes nothing", "give 'multiply' and/or 'add'")
             mult = spec.get("multiply", 1.0)
             self.number(mpath + ("multiply",), mult, f"the 'multiply' of {mwhat}", 0.0,

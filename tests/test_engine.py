@@ -182,7 +182,8 @@ def test_ties_break_by_scheduling_order():
     eng = Engine(w, [], fork=0, horizon=100,
                  inject=[inj(0, "a"), inj(10, "d"), inj(10, "a")])
     # d and the second a were scheduled at the start, before the rules' consequences
-    assert kinds(eng.run(random.Random(0), "s")) == ["a", "d", "a", "b", "c"]
+    assert [(e.kind, e.time) for e in eng.run(random.Random(0), "s")] == [
+        ("a", 0), ("d", 10), ("a", 10), ("b", 10), ("c", 10), ("b", 20), ("c", 20)]
     w2 = make_world(events={"a": {}, "b": {}, "c": {}},
                     rules=[rule("r2", "a", "c", delay=10), rule("r1", "a", "b", delay=10)])
     eng = Engine(w2, [], fork=0, horizon=100, inject=[inj(0, "a")])

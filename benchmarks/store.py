@@ -1,0 +1,130 @@
+"""Benchmark of the event store: append and full replay, SQLite vs memory vs raw sqlite3+json.
+
+Small events (a dozen kinds, actors, one in five with a one-key data mapping) in
+streams of 50 events, written 200 streams (10,000 events) per batch. "Replay" reads
+every stream back as Event objects: ``iter_streams()`` (one scan) and, for SQLite,
+``read()`` per stream. The raw baseline is one table (stream TEXT, version INTEGER,
+body TEXT) with the event as a JSON object, written with executemany and read back
+into Event objects. Everything runs in this one process, on one core.
+
+    python benchmarks/store.py           # 100k and 1M events
+    python benchmarks/store.py --quick   # 100k only (smoke run)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from sim.events import Event, frozen_data  # noqa: E402
+from sim.store import MemoryStore, SQLiteStore  # noqa: E402
+
+STREAM_LEN = 50
+STREAMS_PER_BATCH = 200
+KINDS = [f"kind_{i}" for i in range(12)]
+ACTORS = ["TUR", "USA", "USC", "RUS"]
+
+
+def make_streams(n_events: int) -> list[tuple[str, list[Event]]]:
+    out = []
+    for s in range(n_events // STREAM_LEN):
+        name = f"branch/{s}"
+        evs = []
+        for v in range(1, STREAM_LEN + 1):
+            k = (s + v) % len(KINDS)
+            evs.append(Event(name, v, v * 7.25 + s % 13, KINDS[k], ACTORS[k % 4],
+                             ACTORS[(k + 1) % 4], frozen_data({"p": v / 3} if v % 5 == 0
+                                                              else None),
+                             v - 1 if v > 1 else None, f"rule_{k % 5}", "simulated", None))
+        out.append((name, evs))
+    return out
+
+
+def chunks(streams, size):
+    for i in range(0, len(streams), size):
+        yield streams[i:i + size]
+
+
+def bench_store(store, streams, n):
+    t0 = time.perf_counter()
+    for chunk in chunks(streams, STREAMS_PER_BATCH):
+        with store.batch():
+            for name, evs in chunk:
+                store.append(name, evs, 0)
+    t_append = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    count = sum(len(evs) for _, evs in store.iter_streams())
+    t_replay = time.perf_counter() - t0
+    assert count == n, count
+    t0 = time.perf_counter()
+    count = sum(len(store.read(name)) for name, _ in streams)
+    t_read = time.perf_counter() - t0
+    assert count == n
+    return n / t_append, n / t_replay, n / t_read
+
+
+def bench_raw(path, streams, n):
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE events(stream TEXT, version INTEGER, body TEXT, "
+                 "PRIMARY KEY (stream, version))")
+    t0 = time.perf_counter()
+    for chunk in chunks(streams, STREAMS_PER_BATCH):
+        conn.execute("BEGIN")
+        rows = [(e.stream, e.version, json.dumps(
+            {"time": e.time, "kind": e.kind, "actor": e.actor, "target": e.target,
+             "data": dict(e.data), "cause": e.cause, "rule": e.rule, "origin": e.origin,
+             "source": e.source})) for _, evs in chunk for e in evs]
+        conn.executemany("INSERT INTO events VALUES (?,?,?)", rows)
+        conn.execute("COMMIT")
+    t_append = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    count = 0
+    for s, v, body in conn.execute("SELECT stream, version, body FROM events "
+                                   "ORDER BY stream, version"):
+        d = json.loads(body)
+        d["data"] = frozen_data(d["data"])
+        Event(s, v, **d)
+        count += 1
+    t_replay = time.perf_counter() - t0
+    assert count == n
+    conn.close()
+    return n / t_append, n / t_replay, float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="100k events only")
+    args = ap.parse_args()
+    sizes = [100_000] if args.quick else [100_000, 1_000_000]
+    print(f"{'events':>9} {'backend':<12} {'append ev/s':>12} {'replay ev/s':>12} "
+          f"{'read() ev/s':>12}")
+    for n in sizes:
+        streams = make_streams(n)
+        with tempfile.TemporaryDirectory() as tmp:
+            results = {}
+            store = SQLiteStore(os.path.join(tmp, "s.db"), create=True)
+            results["SQLiteStore"] = bench_store(store, streams, n)
+            store.close()
+            results["MemoryStore"] = bench_store(MemoryStore(), streams, n)
+            results["raw sqlite3"] = bench_raw(os.path.join(tmp, "raw.db"), streams, n)
+            size = os.path.getsize(os.path.join(tmp, "s.db"))
+            raw_size = os.path.getsize(os.path.join(tmp, "raw.db"))
+        for name, (a, r, rd) in results.items():
+            print(f"{n:>9} {name:<12} {a:>12,.0f} {r:>12,.0f} {rd:>12,.0f}")
+        raw = results["raw sqlite3"]
+        sq = results["SQLiteStore"]
+        print(f"{n:>9} SQLiteStore / raw: append x{sq[0] / raw[0]:.2f}, "
+              f"replay x{sq[1] / raw[1]:.2f}; file {size / n:.0f} B/event "
+              f"(raw {raw_size / n:.0f} B/event)")
+
+
+if __name__ == "__main__":
+    main()
