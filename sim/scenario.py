@@ -393,6 +393,11 @@ class _Builder:
             except InputError as exc:
                 self.problems.extend(exc.problems)
                 return False
+            except ValueError as exc:   # a YAML date that is no calendar date (2020-13-01)
+                self.problems.append(Problem(path, None, None, f"invalid value: {exc}",
+                                             "check that dates are real calendar dates, "
+                                             "YYYY-MM-DD"))
+                return False
             if not isinstance(doc.data, dict):
                 self.problems.append(Problem(path, 1, 1, "a scenario file must be a mapping "
                                              "of keys to values",
@@ -493,12 +498,12 @@ class _Builder:
         if len(names) > MAX_BRANCHES:
             self.add(("sweep",), f"{len(names)} branches are too many (at most {MAX_BRANCHES})",
                      "sweep fewer values or use lhs with fewer samples", key=True)
-        if self.problems or w is None or fork is None or horizon is None:
+        if w is None:
             return None
-        assert world_file is not None and history_file is not None
-        # ---- check and apply (all problems first, then build)
+        # ---- check everything against the world (all problems first, then build)
+        before = len(self.problems)
         self._check_settings(base, w)
-        base_world = w if self.problems else w.with_parameters(base.settings)
+        base_world = w if len(self.problems) > before else w.with_parameters(base.settings)
         for _, ch in branch_specs:
             self._check_settings(ch, base_world)
         for _, point, ppath in sweep_points:
@@ -508,9 +513,10 @@ class _Builder:
                   for bn, ch in branch_specs]
         specs += [(pn, "sweep point " + ", ".join(f"{k}={_fmt(v)}" for k, v in pt.items()),
                    _Changes(settings=dict(pt))) for pn, pt, _ in sweep_points]
-        self._check_combinations(base, specs)
-        if self.problems:
+        self._check_combinations(base, specs, horizon)
+        if self.problems or fork is None or horizon is None:
             return None
+        assert world_file is not None and history_file is not None
         branches = tuple(self._branch(bn, desc, base, ch, base_world, fork, horizon)
                          for bn, desc, ch in specs)
         resolved = copy.deepcopy(d)
@@ -668,11 +674,11 @@ class _Builder:
             except InputError as exc:
                 self.problems.extend(exc.problems)
 
-    def _check_combinations(self, base: _Changes, specs: list) -> None:
+    def _check_combinations(self, base: _Changes, specs: list,
+                            horizon: dt.date | None) -> None:
         """Check event kinds, actors, dates and drop matches of the base and each branch."""
         w = self.world
         assert w is not None and self.m is not None
-        horizon = _as_date(self.m.data["horizon"])
         for ch in [base] + [s[2] for s in specs]:
             for p, e in ch.inject:
                 self._kind(p + ("event",), e["event"])

@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -301,6 +302,10 @@ class EventStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def count_events(self) -> int:
+        """Number of stored events (each shared prefix event counted once)."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Release the store (a no-op for memory)."""
 
@@ -334,7 +339,8 @@ class EventStore(abc.ABC):
         problems = []
         try:
             events = self.read(name)
-        except (ValueError, KeyError, TypeError, IndexError, sqlite3.DatabaseError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, StoreError,
+                sqlite3.DatabaseError) as exc:
             return [Problem(file, None, None, f"stream {name!r}: unreadable events ({exc})",
                             hint="the store file is damaged; re-run or restore it")]
         for i, e in enumerate(events, 1):
@@ -654,6 +660,9 @@ class MemoryStore(EventStore):
         for s in self._streams.values():
             problems += self._check_sealed(s.digest, s.name, "<memory store>")
         return problems
+
+    def count_events(self) -> int:
+        return sum(len(s.own) for s in self._streams.values())
 
     def close(self) -> None:
         self._closed = True
@@ -1215,10 +1224,44 @@ class SQLiteStore(EventStore):
             problems += self._check_sealed(info.digest, info.name, self.path)
         return problems
 
+    def count_events(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _guard(fn: Any) -> Any:
+    """Turn SQLite's errors into a StoreError naming the file."""
+
+    @functools.wraps(fn)
+    def wrapper(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._error(f"cannot use the store (SQLite: {exc})") from None
+    return wrapper
+
+
+def _guard_gen(fn: Any) -> Any:
+    @functools.wraps(fn)
+    def wrapper(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            yield from fn(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise self._error(f"cannot use the store (SQLite: {exc})") from None
+    return wrapper
+
+
+for _name in ("append", "create", "fork", "set_meta", "seal", "read", "version", "streams",
+              "stream_info", "by_kind", "first_times", "count_events"):
+    setattr(SQLiteStore, _name, _guard(getattr(SQLiteStore, _name)))
+SQLiteStore.iter_streams = _guard_gen(SQLiteStore.iter_streams)  # type: ignore[method-assign]
+del _name
 
 
 def open_store(path: str | os.PathLike, create: bool = False) -> SQLiteStore:

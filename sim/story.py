@@ -17,8 +17,9 @@ changes nothing.
 ``sources`` may be a mapping of source id to a record with ``outlet``,
 ``title`` and ``published`` (as :func:`sim.history.load_history` gives them),
 a list of such records (with ``id``), or an object with a ``.sources``
-attribute. With ``branch`` given (a scenario Branch: ``.name``, ``.fork``,
-and optionally ``.history_doc``), the fork and the sources come from it.
+attribute (a History). With ``branch`` given as a scenario Branch (``.name``,
+``.fork``, and optionally ``.history_doc``), the fork and the sources come
+from it; given as a name, only the name is shown.
 """
 from __future__ import annotations
 
@@ -87,8 +88,12 @@ class _Teller:
         s = self.sources.get(sid)
         if s is None:
             return f"history; source {sid}"
-        pub = s.published.isoformat() if isinstance(s.published, dt.date) else s.published
-        return f"history; {s.outlet}, '{s.title}', {pub}"
+        pub = getattr(s, "published", None)
+        pub = pub.isoformat() if isinstance(pub, dt.date) else pub
+        title = getattr(s, "title", None)
+        parts = [getattr(s, "outlet", None) or "unknown outlet",
+                 f"'{title}'" if title else None, str(pub) if pub else None]
+        return "history; " + ", ".join(p for p in parts if p)
 
     def cause(self, e: Event) -> Event | None:
         return self.by_version.get(e.cause) if e.cause is not None else None
@@ -115,9 +120,19 @@ class _Teller:
         return text + (f" after {after}" if after else "")
 
 
+class _Named:
+    def __init__(self, name: str):
+        self.name = name
+
+
 def story(events: Sequence[Event], world: World, sources: Any = None, branch: Any = None,
           fork: float | None = None) -> str:
-    """One replicate told line by line in date order, the fork marked by a separator."""
+    """One replicate told line by line in date order, the fork marked by a separator.
+
+    ``branch``: a scenario Branch (gives name, fork and sources) or just its name.
+    """
+    if isinstance(branch, str):
+        branch = _Named(branch)
     if fork is None and branch is not None:
         fork = getattr(branch, "fork", None)
     if sources is None and branch is not None:

@@ -117,3 +117,17 @@ def test_not_a_store(mini_run: Path, tmp_path: Path):
     r = sim_cmd("show", str(bad))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "events.sqlite" in r.stderr
+
+
+def test_compare_paired_and_unpaired(mini_run: Path, tmp_path: Path):
+    r = sim_cmd("compare", str(MINI / "scenario.yaml"), str(mini_run), "-n", "30",
+                "--executor", "serial", "--no-progress", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:2] == ["outcome", "measure"]
+    # the unchanged branch 'same' is identical replicate by replicate: a zero paired difference
+    diff = next(ln for ln in lines if ln.startswith("decided") and "difference" in ln)
+    assert "+0.000 [+0.000, +0.000]" in diff
+    # same seed, same replicate count: every difference is paired
+    assert "(unpaired)" not in r.stdout and "paired by replicate" in r.stdout
+    assert (tmp_path / "runs").is_dir()          # the scenario not yet run went to runs/

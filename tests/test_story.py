@@ -77,6 +77,17 @@ def test_story_without_fork_marks_the_first_model_event():
                                "turkey_activation by TUR: p=0.024 this period)")
 
 
+def test_story_source_with_missing_fields():
+    src = {"S1": SimpleNamespace(id="S1", outlet=None, title="Batteries arrive", published=None)}
+    line = story(EVENTS[:1], WORLD, src).splitlines()[1]
+    assert line.endswith("(history; unknown outlet, 'Batteries arrive')")
+
+
+def test_story_with_a_branch_name_only():
+    lines = story(EVENTS[:2], WORLD, SOURCES, "baseline").splitlines()
+    assert lines[0] == "Story of baseline/0 (world toy; branch baseline; 2 events)"
+
+
 def test_story_fork_after_every_event_puts_the_separator_last():
     lines = story(EVENTS[:3], WORLD, fork=100.0).splitlines()
     assert lines[-1] == "------------ fork 2019-04-11: the model takes over ------------"
