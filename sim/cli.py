@@ -295,16 +295,22 @@ def cmd_story(a: argparse.Namespace) -> int:
     from sim.story import story
 
     r, b, events = _replicate(a)
-    print(story(events, r.world(b), sources=r.sources(b), branch=b))
+    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b)))
     return 0
 
 
 def cmd_why(a: argparse.Namespace) -> int:
     from sim.story import why
 
+    from sim.errors import Problem, did_you_mean
+
     r, b, events = _replicate(a)
     target: int | str = int(a.event) if a.event.isdigit() else a.event
-    print(why(events, r.world(b), target, sources=r.sources(b)))
+    world = r.world(b)
+    if isinstance(target, str) and target not in world.events:
+        raise InputError(Problem(None, None, None, f"'{target}' is not an event of world "
+                                 f"'{world.name}'", did_you_mean(target, world.events)))
+    print(why(events, world, target, sources=r.sources(b)))
     return 0
 
 

@@ -75,15 +75,45 @@ def _pairable(r1: Any, r2: Any) -> bool:
             and r1.scenario.replicates == r2.scenario.replicates)
 
 
-def compare_runs(runs: Sequence[Any]) -> str:
-    """A text table: each outcome's estimate per column and its difference from the first."""
+@attrs.frozen
+class Comparison:
+    """The comparison as data: a header, rows of cells, and notes."""
+
+    header: list[str]
+    rows: list[list[str]]
+    notes: list[str]
+
+    def __str__(self) -> str:
+        widths = [max(len(r[i]) for r in [self.header, *self.rows])
+                  for i in range(len(self.header))]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        lines = [fmt.format(*self.header), fmt.format(*["-" * w for w in widths])]
+        lines += [fmt.format(*r).rstrip() for r in self.rows]
+        return "\n".join(lines + [""] + self.notes)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(h)}</th>" for h in self.header)
+        body = "".join(
+            "<tr" + (' class="diff"' if r[1].startswith("difference") else "") + ">"
+            + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in self.rows)
+        notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in self.notes)
+        return f"<table class='outcomes'><thead><tr>{head}</tr></thead><tbody>{body}" \
+               f"</tbody></table>{notes}"
+
+
+def compare_runs(runs: Sequence[Any]) -> Comparison:
+    """Each outcome's estimate per column and its difference from the first column.
+
+    ``str()`` of the result is a text table; in Jupyter it displays as HTML.
+    """
     cols = [Column(r, b) for r in runs for b in r.branch_names()]
     labels = [c.label for c in cols]
     if len(set(labels)) < len(labels):   # the same scenario twice: name the run folders
         labels = [f"{c.run.folder.name}:{c.branch}" for c in cols]
     ref = cols[0]
     specs = {s.id: s for s in ref.run.scenario.outcomes}
-    lines = []
     notes = []
     header = ["outcome", "measure"] + labels
     rows: list[list[str]] = []
@@ -117,18 +147,13 @@ def compare_runs(runs: Sequence[Any]) -> str:
                             + ("" if paired else " (unpaired)"))
         if any_diff:
             rows.append(diff_row)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines.append(fmt.format(*header))
-    lines.append(fmt.format(*["-" * w for w in widths]))
-    lines += [fmt.format(*r) for r in rows]
     if any(not _pairable(ref.run, c.run) for c in cols):
         notes.append("(unpaired): different seeds or replicate counts, so no common random "
                      "numbers; the interval is wider")
     else:
         notes.append("differences are paired by replicate (common random numbers): 95% "
                       "intervals from the paired differences")
-    return "\n".join(lines + [""] + notes)
+    return Comparison(header, rows, notes)
 
 
 def _f(x: float, signed: bool = False) -> str:

@@ -285,77 +285,18 @@ def wilson(k: Any, n: Any, z: float = 1.96) -> tuple[Any, Any, Any]:
     return p, lo, hi
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    lbt = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-           + a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(lbt) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(lbt) * _betacf(b, a, 1.0 - x) / b
-
-
-def _t_cdf(t: float, df: float) -> float:
-    x = df / (df + t * t)
-    tail = 0.5 * _betainc(df / 2.0, 0.5, x)
-    return 1.0 - tail if t > 0 else tail
-
-
 @lru_cache(maxsize=256)
 def t_quantile(q: float, df: float) -> float:
-    """Quantile of Student's t with ``df`` degrees of freedom (no scipy needed).
+    """Quantile of Student's t with ``df`` degrees of freedom (scipy.stats.t).
 
     >>> round(t_quantile(0.975, 9), 4)
     2.2622
     """
     if not 0.0 < q < 1.0:
         raise ValueError(f"t_quantile: q must be in (0, 1), got {q}")
-    if df > 1e7:
-        return NormalDist().inv_cdf(q)
-    if q < 0.5:
-        return -t_quantile(1.0 - q, df)
-    lo, hi = 0.0, 1.0
-    while _t_cdf(hi, df) < q:
-        hi *= 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if _t_cdf(mid, df) < q:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12 * max(1.0, hi):
-            break
-    return 0.5 * (lo + hi)
+    from scipy.stats import t
+
+    return float(t.ppf(q, df))
 
 
 @attrs.frozen
@@ -524,12 +465,14 @@ class Summary:
         raise KeyError(f"{name!r}; this summary has: {', '.join(k for k, _ in self.stats)}")
 
 
-def summarize(spec: OutcomeSpec, values: Any, level: float = 0.95) -> Summary:
+def summarize(spec: OutcomeSpec, values: Any, level: float = 0.95,
+              var_type: str | None = None) -> Summary:
     """Summarise one outcome's per-replicate values.
 
     occurs -> "probability"; time_to -> "probability_by_horizon" and
     "median_days_if_occurs" (+ quantiles); state -> "share" if every value is
-    0/1 (a bool variable, Wilson) else "mean" (t); count -> "mean";
+    0/1 (Wilson) else "mean" (t) -- pass ``var_type`` (the variable's declared
+    type) so a bool is a share and a number a mean whatever values occurred; count -> "mean";
     first -> "first:<event>" for each event then "first:none" (Wilson shares).
     """
     x = np.asarray(values, dtype=float)
@@ -544,7 +487,8 @@ def summarize(spec: OutcomeSpec, values: Any, level: float = 0.95) -> Summary:
         return Summary(spec, n, (("probability_by_horizon", prop(hit.size, n, level)),
                                  ("median_days_if_occurs", median_interval(hit, level))), q)
     if m == "state":
-        if n and _is_binary(x):
+        binary = var_type == "bool" if var_type is not None else bool(n and _is_binary(x))
+        if binary:
             return Summary(spec, n, (("share", prop(int(x.sum()), n, level)),))
         return Summary(spec, n, (("mean", Estimate.of_mean(x, level)),))
     if m == "count":
@@ -573,15 +517,22 @@ class OutcomeTable:
     @classmethod
     def from_values(cls, specs: Sequence[OutcomeSpec],
                     values: Mapping[str, Mapping[str, Any]],
-                    level: float = 0.95) -> OutcomeTable:
-        """``values``: branch -> outcome id -> per-replicate array (as ``run.outcome_values``)."""
-        return cls({b: [summarize(s, v[s.id], level) for s in specs if s.id in v]
+                    level: float = 0.95,
+                    var_types: Mapping[str, str] | None = None) -> OutcomeTable:
+        """``values``: branch -> outcome id -> per-replicate array (as ``run.outcome_values``);
+        ``var_types``: state variable -> declared type ("bool", "int", "float")."""
+        vt = var_types or {}
+        return cls({b: [summarize(s, v[s.id], level, vt.get(s.var) if s.var else None)
+                        for s in specs if s.id in v]
                     for b, v in values.items()})
 
     @classmethod
     def from_run(cls, run: Any, level: float = 0.95) -> OutcomeTable:
+        world = run.world() if hasattr(run, "world") else None
+        types = {v.name: v.type for v in world.variables.values()} if world else None
         return cls.from_values(run.scenario.outcomes,
-                               {b: run.outcome_values(b) for b in run.branch_names()}, level)
+                               {b: run.outcome_values(b) for b in run.branch_names()}, level,
+                               types)
 
     def summary(self, branch: str, outcome: str) -> Summary:
         if branch not in self.summaries:

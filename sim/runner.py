@@ -120,13 +120,13 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int) -> list[Re
     br = scenario.branches[b]
     eng = _engine(scenario, b)
     prefix = eng.prefix
+    evaluate = oc.Evaluator(scenario.outcomes, br.world, br.fork, br.horizon)
     out = []
     for i in range(start, stop):
         stream = replicate_stream(br.name, i)
         try:
             events = eng.run(replicate_rng(scenario.seed, i), stream)
-            values = oc.evaluate_all(scenario.outcomes, [*prefix, *events], br.world,
-                                     br.fork, br.horizon)
+            values = evaluate([*prefix, *events])
             out.append(ReplicateResult(b, i, tuple(events), values))
         except Exception as exc:  # a failing replicate is recorded, not fatal
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -656,7 +656,9 @@ class Run:
             # NaN marks a failed (or missing) replicate: summaries use the others
             present = {b: {k: v[~np.isnan(v)] for k, v in self.outcome_values(b).items()}
                        for b in self.branch_names()}
-            self._table = oc.OutcomeTable.from_values(self.scenario.outcomes, present)
+            types = {v.name: v.type for v in self.world().variables.values()}
+            self._table = oc.OutcomeTable.from_values(self.scenario.outcomes, present,
+                                                      var_types=types)
         return self._table
 
     @property

@@ -25,7 +25,8 @@ DESIGN.md) and turns a file into a fully resolved, frozen :class:`Scenario`:
 Every problem in every file of the chain is reported at once, each with its
 file, line, column and a hint (:class:`sim.errors.InputError`).
 
->>> # load_scenario("scenarios/s400/baseline.yaml").branches[0].name
+Use: ``sc = load_scenario("scenarios/s400/baseline.yaml")``; ``sc.branches[0].world``,
+``sc.replace(replicates=100)``, ``sc.to_yaml()``; ``validate([paths])`` for ``sim validate``.
 """
 from __future__ import annotations
 
@@ -362,6 +363,7 @@ class _Builder:
         self.chain: list[Path] = []
         self.world: World | None = None
         self.history: Any = None
+        self.sweep_checks: list[tuple[dict, tuple]] = []     # sweep values to check
 
     def add(self, path: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
         assert self.m is not None
@@ -506,7 +508,7 @@ class _Builder:
         base_world = w if len(self.problems) > before else w.with_parameters(base.settings)
         for _, ch in branch_specs:
             self._check_settings(ch, base_world)
-        for _, point, ppath in sweep_points:
+        for point, ppath in self.sweep_checks:
             self._check_point(point, base_world, ppath)
         specs = ([(name, description, _Changes())] if keep_base else [])
         specs += [(bn, m.get(("branches", bn, "description"), "") or "", ch)
@@ -688,7 +690,7 @@ class _Builder:
                              f"use a date from {w.starts} to the horizon {horizon}")
                 for role in ("actor", "target"):
                     a = e.get(role)
-                    if a is not None and a not in w.actors:
+                    if a is not None and (not isinstance(a, str) or a not in w.actors):
                         self.add(p + (role,), f"unknown actor '{a}'",
                                  did_you_mean(a, w.actors))
                 if "note" in e and not isinstance(e["note"], str):
@@ -721,10 +723,10 @@ class _Builder:
 
     @staticmethod
     def _conflicts(base: _Changes, ch: _Changes) -> dict[str, tuple]:
-        suppressed = {k for _, k in base.suppress + ch.suppress}
+        suppressed = {k for _, k in base.suppress + ch.suppress if isinstance(k, str)}
         out: dict[str, tuple] = {}
         for p, e in ch.inject + base.inject:
-            if e["event"] in suppressed and e["event"] not in out:
+            if isinstance(e["event"], str) and e["event"] in suppressed and e["event"] not in out:
                 out[e["event"]] = p
         return out
 
@@ -815,6 +817,7 @@ class _Builder:
             point = dict(zip(paths, combo))
             name = ",".join(f"{short[k]}={_fmt(v)}" for k, v in point.items())
             out.append((name, point, ("sweep", "grid")))
+        self.sweep_checks = [(p, path) for _, p, path in out]
         return out
 
     def _lhs(self, spec: Any) -> list[tuple[str, dict, tuple]]:
@@ -853,12 +856,20 @@ class _Builder:
                 self.add(("sweep", "lhs", "ranges", k), f"lhs range '{k}' must have low < "
                          f"high, got {r!r}", "e.g. [0.1, 0.9]")
                 ok = False
+            elif self._bool_parameter(str(k)):
+                self.add(("sweep", "lhs", "ranges", k), f"lhs range '{k}': a true/false "
+                         "variable has no range", f"use a grid: {{{k}: [true, false]}}",
+                         key=True)
+                ok = False
         if not ok:
             return []
         seed = self.m.data.get("seed", DEFAULT_SEED)
         if _check_int(seed, 0, "seed"):
             return []
         paths = [str(k) for k in ranges]
+        where = ("sweep", "lhs", "ranges")
+        self.sweep_checks = [({p: ranges[p][0] for p in paths}, where),
+                             ({p: ranges[p][1] for p in paths}, where)]
         unit = lhs_unit(samples, len(paths), seed)
         width = len(str(samples))
         out = []
@@ -870,8 +881,16 @@ class _Builder:
                 if self._int_parameter(p):
                     value = int(round(value))
                 point[p] = value
-            out.append((f"lhs{i + 1:0{width}d}", point, ("sweep", "lhs", "ranges")))
+            out.append((f"lhs{i + 1:0{width}d}", point, where))
         return out
+
+    def _bool_parameter(self, path: str) -> bool:
+        w = self.world
+        parts = path.split(".")
+        if w is None or len(parts) != 2 or parts[0] != "state":
+            return False
+        v = w.variables.get(parts[1])
+        return v is not None and v.type == "bool"
 
     def _int_parameter(self, path: str) -> bool:
         w = self.world

@@ -285,6 +285,7 @@ class _WorldParser:
         rules = self.parse_rules(data.get("rules"))
         reviews = self.parse_reviews(data.get("reviews"))
         self.check_ids(data)
+        self.check_instant_loops(rules)
 
         if self.problems:
             raise InputError(self.problems)
@@ -798,6 +799,50 @@ class _WorldParser:
                 continue
             out.append(Modifier(when, float(mult), float(add)))
         return out
+
+    def check_instant_loops(self, rules: list[Rule]) -> None:
+        """Rules that surely re-trigger each other with no delay would never let time advance:
+        a cycle of rules with ``delay`` fixed at 0, probability 1 and no ``when``, through
+        events none of which is ``once``."""
+        edges: dict[str, list[Rule]] = {}
+        for r in rules:
+            if (r.delay.kind == "fixed" and r.delay.params.get("value") == 0
+                    and r.probability == 1.0 and r.when is None
+                    and not getattr(self.events.get(r.on), "once", True)
+                    and not getattr(self.events.get(r.then), "once", True)):
+                edges.setdefault(r.on, []).append(r)
+        if not edges:
+            return
+
+        def reach(start: str) -> set[str]:
+            seen, todo = set(), [start]
+            while todo:
+                for r in edges.get(todo.pop(), ()):
+                    if r.then not in seen:
+                        seen.add(r.then)
+                        todo.append(r.then)
+            return seen
+
+        reachable = {e: reach(e) for e in edges}
+        done: set[str] = set()
+        index = {r.id: i for i, r in enumerate(rules)}
+        for r in rules:
+            e = r.on
+            if e in done or e not in reachable or e not in reachable[e]:
+                continue
+            loop = {x for x in reachable[e] if x in reachable and e in reachable[x]}
+            done |= loop
+            ids = [q.id for q in rules if q.on in loop and q in edges.get(q.on, ())
+                   and q.then in loop]
+            first = min(ids, key=index.__getitem__)
+            path = ("rules", next(i for i, spec in enumerate(self.doc.data["rules"])
+                                  if isinstance(spec, Mapping) and spec.get("id") == first))
+            who = (f"rule '{ids[0]}' forms" if len(ids) == 1 else
+                   "rules " + ", ".join(f"'{i}'" for i in ids) + " form")
+            self.add(path, f"{who} a loop with no delay, probability 1 and no 'when' (through "
+                     + ", ".join(f"'{x}'" for x in sorted(loop)) + "): it would repeat forever "
+                     "at one instant", "give one of them a delay, a probability below 1 or a "
+                     "'when', or make an event of the loop 'once'")
 
     def check_ids(self, data: Mapping) -> None:
         """Rule and review ids share one namespace (events record them as ``rule``)."""

@@ -217,3 +217,39 @@ def test_empty_history():
     h = History.empty()
     assert h.occurrences(WORLD) == () and h.without([], strict=True) is h
     assert parse("sources: {}\nevents: []\n").entries == ()
+
+
+def test_any_wrong_value_anywhere_gives_input_error_not_a_crash():
+    from sim.yamlfile import Located
+    doc = loads(GOOD, "h.yaml")
+    paths = list(_paths(doc.data))
+    assert len(paths) > 30
+    for path in paths:
+        for value in WRONG:
+            mutated = Located(_replaced(doc.data, path, value), doc.positions, "h.yaml")
+            try:
+                parse_history(mutated, WORLD)
+            except InputError as exc:
+                assert exc.problems and all(p.file == "h.yaml" and p.line for p in exc.problems)
+
+
+WRONG = [None, "zzz", [], {}, -1, True, 1.5, [1, "a"], {"k": None}, dt.date(2000, 1, 1)]
+
+
+def _paths(data, path=()):
+    yield path
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _paths(v, path + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _paths(v, path + (i,))
+
+
+def _replaced(data, path, value):
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict):
+        return {k: (_replaced(v, rest, value) if k == head else v) for k, v in data.items()}
+    return [(_replaced(v, rest, value) if i == head else v) for i, v in enumerate(data)]

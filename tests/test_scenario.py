@@ -323,6 +323,12 @@ MALFORMED = [
      "{f}:6:45: lhs range 'state.tension' must have low < high, got [2, 1] (e.g. [0.1, 0.9])"),
     (HEAD + "sweep:\n  lhs: {samples: 0, ranges: {state.tension: [1, 2]}}\n",
      "{f}:6:18: lhs samples must be a positive whole number, got 0 (e.g. samples: 20)"),
+    (HEAD + "sweep:\n  lhs: {samples: 2, ranges: {state.armed: [0, 1]}}\n",
+     "{f}:6:30: lhs range 'state.armed': a true/false variable has no range "
+     "(use a grid: {state.armed: [true, false]})"),
+    (HEAD + "sweep:\n  lhs: {samples: 9, ranges: {reviews.alpha_decides.probability: [0, 2]}}\n",
+     "{f}:6:30: 'reviews.alpha_decides.probability': "
+     "a probability must be between 0 and 1, got 2"),
     (HEAD + "sweep:\n  grid: {state.tension: [1, 1]}\n",
      "{f}:6:25: sweep grid 'state.tension' lists a value twice (each value once)"),
     (HEAD + "sweep:\n  grid: {state.tensio: [1, 2]}\n",
@@ -426,3 +432,38 @@ def test_history_after_fork_is_not_in_the_branch(folder):
     assert kinds(s.branches[0].history)[-1] == (152.0, "talk")
     assert s.fork == 153.0
     assert math.isclose(s.horizon - s.fork, 212.0)
+
+
+def test_a_branch_error_points_at_the_branch_line(folder):
+    path = folder / "bad.yaml"
+    path.write_text(HEAD + "branches:\n  calm:\n    set: {reviews.alpha_decides.every: 0}\n"
+                    "    suppress: [tlak]\n")
+    with pytest.raises(InputError) as exc:
+        load_scenario(path)
+    assert [str(p) for p in exc.value.problems] == [
+        f"{path}:7:11: 'reviews.alpha_decides.every': a review period must be positive, got 0",
+        f"{path}:8:16: unknown event 'tlak' (did you mean 'talk'?)",
+    ]
+
+
+def test_sweep_point_names_may_not_clash_with_branches(folder):
+    path = folder / "bad.yaml"
+    path.write_text(HEAD + "branches:\n  tension=2: {}\nsweep:\n  grid: {state.tension: [1, 2]}\n")
+    assert [str(p) for p in check(path)] == [
+        f"{path}:8:3: sweep point name 'tension=2' clashes with a branch (rename the branch)"]
+
+
+def test_resolution_drives_the_engine(tmp_path):
+    """End to end with outcomes that are certain given the resolution: the injected decision
+    makes 'decided' sure in 'eager'; dropping every 'arm' makes it impossible in 'no_arms'
+    (the review needs armed: true); talks = 1 in history before the fork + 1 injected."""
+    import sim
+
+    run = sim.run(DATA / "variants" / "child.yaml", out=tmp_path / "run", replicates=20,
+                  executor="serial", progress=False)
+    assert run.branch_names() == ["child", "eager", "no_arms"]
+    assert list(run.outcome_values("eager")["decided"]) == [1] * 20
+    assert list(run.outcome_values("no_arms")["decided"]) == [0] * 20
+    for b in run.branch_names():
+        assert list(run.outcome_values(b)["n_talks"]) == [2] * 20
+        assert list(run.outcome_values(b)["t_sanction"]) == [math.inf] * 20   # suppressed

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+from pathlib import Path
 
 import pytest
 
 from sim.errors import InputError
+from sim.history import parse_history
 from sim.world import (
     Actor,
     All,
@@ -156,13 +160,18 @@ MALFORMED = [
      "true}, multiply: 2}]", 10, "can never apply: its 'when' contradicts the review's own",
      "only runs while"),
     ("duplicate-rule-id", "rules:\n  - {id: r, on: talk, then: sanction}\n"
-     "  - {id: r, on: sanction, then: talk}\n", 11, "duplicate id 'r': already used by a rule "
+     "  - {id: r, on: sanction, then: talk, delay: 1}\n", 11, "duplicate id 'r': already used by a rule "
      "at line 10", "must all be different"),
     ("rule-review-id-clash", "rules:\n  - {id: v, on: talk, then: sanction}\n"
      + REVIEW % "note: n", 12, "duplicate id 'v': already used by a rule",
      "must all be different"),
     ("bad-rule-id", "rules:\n  - {id: r.1, on: talk, then: sanction}\n", 10,
      "rule id 'r.1' is not a valid name", "no dots"),
+    ("instant-loop", "rules:\n  - {id: a, on: talk, then: sanction}\n"
+     "  - {id: b, on: sanction, then: talk}\n", 10,
+     "rules 'a', 'b' form a loop with no delay", "give one of them a delay"),
+    ("instant-self-loop", "rules:\n  - {id: z, on: talk, then: talk, delay: {fixed: {value: 0}}}"
+     "\n", 10, "rule 'z' forms a loop", "make an event of the loop 'once'"),
     ("rules-not-list", "rules: {id: r}\n", 9, "'rules' must be a list", "a list of"),
 ]
 
@@ -399,6 +408,17 @@ def test_load_world_missing_file(tmp_path):
     assert "file not found" in str(exc.value)
 
 
+@pytest.mark.parametrize("second", [
+    "{id: b, on: sanction, then: talk, delay: 1}",                 # time advances
+    "{id: b, on: sanction, then: talk, probability: 0.9}",         # the loop ends a.s.
+    "{id: b, on: sanction, then: talk, when: {tension: {'<': 5}}}",  # state can end it
+    "{id: b, on: sanction, then: activate}",                       # no cycle
+])
+def test_loops_that_can_end_are_accepted(second):
+    w = parse(HEAD + "rules:\n  - {id: a, on: talk, then: sanction}\n  - " + second + "\n")
+    assert [r.id for r in w.rules] == ["a", "b"]
+
+
 def test_rule_key_on_survives_yaml_1_1_booleans():
     # PyYAML reads a bare `on:` key as True; the rule must still get its `on`, and
     # problems must still point at the line of `on`.
@@ -451,3 +471,60 @@ def test_a_rule_whose_when_is_satisfiable_after_on_is_accepted():
 def test_satisfiable_closed_form(spec, types, expected):
     from sim.world import condition
     assert satisfiable(condition(spec), types) == expected
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "world-language.md"
+
+
+def _yaml_blocks(text: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+
+
+def test_the_documented_examples_load():
+    blocks = _yaml_blocks(DOC.read_text(encoding="utf-8"))
+    world = parse_world(loads(blocks[0], "doc-world.yaml"))
+    assert world.rules[0].delay.mean() == pytest.approx(120 * math.exp(0.6 ** 2 / 2))
+    history_block = next(b for b in blocks if b.startswith("sources:"))
+    h = parse_history(loads(history_block, "doc-history.yaml"), world)
+    assert [(e.event, e.actor, e.target) for e in h.entries] == [("s400_delivered", "RUS", "TUR")]
+
+
+def _paths(data, path=()):
+    """Every path to a value in nested dicts and lists."""
+    yield path
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _paths(v, path + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _paths(v, path + (i,))
+
+
+def _replaced(data, path, value):
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict):
+        return {k: (_replaced(v, rest, value) if k == head else v) for k, v in data.items()}
+    return [(_replaced(v, rest, value) if i == head else v) for i, v in enumerate(data)]
+
+
+WRONG = [None, "zzz", [], {}, -1, True, 1.5, [1, "a"], {"k": None}, dt.date(2000, 1, 1)]
+
+
+def test_any_wrong_value_anywhere_gives_input_error_not_a_crash():
+    from sim.yamlfile import Located
+    doc = loads(VALID, "w.yaml")
+    paths = list(_paths(doc.data))
+    assert len(paths) > 100
+    outcomes = {"error": 0, "ok": 0}
+    for path in paths:
+        for value in WRONG:
+            mutated = Located(_replaced(doc.data, path, value), doc.positions, "w.yaml")
+            try:
+                parse_world(mutated)
+                outcomes["ok"] += 1
+            except InputError as exc:
+                assert exc.problems and all(p.file == "w.yaml" and p.line for p in exc.problems)
+                outcomes["error"] += 1
+    assert outcomes["error"] > outcomes["ok"]

@@ -1,0 +1,1001 @@
+"""Article text -> candidate history entries, for a person to review (``sim ingest``).
+
+This module owns the rule-based coder: sentence splitting with offsets, date
+resolution against the publication date, the coding dictionaries
+(``scenarios/s400/coding.yaml``: actor names with office dates, verb-phrase
+patterns in the spirit of PETRARCH/CAMEO) and the YAML printer. It never
+writes a history file; it prints candidates with their evidence as comments.
+
+What is deliberately *not* coded (each becomes a "skipped" comment instead):
+
+- negated phrases ("has not yet switched on", "did not impose");
+- conditionals ("if", "unless", "whether" opening the clause) and modal or
+  future verbs ("will", "would", "is expected to", "plans to", an infinitive
+  "to" just before the verb); patterns marked ``modal_ok`` are speech acts or
+  decisions (a warning, "decided to withdraw") and ignore modality, but never
+  negation or conditionals;
+- questions (a sentence ending in "?");
+- quoted speech of five words or more (it is what someone said, not what happened);
+- captions, headlines and boilerplate: a line that carries a photo credit
+  ("(Photo by ...)", "[File: ...]", "FILE PHOTO", "Photo:", "[caption]", "/File photo)")
+  or that does not end with a full stop, "!" or "?" (optionally followed by a quote
+  or bracket) is not split into sentences and never yields events;
+- anything dated after the publication date.
+
+Dates are resolved by hand (no dateparser): explicit full dates are ``high``;
+weekdays, "yesterday", "last/this week" are ``medium``; months and years,
+absolute or relative, are ``low``. For a week, month or year the date is the
+first day of that period. An undated sentence gets the publication date (an
+upper bound), granularity ``week`` and confidence ``low``.
+
+>>> from datetime import date
+>>> [(d.date.isoformat(), d.granularity) for d in find_dates("on Friday", date(2019, 6, 10))]
+[('2019-06-07', 'day')]
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from sim import yamlfile
+from sim.errors import Collector, did_you_mean
+
+# The vocabulary fixed for the S-400 world; used when no world is given.
+S400_ACTORS = frozenset({"TUR", "USA", "USC", "RUS"})
+S400_EVENTS = frozenset("""
+caatsa_enacted contract_signed delivery_accelerated patriot_withdrawn patriot_offered
+patriot_accepted sanctions_threatened deadline_set f35_deliveries_suspended f35_suspended
+f35_removed wg_proposed wg_accepted wg_meeting tur_defiance s400_delivered s400_radar_test
+s400_live_test s400_activated s400_stored syria_operation bill_introduced bill_passed_house
+bill_held bill_committee ndaa_mandate caatsa_sanctions sanctions_expanded summit_rus_tur
+summit_us_tur batch2_talks batch2_signed admin_change""".split())
+
+GRANULARITIES = ("day", "week", "month", "year")
+CONFIDENCES = ("low", "medium", "high")
+
+# ============================================================================ records
+
+
+@attrs.frozen
+class ActorName:
+    """One name (or title, capital, institution) that may stand for an actor."""
+
+    name: str
+    actor: str | None               # None: understood but not an actor (``others``)
+    start: dt.date | None = None    # office dates; ``end`` exclusive
+    end: dt.date | None = None
+
+    def active(self, on: dt.date) -> bool:
+        return (self.start is None or on >= self.start) and (self.end is None or on < self.end)
+
+
+@attrs.frozen
+class Pattern:
+    """A verb-phrase pattern coding one event kind."""
+
+    id: str
+    match: str
+    event: str
+    regex: re.Pattern = attrs.field(eq=False, repr=False)
+    actors: tuple[str, ...]
+    targets: tuple[str, ...] = ()
+    modal_ok: bool = False
+    requires: tuple[str, ...] = ()
+    leaders: tuple[str, ...] = ()
+    note: str = ""
+
+
+@attrs.frozen
+class Coding:
+    """The coding dictionaries (see ``scenarios/s400/coding.yaml``)."""
+
+    names: tuple[ActorName, ...]
+    patterns: tuple[Pattern, ...]
+    file: str | None = None
+    name_regex: re.Pattern = attrs.field(eq=False, repr=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.name_regex is None:
+            object.__setattr__(self, "name_regex", _names_regex(n.name for n in self.names))
+
+    def entries(self, name: str) -> list[ActorName]:
+        return [n for n in self.names if n.name == name or _cap(n.name) == name]
+
+
+@attrs.frozen
+class DateRef:
+    """A date expression found in a sentence (offsets relative to the sentence)."""
+
+    start: int
+    end: int
+    text: str
+    date: dt.date
+    granularity: str
+    confidence: str
+
+
+@attrs.frozen
+class Evidence:
+    """Where a candidate was found: sentence offsets in the article and the patterns."""
+
+    start: int
+    end: int
+    patterns: tuple[str, ...]
+    date_text: str | None = None
+
+
+@attrs.frozen
+class Candidate:
+    """A candidate history entry."""
+
+    date: dt.date
+    granularity: str
+    confidence: str
+    event: str
+    actor: str | None
+    target: str | None
+    evidence: tuple[Evidence, ...]
+    note: str
+
+
+@attrs.frozen
+class Skipped:
+    """A pattern that matched but was not coded, and why (for the reviewer)."""
+
+    start: int
+    end: int
+    pattern: str
+    event: str
+    reason: str
+
+
+@attrs.frozen
+class Unknown:
+    """A capitalised name or a verb phrase the coding does not know (reported, not coded)."""
+
+    kind: str          # "name" or "verb"
+    text: str
+    start: int         # first occurrence in the article
+    count: int = 1
+
+
+@attrs.frozen
+class IngestResult:
+    published: dt.date
+    source: str | None
+    candidates: tuple[Candidate, ...]
+    unknown: tuple[Unknown, ...]
+    skipped: tuple[Skipped, ...]
+    sentences: tuple[tuple[int, int], ...]
+
+
+# ============================================================================ patterns
+
+_WORD = r"[\w'’\-\.]+"
+_LB, _RB = r"(?<![\w\-])", r"(?![\w\-])"
+
+
+def _literal(text: str) -> str:
+    """Regex for a literal phrase: words separated by any non-word run; ' matches ’."""
+    words = [w for w in re.split(r"[\s_]+", text.strip()) if w]
+    parts = []
+    for w in words:
+        if w.endswith("*") and len(w) > 1:
+            parts.append(re.escape(w[:-1]).replace("'", "['’]") + r"[\w'’\-]*")
+        else:
+            parts.append(re.escape(w).replace("'", "['’]"))
+    body = r"\W+".join(parts)
+    # a trailing '.' (U.S.) cannot be followed by a right boundary check on \w only
+    return _LB + body + (r"(?!\w)" if text.endswith(".") else _RB)
+
+
+def _alternation(choices: Iterable[str]) -> str:
+    choices = sorted(set(choices), key=lambda c: (-len(c), c))
+    return "(?:" + "|".join(_literal(c) for c in choices) + ")"
+
+
+def compile_pattern(match: str, classes: dict[str, list[str]]) -> re.Pattern:
+    """Compile the pattern language of coding.yaml (see its header) to a regex.
+
+    >>> bool(compile_pattern("IMPOS* * SANCTIONS", {}).search("The US imposed new sanctions."))
+    True
+    """
+    slots = match.split()
+    if not slots:
+        raise ValueError("empty pattern")
+    out: list[str] = []
+    gap: int | None = None
+    for slot in slots:
+        m = re.fullmatch(r"\*(\d*)", slot)
+        if m:
+            if not out or gap is not None:
+                raise ValueError("a gap '*' must stand between two words")
+            gap = int(m.group(1)) if m.group(1) else 6
+            continue
+        if out:
+            out.append(r"\W+" if gap is None else rf"(?:\W+{_WORD}){{0,{gap}}}?\W+")
+        gap = None
+        choices: list[str] = []
+        for alt in slot.split("|"):
+            if not alt:
+                raise ValueError(f"empty choice in '{slot}'")
+            if alt.startswith("&"):
+                if alt[1:] not in classes:
+                    raise KeyError(alt[1:])
+                choices.extend(classes[alt[1:]])
+            else:
+                choices.append(alt.replace("_", " "))
+        out.append(_alternation(choices))
+    if gap is not None:
+        raise ValueError("a pattern cannot end with a gap '*'")
+    return re.compile("".join(out), re.IGNORECASE)
+
+
+def _cap(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _names_regex(names: Iterable[str]) -> re.Pattern:
+    variants: set[str] = set()
+    for n in names:
+        variants.add(n)
+        if n[:1].islower():
+            variants.add(_cap(n))
+    ordered = sorted(variants, key=lambda c: (-len(c), c))
+    alts = []
+    for n in ordered:
+        body = r"\s+".join(re.escape(w).replace("'", "['’]") for w in n.split())
+        alts.append(_LB + body + (r"(?!\w)" if n.endswith(".") else r"(?![\w\-])"))
+    return re.compile("|".join(alts))
+
+
+# ============================================================================ load_coding
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | None = None,
+                actors: Iterable[str] | None = None) -> Coding:
+    """Read and validate the coding dictionaries.
+
+    Event kinds and actor ids are checked against ``world`` (a :class:`sim.world.World`:
+    its ``events`` and ``actors`` keys), or the plain sets ``events`` / ``actors``, or by
+    default the fixed S-400 vocabulary. Every problem is reported with file, line and a
+    hint (:class:`sim.errors.InputError`).
+    """
+    if world is not None:
+        events = set(world.events)
+        actors = set(world.actors)
+    events = set(S400_EVENTS if events is None else events)
+    actors = set(S400_ACTORS if actors is None else actors)
+    doc = yamlfile.load(path)
+    bad = Collector(path)
+    data = doc.data
+    if not isinstance(data, dict):
+        bad.extend([doc.problem((), "a coding file is a mapping with actors, classes and "
+                                    "patterns", "see scenarios/s400/coding.yaml")])
+        bad.raise_if_any()
+    known_keys = {"actors", "others", "classes", "patterns"}
+    for key in data:
+        if key not in known_keys:
+            bad.extend([doc.problem((key,), f"unknown section '{key}'",
+                                    did_you_mean(key, known_keys), key=True)])
+
+    names: list[ActorName] = []
+    for i, entry in enumerate(data.get("actors") or []):
+        p = ("actors", i)
+        if not isinstance(entry, dict) or "names" not in entry or "actor" not in entry:
+            bad.extend([doc.problem(p, "an actor entry needs 'actor' and 'names'",
+                                    "e.g. {actor: TUR, names: [Erdogan], from: 2014-08-28}")])
+            continue
+        for k in entry:
+            if k not in ("actor", "names", "from", "until"):
+                bad.extend([doc.problem(p + (k,), f"unknown key '{k}' in an actor entry",
+                                        did_you_mean(k, ["actor", "names", "from", "until"]),
+                                        key=True)])
+        actor = entry["actor"]
+        if actor not in actors:
+            bad.extend([doc.problem(p + ("actor",), f"unknown actor '{actor}'",
+                                    did_you_mean(actor, actors))])
+        start, end = entry.get("from"), entry.get("until")
+        for k, v in (("from", start), ("until", end)):
+            if v is not None and _as_date(v) is None:
+                bad.extend([doc.problem(p + (k,), f"'{k}' must be a date like 2017-01-20")])
+        start, end = _as_date(start), _as_date(end)
+        if start and end and end <= start:
+            bad.extend([doc.problem(p + ("until",), "'until' is not after 'from'")])
+        raw = entry["names"]
+        if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
+            bad.extend([doc.problem(p + ("names",), "'names' must be a list of words")])
+            continue
+        names.extend(ActorName(n.strip(), actor, start, end) for n in raw)
+    for i, group in enumerate(data.get("others") or []):
+        group = group if isinstance(group, list) else [group]
+        for j, n in enumerate(group):
+            if not isinstance(n, str):
+                bad.extend([doc.problem(("others", i, j), "a name must be text")])
+                continue
+            names.append(ActorName(n.strip(), None))
+
+    classes = data.get("classes") or {}
+    if not isinstance(classes, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in classes.values()):
+        bad.extend([doc.problem(("classes",), "classes map a NAME to a list of words")])
+        classes = {}
+
+    patterns: list[Pattern] = []
+    seen: dict[str, int] = {}
+    pkeys = ["id", "match", "event", "actors", "targets", "modal_ok", "requires", "leaders",
+             "note"]
+    for i, entry in enumerate(data.get("patterns") or []):
+        p = ("patterns", i)
+        if not isinstance(entry, dict):
+            bad.extend([doc.problem(p, "a pattern is a mapping with id, match, event, actors")])
+            continue
+        missing = [k for k in ("id", "match", "event", "actors") if k not in entry]
+        if missing:
+            bad.extend([doc.problem(p, "pattern lacks " + ", ".join(missing),
+                                    "each pattern needs id, match, event and actors")])
+            continue
+        for k in entry:
+            if k not in pkeys:
+                bad.extend([doc.problem(p + (k,), f"unknown key '{k}' in a pattern",
+                                        did_you_mean(k, pkeys), key=True)])
+        pid = str(entry["id"])
+        if pid in seen:
+            bad.extend([doc.problem(p + ("id",), f"duplicate pattern id '{pid}'",
+                                    "pattern ids must be unique")])
+        seen[pid] = i
+        if entry["event"] not in events:
+            bad.extend([doc.problem(p + ("event",), f"unknown event kind '{entry['event']}'",
+                                    did_you_mean(entry["event"], events))])
+        lists = {}
+        for k in ("actors", "targets", "requires"):
+            v = entry.get(k) or []
+            v = [v] if isinstance(v, str) else v
+            for j, a in enumerate(v):
+                if a not in actors:
+                    bad.extend([doc.problem(p + (k, j) if isinstance(entry.get(k), list)
+                                            else p + (k,), f"unknown actor '{a}'",
+                                            did_you_mean(a, actors))])
+            lists[k] = tuple(v)
+        if not lists["actors"]:
+            bad.extend([doc.problem(p + ("actors",), "a pattern needs at least one actor")])
+        try:
+            regex = compile_pattern(str(entry["match"]), classes)
+        except KeyError as exc:
+            bad.extend([doc.problem(p + ("match",), f"unknown class &{exc.args[0]}",
+                                    did_you_mean(exc.args[0], classes))])
+            continue
+        except ValueError as exc:
+            bad.extend([doc.problem(p + ("match",), f"bad pattern: {exc}",
+                                    "e.g. IMPOS*|SLAPPED * &SANCTION")])
+            continue
+        patterns.append(Pattern(
+            id=pid, match=str(entry["match"]), event=entry["event"], regex=regex,
+            actors=lists["actors"], targets=lists["targets"],
+            modal_ok=bool(entry.get("modal_ok", False)), requires=lists["requires"],
+            leaders=tuple(entry.get("leaders") or ()), note=str(entry.get("note", ""))))
+    bad.raise_if_any()
+    return Coding(tuple(names), tuple(patterns), str(path))
+
+
+# ============================================================================ sentences
+
+_ABBREV = {"u.s", "u.k", "u.n", "mr", "mrs", "ms", "dr", "gen", "lt", "col", "sen", "rep",
+           "gov", "st", "jan", "feb", "mar", "apr", "aug", "sept", "sep", "oct", "nov", "dec",
+           "no", "vs", "e.g", "i.e", "etc", "corp", "inc", "co", "maj", "capt", "adm", "prof",
+           "jr", "sr", "a.m", "p.m", "approx"}
+_CAPTION = re.compile(r"\(Photo\b|\bphoto\)|\[File:|^FILE PHOTO|^Photo:|\[caption\]|"
+                      r"\(AFP/File|Getty Images\)|/Reuters\]", re.IGNORECASE)
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
+
+
+def is_caption(line: str) -> bool:
+    """A caption, headline or boilerplate line: never coded (see the module docstring)."""
+    s = line.strip()
+    return bool(_CAPTION.search(s)) or not _ENDS_SENTENCE.search(s)
+
+
+def split_sentences(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, is_caption) for each sentence; captions/headlines are one whole line.
+
+    >>> t = "The U.S. warned Mr. Akar. He left."
+    >>> [t[a:b] for a, b, _ in split_sentences(t)]
+    ['The U.S. warned Mr. Akar.', 'He left.']
+    """
+    out: list[tuple[int, int, bool]] = []
+    for m in re.finditer(r"[^\n]+", text):
+        line = m.group()
+        if not line.strip():
+            continue
+        base = m.start()
+        lead = len(line) - len(line.lstrip())
+        if is_caption(line):
+            out.append((base + lead, base + len(line.rstrip()), True))
+            continue
+        start = lead
+        for end in re.finditer(r"[.!?]+[\"'”’)\]]*(?=\s+|$)", line):
+            before = line[start:end.start() + 1]
+            word = re.search(r"([\w.]+)\.$", before)
+            if end.group().startswith(".") and word:
+                w = word.group(1).lower()
+                if w in _ABBREV or re.fullmatch(r"[a-z]", w):
+                    continue
+            nxt = line[end.end():].lstrip()
+            if nxt and not re.match(r"[A-Z0-9\"“'‘(\[]", nxt):
+                continue
+            out.append((base + start, base + end.end(), False))
+            start = end.end() + (len(line[end.end():]) - len(nxt))
+        rest = line[start:].rstrip()
+        if rest.strip():
+            out.append((base + start, base + start + len(rest), False))
+    return out
+
+
+# ============================================================================ dates
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    "January February March April May June July August September October November December"
+    .split())}
+for _m, _i in list(_MONTHS.items()):
+    if _m != "May":
+        _MONTHS[_m[:3]] = _i
+_MONTHS["Sept"] = 9
+_MON = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "several": 3}
+_ORD = r"(\d{1,2})(?:st|nd|rd|th)?"
+
+
+def _month_start(d: dt.date, back: int = 0) -> dt.date:
+    y, m = d.year, d.month - back
+    while m < 1:
+        y, m = y - 1, m + 12
+    return dt.date(y, m, 1)
+
+
+def _past_year(month: int, day: int, pub: dt.date) -> int | None:
+    """The year that puts month/day on or before ``pub`` (dates prefer the past)."""
+    for y in (pub.year, pub.year - 1):
+        try:
+            if dt.date(y, month, day) <= pub:
+                return y
+        except ValueError:
+            continue
+    return None
+
+
+def _safe(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _date_rules(pub: dt.date):
+    """(regex, flags, function(match) -> (date, granularity, confidence) | None)."""
+    def full_dmy(m):
+        return _safe(int(m[3]), _MONTHS[m[2]], int(m[1])), "day", "high"
+
+    def full_mdy(m):
+        return _safe(int(m[3]), _MONTHS[m[1]], int(m[2])), "day", "high"
+
+    def iso(m):
+        return _safe(int(m[1]), int(m[2]), int(m[3])), "day", "high"
+
+    def md(m):
+        mon, day = _MONTHS[m[1]], int(m[2])
+        y = _past_year(mon, day, pub)
+        return (_safe(y, mon, day) if y else None), "day", "high"
+
+    def dm(m):
+        mon, day = _MONTHS[m[2]], int(m[1])
+        y = _past_year(mon, day, pub)
+        return (_safe(y, mon, day) if y else None), "day", "high"
+
+    def month_year(m):
+        return dt.date(int(m[2]), _MONTHS[m[1]], 1), "month", "low"
+
+    def month(m):
+        mon = _MONTHS[m[1]]
+        y = pub.year if mon <= pub.month else pub.year - 1
+        return dt.date(y, mon, 1), "month", "low"
+
+    def year(m):
+        return dt.date(int(m[1]), 1, 1), "year", "low"
+
+    def weekday(m):
+        wd = _WEEKDAYS.index(m[2])
+        back = (pub.weekday() - wd) % 7
+        if back == 0 and (m[1] or "").lower() == "last":
+            back = 7
+        return pub - dt.timedelta(days=back), "day", "medium"
+
+    def relative(m):
+        w = m[0].lower()
+        if "yesterday" in w:
+            return pub - dt.timedelta(days=1), "day", "medium"
+        if "today" in w or "this morning" in w or "tonight" in w:
+            return pub, "day", "medium"
+        monday = pub - dt.timedelta(days=pub.weekday())
+        if "last week" in w:
+            return monday - dt.timedelta(days=7), "week", "medium"
+        if "this week" in w:
+            return monday, "week", "medium"
+        if "last month" in w:
+            return _month_start(pub, 1), "month", "low"
+        if "this month" in w:
+            return _month_start(pub), "month", "low"
+        if "last year" in w:
+            return dt.date(pub.year - 1, 1, 1), "year", "low"
+        if "this year" in w:
+            return dt.date(pub.year, 1, 1), "year", "low"
+        return None, "", ""
+
+    def ago(m):
+        n = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1].lower()]
+        unit = m[2].lower().rstrip("s")
+        if unit == "day":
+            return pub - dt.timedelta(days=n), "day", "medium"
+        if unit == "week":
+            d = pub - dt.timedelta(weeks=n)
+            return d - dt.timedelta(days=d.weekday()), "week", "medium"
+        if unit == "month":
+            return _month_start(pub, n), "month", "low"
+        return dt.date(pub.year - n, 1, 1), "year", "low"
+
+    nums = "|".join(_NUMBERS)
+    return [
+        (rf"\b(\d{{4}})-(\d{{2}})-(\d{{2}})\b", 0, iso),
+        (rf"\b{_ORD}\s+{_MON},?\s+(\d{{4}})\b", 0, full_dmy),
+        (rf"\b{_MON}\s+{_ORD},?\s+(\d{{4}})\b", 0, full_mdy),
+        (rf"\b{_MON}\s+{_ORD}\b", 0, md),
+        (rf"\b{_ORD}\s+{_MON}(?!\w)", 0, dm),
+        (rf"\b{_MON},?\s+((?:19|20)\d\d)\b", 0, month_year),
+        (rf"(?:\b(?:in|since|during|by|until|from|of|early|late|mid)\s+|\bmid-)"
+         rf"(?:(?:early|late|mid)[\s-]+)?{_MON}(?!\w)", 0, month),
+        (r"(?:\b(?:in|since|during|by|until|from|early|late|mid)\s+|\bmid-)"
+         r"((?:19|20)\d\d)\b(?![-\w])", 0, year),
+        (r"\b(?:(?i:(on|last|this|since|by|until|earlier on|late on|early on))\s+)?"
+         r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", 0, weekday),
+        (r"\b(?:yesterday|today|this morning|tonight|(?:earlier |later )?(?:last|this) "
+         r"(?:week|month|year))\b", re.IGNORECASE, relative),
+        (rf"\b(\d+|{nums})\s+(days?|weeks?|months?|years?)\s+ago\b", re.IGNORECASE, ago),
+    ]
+
+
+def find_dates(sentence: str, published: dt.date) -> list[DateRef]:
+    """Date expressions in ``sentence`` resolved against ``published`` (past preferred).
+
+    Earlier rules win over later ones where spans overlap; results are in text order.
+    """
+    taken: list[tuple[int, int]] = []
+    out: list[DateRef] = []
+    for rx, flags, fn in _date_rules(published):
+        for m in re.finditer(rx, sentence, flags):
+            s, e = m.span()
+            if any(s < b and a < e for a, b in taken):
+                continue
+            date, gran, conf = fn(m)
+            if date is None:
+                continue
+            taken.append((s, e))
+            out.append(DateRef(s, e, m.group().strip(), date, gran, conf))
+    return sorted(out, key=lambda d: d.start)
+
+
+# ============================================================================ coding a sentence
+
+_BOUNDARY_WORDS = {"that", "which", "who", "whom", "whose", "when", "while", "after", "before",
+                   "because", "although", "though", "but", "if", "unless", "whether", "where",
+                   "as", "until", "since", "despite"}
+_CONDITIONAL = {"if", "unless", "whether"}
+_NEGATION = {"not", "never", "no", "neither", "nor", "without", "yet", "failed", "refused",
+             "declined", "denied", "hardly", "cannot"}
+_MODAL = {"will", "would", "could", "can", "may", "might", "shall", "should", "must", "wants",
+          "want", "wanted", "plans", "planned", "planning", "plan", "expected", "expects",
+          "intends", "intended", "aims", "hopes", "hoped", "ready", "going", "likely",
+          "considering", "considers", "reportedly", "allegedly",
+          "'ll", "’ll"}
+_PREPOSITIONS = {"in", "at", "near", "from", "to", "into", "with", "against", "on", "for",
+                 "toward", "towards", "over", "about", "of", "by", "between", "alongside"}
+_PRONOUNS = {"it", "its", "he", "his", "she", "her", "they", "their", "them", "we", "our"}
+_REPORTING = {"said", "says", "told", "added", "stated", "noted", "reported", "announced",
+              "according", "say", "tell", "insisted", "stressed", "claimed"}
+_TOKEN = re.compile(r"[\w'’\-\.]+|[,;:()\u2013\u2014\"“”]")
+
+
+def _mask_quotes(s: str) -> str:
+    """Blank out quoted speech of 5+ words (same length, so offsets hold)."""
+    def blank(m: re.Match) -> str:
+        inner = m.group()[1:-1]
+        if len(re.findall(r"\w+", inner)) >= 5:
+            return m.group()[0] + " " * len(inner) + m.group()[-1]
+        return m.group()
+    s = re.sub(r"“[^”\n]*”", blank, s)
+    return re.sub(r"\"[^\"\n]*\"", blank, s)
+
+
+def _clause_tokens(s: str, pos: int) -> tuple[list[str], str | None, int]:
+    """Tokens of the clause before ``pos`` (last first), the boundary word, clause start."""
+    toks = list(_TOKEN.finditer(s[:pos]))
+    out: list[str] = []
+    for t in reversed(toks):
+        w = t.group().lower().rstrip(".")
+        if w in {",", ";", ":", "(", ")", "\u2013", "\u2014", '"', "“", "”"}:
+            return out, None, t.end()
+        if w in _BOUNDARY_WORDS:
+            return out, w, t.end()
+        out.append(w)
+    return out, None, 0
+
+
+def _mood(s: str, pos: int, modal_ok: bool) -> str | None:
+    """Why a phrase starting at ``pos`` did not happen, or None if it reads as reported fact."""
+    before, boundary, _ = _clause_tokens(s, pos)
+    if boundary in _CONDITIONAL:
+        return f"conditional ('{boundary}')"
+    window = before[:5]
+    for w in window:
+        if w in _NEGATION or w.endswith("n't") or w.endswith("n’t"):
+            return f"negated ('{w}')"
+    if not modal_ok:
+        for w in window:
+            if w in _MODAL:
+                return f"modal or future ('{w}')"
+        head = [w for w in window[:2] if not w.endswith("ly")]
+        if head and head[0] == "to":
+            return "infinitive ('to ...'), not a reported act"
+    return None
+
+
+@attrs.frozen
+class _Mention:
+    start: int
+    end: int
+    text: str
+    actor: str | None    # None: known name but not an actor on this date / not an actor
+
+
+def _mentions(s: str, coding: Coding, on: dt.date) -> list[_Mention]:
+    out = []
+    for m in coding.name_regex.finditer(s):
+        text = m.group()
+        norm = re.sub(r"\s+", " ", text).replace("’", "'")
+        entries = coding.entries(norm)
+        actor = None
+        for e in entries:
+            if e.actor is not None and e.active(on):
+                actor = e.actor
+                break
+        out.append(_Mention(m.start(), m.end(), text, actor))
+    return out
+
+
+def _after_preposition(s: str, start: int) -> bool:
+    words = re.findall(r"[\w'’]+", s[:start])
+    while words and words[-1].lower() in {"the", "a", "an"}:
+        words.pop()
+    return bool(words) and words[-1].lower() in _PREPOSITIONS
+
+
+def _subjects(s: str, pos: int, mentions: list[_Mention]) -> tuple[list[str], str]:
+    """Actors named as the subject of a phrase at ``pos``: (actors, how)."""
+    _, _, cstart = _clause_tokens(s, pos)
+    cands = [m for m in mentions if m.actor and cstart <= m.start and m.end <= pos
+             and not _after_preposition(s, m.start)]
+    if not cands:
+        return [], "not named"
+    last = cands[-1]
+    between = re.findall(r"[\w'’]+", s[last.end:pos].lower())
+    if any(w in _PRONOUNS for w in between):
+        return [], "a pronoun"
+    group = [last]
+    for m in reversed(cands[:-1]):
+        gap = s[m.end:group[-1].start]
+        if re.fullmatch(r"(?:['’]s)?\s+(?:[a-z][\w\-]*\s+){0,2}", gap) or re.fullmatch(
+                r",?\s+(?:and|as well as|&)\s+(?:[\w\-]+\s+){0,2}", gap):
+            group.append(m)
+        else:
+            break
+    actors: list[str] = []
+    for m in reversed(group):
+        if m.actor not in actors:
+            actors.append(m.actor)
+    return actors, "named"
+
+
+def _passive_agent(s: str, end: int, mentions: list[_Mention]) -> str | None:
+    for m in mentions:
+        if m.actor and m.start >= end and re.search(r"\bby\s+(?:the\s+)?$", s[end:m.start]):
+            return m.actor
+    return None
+
+
+# ============================================================================ ingest
+
+
+def _lower(conf: str) -> str:
+    return CONFIDENCES[max(0, CONFIDENCES.index(conf) - 1)]
+
+
+def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str] | None = None,
+           world_actors: set[str] | None = None, source: str | None = None) -> IngestResult:
+    """Code an article into candidate history entries (deterministic; writes nothing).
+
+    Patterns whose event kind or actors are not in ``world_events`` / ``world_actors``
+    are ignored (a world may use only part of the dictionaries).
+    """
+    world_events = set(S400_EVENTS if world_events is None else world_events)
+    world_actors = set(S400_ACTORS if world_actors is None else world_actors)
+    sentences = split_sentences(text)
+    found: dict[tuple, dict] = {}
+    skipped: list[Skipped] = []
+    unknown_names: dict[str, list] = {}
+    unknown_verbs: dict[str, list] = {}
+    cap_mid = {w for a, b, _ in sentences for w in re.findall(r"(?<=\w )[A-Z][\w\-]+",
+                                                                text[a:b])}
+
+    masked = _mask_quotes(text)
+    for a, b, caption in sentences:
+        raw = text[a:b]
+        if caption:
+            continue
+        s = masked[a:b]
+        dates = find_dates(s, published)
+        pub_mentions = _mentions(s, coding, published)
+        _scan_names(s, a, pub_mentions, coding, cap_mid, unknown_names)
+        question = raw.rstrip("\"'”’) ").endswith("?")
+        coded_here = False
+        for pat in coding.patterns:
+            if pat.event not in world_events:
+                continue
+            for m in pat.regex.finditer(s):
+                coded_here = True
+                ms, me = m.span()
+
+                def skip(reason: str, _ms=ms, _pat=pat) -> None:
+                    skipped.append(Skipped(a + _ms, a + me, _pat.id, _pat.event, reason))
+
+                if question:
+                    skip("a question")
+                    continue
+                why = _mood(s, ms, pat.modal_ok)
+                if why:
+                    skip(why)
+                    continue
+                ref = _nearest(dates, ms, me)
+                when = ref.date if ref else published
+                if when > published:
+                    skip(f"dated after publication ({when.isoformat()})")
+                    continue
+                mentions = _mentions(s, coding, when)
+                named = {x.actor for x in mentions if x.actor}
+                if not set(pat.requires) <= named:
+                    skip("needs " + " and ".join(pat.requires) + " named in the sentence")
+                    continue
+                if pat.leaders and len({n for n in pat.leaders
+                                        if re.search(rf"\b{re.escape(n)}\b", s)}) < 2:
+                    skip("needs two leaders named")
+                    continue
+                subjects, how = _subjects(s, ms, mentions)
+                notes: list[str] = []
+                actors_ok = [x for x in subjects if x in pat.actors]
+                if subjects and not actors_ok:
+                    if all(x in pat.targets for x in subjects):
+                        actors_ok = [pat.actors[0]]
+                        notes.append("actor from the coding default")
+                    else:
+                        skip(f"subject {'/'.join(subjects)} is not a source of {pat.event}")
+                        continue
+                if not actors_ok:
+                    agent = _passive_agent(s, me, mentions)
+                    if agent in pat.actors:
+                        actors_ok = [agent]
+                    else:
+                        actors_ok = [pat.actors[0]]
+                        notes.append(f"actor {how}: coding default")
+                symmetric = set(pat.actors) == set(pat.targets)
+                if symmetric and len(actors_ok) > 1:
+                    actors_ok = actors_ok[:1]
+                for actor in actors_ok:
+                    if actor not in world_actors:
+                        continue
+                    target, tnote = _target(pat, actor, mentions, ms, subjects)
+                    if target is not None and target not in world_actors:
+                        target = None
+                    if ref is None:
+                        date, gran, conf = published, "week", "low"
+                        extra = ["undated in the text: publication date, an upper bound"]
+                    else:
+                        date, gran, conf = ref.date, ref.granularity, ref.confidence
+                        extra = []
+                    key = (date, gran, pat.event, actor, target)
+                    rec = found.setdefault(key, {"conf": conf, "ev": {}, "notes": [],
+                                                 "note": pat.note})
+                    evk = (a, b)
+                    ev = rec["ev"].setdefault(evk, {"pats": [], "date": ref.text if ref else None})
+                    if pat.id not in ev["pats"]:
+                        ev["pats"].append(pat.id)
+                    for n in notes + tnote + extra:
+                        if n not in rec["notes"]:
+                            rec["notes"].append(n)
+                    if CONFIDENCES.index(conf) > CONFIDENCES.index(rec["conf"]):
+                        rec["conf"] = conf
+        if not coded_here and any(x.actor for x in pub_mentions):
+            _scan_verbs(s, a, pub_mentions, unknown_verbs)
+
+    cands = []
+    for (date, gran, event, actor, target), rec in found.items():
+        evidence = tuple(Evidence(st, en, tuple(v["pats"]), v["date"])
+                         for (st, en), v in sorted(rec["ev"].items()))
+        note = rec["note"] or event
+        if rec["notes"]:
+            note += " (" + "; ".join(rec["notes"]) + ")"
+        cands.append(Candidate(date, gran, rec["conf"], event, actor, target, evidence, note))
+    cands.sort(key=lambda c: (c.date, c.event, c.actor or "", c.target or "", c.evidence[0].start))
+    unknown = [Unknown("name", k, v[0], v[1]) for k, v in unknown_names.items()]
+    unknown += [Unknown("verb", k, v[0], v[1]) for k, v in unknown_verbs.items()]
+    unknown.sort(key=lambda u: (u.kind, u.start, u.text))
+    skipped.sort(key=lambda x: (x.start, x.pattern))
+    return IngestResult(published, source, tuple(cands), tuple(unknown), tuple(skipped),
+                        tuple((x, y) for x, y, _ in sentences))
+
+
+def _nearest(dates: list[DateRef], ms: int, me: int) -> DateRef | None:
+    def dist(d: DateRef) -> int:
+        if d.end <= ms:
+            return ms - d.end
+        if d.start >= me:
+            return d.start - me
+        return 0
+    return min(dates, key=lambda d: (dist(d), d.start), default=None)
+
+
+def _target(pat: Pattern, actor: str, mentions: list[_Mention], ms: int,
+            subjects: list[str]) -> tuple[str | None, list[str]]:
+    if not pat.targets:
+        return None, []
+    allowed = [t for t in pat.targets if t != actor]
+    after = [m.actor for m in mentions if m.start >= ms and m.actor in allowed]
+    if after:
+        return after[0], []
+    anywhere = [m.actor for m in mentions if m.actor in allowed]
+    if anywhere:
+        return anywhere[0], []
+    if allowed:
+        return allowed[0], ["target not named: coding default"]
+    return None, []
+
+
+_STOP_CAPS = {"The", "A", "An", "In", "On", "At", "It", "He", "She", "They", "We", "This", "That",
+              "These", "Those", "But", "And", "Or", "If", "As", "For", "By", "With", "While",
+              "Meanwhile", "Still", "Last", "Back", "Before", "After", "Asked", "Speaking", "Our",
+              "Its", "His", "Her", "Their", "Such", "Some", "Many", "Several", "Both", "One",
+              "Two", "No", "Not", "There", "Here", "When", "Since", "Also", "However", "Earlier",
+              "Later", "According", "Tensions", "Washington's"}
+
+
+def _scan_names(s: str, base: int, mentions: list[_Mention], coding: Coding,
+                cap_mid: set[str], out: dict[str, list]) -> None:
+    """Report capitalised words not covered by a known name (never coded)."""
+    covered = [(m.start, m.end) for m in mentions]
+    dates = find_dates(s, dt.date(2000, 1, 1))
+    covered += [(d.start, d.end) for d in dates]
+    run: list[re.Match] = []
+
+    def flush() -> None:
+        words = [w.group() for w in run]
+        while words and (words[0] in _STOP_CAPS or words[0] in _MONTHS
+                         or words[0] in _WEEKDAYS):
+            words.pop(0)
+        if words:
+            first = run[len(run) - len(words)]
+            if not (first.start() == _first_word(s) and len(words) == 1
+                    and words[0] not in cap_mid):
+                name = " ".join(words)
+                rec = out.setdefault(name, [base + first.start(), 0])
+                rec[1] += 1
+        run.clear()
+
+    for t in re.finditer(r"[\w'’\-\.]+", s):
+        w = t.group().rstrip(".").removesuffix("'s").removesuffix("’s")
+        inside = any(a <= t.start() < b for a, b in covered)
+        is_cap = bool(re.match(r"[A-ZÇĞİÖŞÜ]", w)) and not inside and not re.search(r"\d", w)
+        if is_cap and w not in _MONTHS and w not in _WEEKDAYS:
+            run.append(t)
+        else:
+            if run:
+                flush()
+    if run:
+        flush()
+
+
+def _first_word(s: str) -> int:
+    m = re.search(r"\w", s)
+    return m.start() if m else 0
+
+
+def _scan_verbs(s: str, base: int, mentions: list[_Mention], out: dict[str, list]) -> None:
+    """Report the main verb phrase after the first named actor in an uncoded sentence."""
+    first = next(m for m in mentions if m.actor)
+    toks = list(re.finditer(r"[A-Za-z'’\-]+", s[first.end:]))
+    skipping_reporting = True
+    for i, t in enumerate(toks):
+        w = t.group().lower()
+        if t.group()[:1].isupper():
+            continue
+        if w in _REPORTING and skipping_reporting:
+            continue
+        if w.endswith("ed") or w in {"is", "are", "was", "were", "has", "have", "says", "vowed",
+                                     "seeks", "wants", "hopes", "insists", "rejects"}:
+            if w in {"is", "are", "was", "were", "has", "have"} and i + 1 < len(toks):
+                phrase = " ".join(x.group().lower() for x in toks[i:i + 3])
+            else:
+                phrase = " ".join(x.group().lower() for x in toks[i:i + 2])
+            rec = out.setdefault(phrase, [base + first.end + t.start(), 0])
+            rec[1] += 1
+            return
+        if i > 8:
+            return
+
+
+# ============================================================================ output
+
+
+def _scalar(v: Any) -> str:
+    return yaml.safe_dump(v, default_flow_style=True, width=10_000).strip().removesuffix(
+        "\n...").removesuffix("...").strip()
+
+
+def to_yaml(result: IngestResult) -> str:
+    """Candidate history entries in the history format, with the evidence as comments.
+
+    The output is for a person to review and paste into history.yaml; ``source: NEW``
+    stands for the citation id the reviewer assigns.
+    """
+    lines = ["# Candidate history entries from `sim ingest` -- review every one before pasting.",
+             f"# published: {result.published.isoformat()}"]
+    if result.source:
+        lines.append(f"# source: {' '.join(result.source.split())}")
+    lines.append(f"# {len(result.candidates)} candidate(s), {len(result.skipped)} skipped "
+                 f"match(es), {len(result.unknown)} unknown word(s)")
+    for i, c in enumerate(result.candidates, 1):
+        lines.append("")
+        for ev in c.evidence:
+            when = f"; date from '{ev.date_text}'" if ev.date_text else "; no date in sentence"
+            lines.append(f"# [{i}] chars {ev.start}-{ev.end}; patterns: "
+                         f"{', '.join(ev.patterns)}{when}")
+        lines.append(f"- date: {c.date.isoformat()}")
+        lines.append(f"  event: {c.event}")
+        if c.actor:
+            lines.append(f"  actor: {c.actor}")
+        if c.target:
+            lines.append(f"  target: {c.target}")
+        lines.append("  source: NEW")
+        lines.append(f"  confidence: {c.confidence}")
+        lines.append(f"  granularity: {c.granularity}")
+        lines.append(f"  note: {_scalar(c.note)}")
+    if result.skipped:
+        lines += ["", "# Matched but not coded (negation, condition, modality, question, ...):"]
+        for k in result.skipped:
+            lines.append(f"#   chars {k.start}-{k.end}: {k.pattern} -> {k.event}: {k.reason}")
+    if result.unknown:
+        lines += ["", "# Not in the coding dictionaries (reported, not coded):"]
+        for u in result.unknown:
+            lines.append(f"#   {u.kind}: {_scalar(u.text)} (x{u.count}, first at char {u.start})")
+    return "\n".join(lines) + "\n"
