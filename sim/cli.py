@@ -217,23 +217,42 @@ def cmd_validate(a: argparse.Namespace) -> int:
     return 0
 
 
+def _world_beside(path: Path):
+    from sim.worldfile import load_world
+
+    world_file = path.parent / "world.yaml"
+    if not world_file.is_file():
+        raise InputError(f"{path}: to check this file its world is needed, and there is no "
+                         f"world.yaml beside it (validate the scenario that uses it instead)")
+    return load_world(world_file)
+
+
 def _validate_one(path: Path) -> str:
+    """Check one file of any of our kinds; return what it was."""
     from sim import yamlfile
 
     doc = yamlfile.load(path)
     data = doc.data if isinstance(doc.data, dict) else {}
-    if "actors" in data or "rules" in data or "reviews" in data:
+    if "fork" not in data and "extends" not in data and (
+            "actors" in data or "rules" in data or "reviews" in data):
         from sim.worldfile import parse_world
 
-        parse_world(doc)
-        return "world"
-    if "sources" in data and "events" in data:
-        raise InputError(f"{path}: a history file is validated through the scenario that "
-                         "uses it (its event names come from the world): validate the scenario")
+        w = parse_world(doc)
+        return f"world, {len(w.events)} events, {len(w.rules)} rules, {len(w.reviews)} reviews"
+    if "sources" in data and isinstance(data.get("events"), list):
+        from sim.history import load_history
+
+        h = load_history(path, _world_beside(path))
+        return f"history, {len(h.entries)} entries, {len(h.sources)} sources"
+    if "verbs" in data or "actors_patterns" in data or "patterns" in data:
+        from sim.ingest import load_coding
+
+        load_coding(path, _world_beside(path))
+        return "coding dictionaries"
     from sim.scenario import load_scenario
 
     sc = load_scenario(path)
-    return f"scenario, {len(sc.branches)} branch(es)"
+    return f"scenario, {len(sc.branches)} branch(es) x {sc.replicates} replicates"
 
 
 def cmd_compare(a: argparse.Namespace) -> int:
@@ -300,9 +319,8 @@ def cmd_story(a: argparse.Namespace) -> int:
 
 
 def cmd_why(a: argparse.Namespace) -> int:
-    from sim.story import why
-
     from sim.errors import Problem, did_you_mean
+    from sim.story import why
 
     r, b, events = _replicate(a)
     target: int | str = int(a.event) if a.event.isdigit() else a.event

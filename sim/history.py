@@ -30,6 +30,7 @@ from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, Occurrence, frozen_data
 from sim.world import World
 from sim.worldfile import load_yaml
+from sim.worldfile import type_name as _type_name
 
 __all__ = ["Source", "HistoryEntry", "History", "NoMatch", "load_history", "parse_history",
            "CONFIDENCE", "GRANULARITY"]
@@ -273,7 +274,11 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
                 add(path + (k,), f"unknown actor '{v}'", did_you_mean(str(v), world.actors))
             who[k] = v if v is not None else getattr(etype, k, None)
         source = spec.get("source")
-        if "source" in spec and not (isinstance(source, str) and source in sources):
+        if isinstance(source, Mapping):
+            add(path + ("source",), "'source' must be a citation id, not a mapping",
+                "put the outlet, title and published date under 'sources:' with an id, "
+                "e.g. S000, and write source: S000")
+        elif "source" in spec and not (isinstance(source, str) and source in sources):
             add(path + ("source",), f"unknown source '{source}'",
                 did_you_mean(str(source), sources) or "add it under 'sources'")
         conf = spec.get("confidence", DEFAULT_CONFIDENCE)
@@ -314,21 +319,3 @@ def _jsonable(v: Any) -> bool:
     if isinstance(v, Mapping):
         return all(isinstance(k, str) and _jsonable(x) for k, x in v.items())
     return False
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dt.date):
-        return "a date"
-    return type(value).__name__

@@ -90,6 +90,12 @@ class Pattern:
     leaders: tuple[str, ...] = ()
     note: str = ""
 
+    @property
+    def words(self) -> set[str]:
+        """The pattern's own words (lower case), which never count as negation or modality."""
+        return {w.lower().rstrip("*") for w in re.split(r"[\s|_]+", self.match)
+                if w and not w.startswith(("&", "*"))} | {"n't", "won't", "won’t"}
+
 
 @attrs.frozen
 class Coding:
@@ -430,11 +436,13 @@ def split_sentences(text: str) -> list[tuple[int, int, bool]]:
         for end in re.finditer(r"[.!?]+[\"'”’)\]]*(?=\s+|$)", line):
             before = line[start:end.start() + 1]
             word = re.search(r"([\w.]+)\.$", before)
+            nxt = line[end.end():].lstrip()
             if end.group().startswith(".") and word:
                 w = word.group(1).lower()
-                if w in _ABBREV or re.fullmatch(r"[a-z]", w):
+                if w == "no" and not nxt[:1].isdigit():
+                    pass                     # "said no." ends a sentence; "No. 5" does not
+                elif w in _ABBREV or re.fullmatch(r"[a-z]", w):
                     continue
-            nxt = line[end.end():].lstrip()
             if nxt and not re.match(r"[A-Z0-9\"“'‘(\[]", nxt):
                 continue
             out.append((base + start, base + end.end(), False))
@@ -636,7 +644,7 @@ def _clause_tokens(s: str, pos: int) -> tuple[list[str], str | None, int]:
     out: list[str] = []
     for t in reversed(toks):
         w = t.group().lower().rstrip(".")
-        if w in {",", ";", ":", "(", ")", "\u2013", "\u2014", '"', "“", "”"}:
+        if w in {",", ";", ":", "(", ")", "\u2013", "\u2014"}:
             return out, None, t.end()
         if w in _BOUNDARY_WORDS:
             return out, w, t.end()
@@ -663,12 +671,34 @@ def _mood(s: str, pos: int, modal_ok: bool) -> str | None:
     return None
 
 
+def _inner_mood(words: list[str], own: set[str], modal_ok: bool) -> str | None:
+    """Negation or modality inside a match's gaps (words that are not the pattern's own)."""
+    for w in words:
+        if w in own:
+            continue
+        if w in _NEGATION or w.endswith("n't") or w.endswith("n’t"):
+            return f"negated ('{w}')"
+        if not modal_ok and w in _MODAL:
+            return f"modal or future ('{w}')"
+    return None
+
+
+def _gerund(s: str, ms: int, first: str) -> bool:
+    """A verb in -ing used as a noun ("said delivering X was ...", "despite forming")."""
+    if not first.lower().endswith("ing"):
+        return False
+    before, _, _ = _clause_tokens(s, ms)
+    return bool(before) and (before[0] in _REPORTING or before[0] in _PREPOSITIONS
+                             or before[0] in {"despite", "after", "before", "without", "while"})
+
+
 @attrs.frozen
 class _Mention:
     start: int
     end: int
     text: str
     actor: str | None    # None: known name but not an actor on this date / not an actor
+    inactive: bool = False   # an office holder's name outside their office dates
 
 
 def _mentions(s: str, coding: Coding, on: dt.date) -> list[_Mention]:
@@ -682,7 +712,8 @@ def _mentions(s: str, coding: Coding, on: dt.date) -> list[_Mention]:
             if e.actor is not None and e.active(on):
                 actor = e.actor
                 break
-        out.append(_Mention(m.start(), m.end(), text, actor))
+        inactive = actor is None and any(e.actor is not None for e in entries)
+        out.append(_Mention(m.start(), m.end(), text, actor, inactive))
     return out
 
 
@@ -774,7 +805,11 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 if question:
                     skip("a question")
                     continue
-                why = _mood(s, ms, pat.modal_ok)
+                why = _mood(s, ms, pat.modal_ok) or _inner_mood(
+                    [w.lower() for w in re.findall(r"[\w'’]+", m.group())], pat.words,
+                    pat.modal_ok)
+                if not why and _gerund(s, ms, m.group().split()[0]):
+                    why = "a gerund used as a noun, not a reported act"
                 if why:
                     skip(why)
                     continue
@@ -797,11 +832,26 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 actors_ok = [x for x in subjects if x in pat.actors]
                 if subjects and not actors_ok:
                     if all(x in pat.targets for x in subjects):
-                        actors_ok = [pat.actors[0]]
-                        notes.append("actor from the coding default")
+                        speakers = [x.actor for x in mentions
+                                    if x.actor in pat.actors and x.actor not in subjects]
+                        out_of_office = [x.text for x in mentions if x.inactive]
+                        if speakers:
+                            actors_ok = speakers[:1]
+                            notes.append("actor: another actor named in the sentence")
+                        elif out_of_office:
+                            skip(f"{out_of_office[0]} is not in office on {when.isoformat()}")
+                            continue
+                        else:
+                            actors_ok = [pat.actors[0]]
+                            notes.append("actor from the coding default")
                     else:
                         skip(f"subject {'/'.join(subjects)} is not a source of {pat.event}")
                         continue
+                if not actors_ok and how == "not named" and any(
+                        x.inactive and x.end <= ms for x in mentions):
+                    name = next(x.text for x in mentions if x.inactive and x.end <= ms)
+                    skip(f"{name} is not in office on {when.isoformat()}")
+                    continue
                 if not actors_ok:
                     agent = _passive_agent(s, me, mentions)
                     if agent in pat.actors:

@@ -278,6 +278,7 @@ def _atomic_write(path: Path, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -552,6 +553,7 @@ def _write_replicates_csv(run: Run, path: Path) -> None:
                 w.writerow([name, rep, meta.get("status"),
                             *[_csv_value(_from_json_float(vals.get(k))) if k in vals else ""
                               for k in ids], meta.get("error", "")])
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 

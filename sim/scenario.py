@@ -45,8 +45,10 @@ import yaml
 from sim import yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import INJECTED, Occurrence
+from sim.history import load_history
 from sim.outcomes import MEASURES, OutcomeSpec
 from sim.world import World
+from sim.worldfile import load_world
 
 SCENARIO_KEYS = ("name", "description", "extends", "world", "history", "fork", "horizon",
                  "replicates", "seed", "set", "inject", "suppress", "drop_history",
@@ -207,7 +209,6 @@ def _validate_one(path: Path) -> list[Problem]:
     data = doc.data
     if isinstance(data, dict) and "fork" not in data and "extends" not in data and (
             "actors" in data or "events" in data and isinstance(data.get("events"), dict)):
-        from sim.worldfile import load_world
         try:
             load_world(path)
         except InputError as exc:
@@ -364,6 +365,7 @@ class _Builder:
         self.world: World | None = None
         self.history: Any = None
         self.sweep_checks: list[tuple[dict, tuple]] = []     # sweep values to check
+        self.histories: dict[tuple, tuple] = {}               # drops -> (History, occurrences)
 
     def add(self, path: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
         assert self.m is not None
@@ -464,13 +466,11 @@ class _Builder:
         world_file = self._file("world") if "world" in d else None
         history_file = self._file("history") if "history" in d else None
         if world_file is not None:
-            from sim.worldfile import load_world
             try:
                 self.world = load_world(world_file)
             except InputError as exc:
                 self.problems.extend(exc.problems)
         if self.world is not None and history_file is not None:
-            from sim.history import load_history
             try:
                 self.history = load_history(history_file, self.world)
             except InputError as exc:
@@ -1019,10 +1019,13 @@ class _Builder:
         world = base_world.with_parameters(ch.settings)
         settings = {**base.settings, **ch.settings}
         drops = [_drop(k, d) for _, k, d in base.drops + ch.drops]
-        doc = self.history
-        kept = doc.without(drops) if drops else doc
         fork_day = world.day(fork)
-        history = tuple(o for o in kept.occurrences(world) if o.time < fork_day)
+        key = tuple((k, d) for _, k, d in base.drops + ch.drops)
+        if key not in self.histories:   # branches with the same drops share one tuple
+            kept = self.history.without(drops) if drops else self.history
+            self.histories[key] = (kept, tuple(o for o in kept.occurrences(world)
+                                               if o.time < fork_day))
+        kept, history = self.histories[key]
         inject = []
         for _, e in base.inject + ch.inject:
             inject.append(Occurrence(time=world.day(_as_date(e["date"])), kind=e["event"],

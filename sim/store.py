@@ -919,9 +919,11 @@ class SQLiteStore(EventStore):
             except KeyError:
                 if attempt:
                     bad = next(r for r in rows if r[2] not in sh)
-                    raise ValueError(f"event {bad[0]} of stream {name!r} has an unknown "
-                                     f"shape id {bad[2]!r}") from None
+                    raise self._error(f"stream {name!r}: event {bad[0]} has an unknown "
+                                      f"shape id {bad[2]!r}") from None
                 self._load_shapes()
+            except (ValueError, TypeError) as exc:
+                raise self._error(f"stream {name!r}: unreadable event data ({exc})") from None
         raise AssertionError("unreachable")
 
     # ---- writing

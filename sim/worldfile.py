@@ -55,7 +55,7 @@ from sim.world import (
     condition,
 )
 
-__all__ = ["load_world", "parse_world", "load_yaml", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
+__all__ = ["load_world", "parse_world", "load_yaml", "delay_problem", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
            "REVIEW_KEYS", "MODIFIER_KEYS"]
 
 TOP_KEYS = ("world", "starts", "description", "actors", "state", "events", "rules", "reviews")
@@ -96,8 +96,6 @@ def load_yaml(path: str | Path) -> yamlfile.Located:
     try:
         return yamlfile.load(path)
     except ValueError as exc:
-        if isinstance(exc, InputError):
-            raise
         text = Path(path).read_text(encoding="utf-8")
         for n, line in enumerate(text.splitlines(), 1):
             for m in _DATE_LIKE.finditer(line.split("#", 1)[0]):
@@ -154,7 +152,7 @@ def type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):
-        return "a number"
+        return "a number" if math.isfinite(value) else "an infinite or undefined number"
     if isinstance(value, str):
         return "text"
     if isinstance(value, Mapping):
@@ -582,24 +580,7 @@ class _WorldParser:
                             hint=f"expected {form} with numbers of days")
         if len(self.problems) > before:
             return None
-        bad: tuple[str, str] | None = None
-        if kind == "fixed" and p["value"] < 0:
-            bad = ("value", "a delay cannot be negative")
-        elif kind == "uniform" and p["low"] < 0:
-            bad = ("low", "a delay cannot be negative")
-        elif kind == "uniform" and p["low"] > p["high"]:
-            bad = ("low", f"low ({p['low']:g}) is above high ({p['high']:g})")
-        elif kind == "exponential" and p["mean"] <= 0:
-            bad = ("mean", f"the mean must be positive, not {p['mean']:g}")
-        elif kind == "lognormal" and p["median"] <= 0:
-            bad = ("median", f"the median must be positive, not {p['median']:g}")
-        elif kind == "lognormal" and p["sigma"] < 0:
-            bad = ("sigma", f"sigma cannot be negative ({p['sigma']:g})")
-        elif kind == "triangular" and p["low"] < 0:
-            bad = ("low", "a delay cannot be negative")
-        elif kind == "triangular" and not p["low"] <= p["mode"] <= p["high"]:
-            bad = ("mode", f"the mode ({p['mode']:g}) must lie between low ({p['low']:g}) "
-                           f"and high ({p['high']:g})")
+        bad = delay_problem(kind, p)
         if bad:
             self.add(kpath + (bad[0],), f"impossible {kind} delay: {bad[1]}", f"expected {form}"
                      + (" with 0 <= low <= high" if kind == "uniform" else "")
@@ -864,6 +845,38 @@ class _WorldParser:
                              "rule and review ids must all be different (events record them)")
                 else:
                     seen[rid] = (section, i)
+
+
+def delay_problem(kind: str, p: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(parameter, what is wrong) if numeric delay parameters are impossible, else None.
+
+    For callers that change parameters after loading (a scenario's ``set:``):
+    ``delay_problem("uniform", {"low": 5, "high": 1})`` names ``low``. Choice
+    delays' lists are checked by the loader only.
+
+    >>> delay_problem("lognormal", {"median": 0, "sigma": 1})
+    ('median', 'the median must be positive, not 0')
+    >>> delay_problem("triangular", {"low": 1, "mode": 3, "high": 5}) is None
+    True
+    """
+    if kind == "fixed" and p["value"] < 0:
+        return ("value", "a delay cannot be negative")
+    if kind == "uniform" and p["low"] < 0:
+        return ("low", "a delay cannot be negative")
+    if kind == "uniform" and p["low"] > p["high"]:
+        return ("low", f"low ({p['low']:g}) is above high ({p['high']:g})")
+    if kind == "exponential" and p["mean"] <= 0:
+        return ("mean", f"the mean must be positive, not {p['mean']:g}")
+    if kind == "lognormal" and p["median"] <= 0:
+        return ("median", f"the median must be positive, not {p['median']:g}")
+    if kind == "lognormal" and p["sigma"] < 0:
+        return ("sigma", f"sigma cannot be negative ({p['sigma']:g})")
+    if kind == "triangular" and p["low"] < 0:
+        return ("low", "a delay cannot be negative")
+    if kind == "triangular" and not p["low"] <= p["mode"] <= p["high"]:
+        return ("mode", f"the mode ({p['mode']:g}) must lie between low ({p['low']:g}) "
+                        f"and high ({p['high']:g})")
+    return None
 
 
 _SECTION = {"actor": "actors", "event": "events", "variable": "state"}

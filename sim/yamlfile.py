@@ -81,7 +81,13 @@ def _build(node: yaml.Node, path: tuple, positions: dict, loader: Any) -> Any:
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(v, path + (i,), positions, loader) for i, v in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # e.g. a date that is no real day: 2020-13-01
+        raise InputError(Problem(loader.name, node.start_mark.line + 1,
+                                 node.start_mark.column + 1,
+                                 f"'{node.value}' is not a valid value ({exc})",
+                                 "dates are YYYY-MM-DD with a real month and day")) from None
 
 
 def loads(text: str, file: str | Path = "<string>") -> Located:

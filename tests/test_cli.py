@@ -131,3 +131,18 @@ def test_compare_paired_and_unpaired(mini_run: Path, tmp_path: Path):
     # same seed, same replicate count: every difference is paired
     assert "(unpaired)" not in r.stdout and "paired by replicate" in r.stdout
     assert (tmp_path / "runs").is_dir()          # the scenario not yet run went to runs/
+
+
+def test_impossible_date_names_the_line(mini: Path, tmp_path: Path):
+    for name in ("scenario.yaml", "world.yaml", "history.yaml"):
+        d = tmp_path / name.split(".")[0]
+        shutil.copytree(mini, d)
+        text = (d / name).read_text()
+        text = text.replace("2020-02-01", "2020-02-31").replace("2020-01-01", "2020-01-32")
+        text = text.replace("2020-01-10", "2020-13-10")
+        (d / name).write_text(text)
+        r = sim_cmd("run", str(d / "scenario.yaml"), "--out", str(d / "out"))
+        assert r.returncode == 2, (name, r.stderr)
+        assert "Traceback" not in r.stderr
+        assert f"{name}:" in r.stderr and "not a valid value" in r.stderr, r.stderr
+        assert not (d / "out").exists()

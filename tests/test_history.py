@@ -125,6 +125,8 @@ BAD = [
      "history entry #1 is missing 'source'", "required keys: date, event, source"),
     ("unknown-source", "  - {date: 2019-08-01, event: talks, source: S010}\n", 5,
      "unknown source 'S010'", "did you mean 'S001'"),
+    ("inline-source", "  - {date: 2019-08-01, event: talks, source: {outlet: A, title: B}}\n",
+     5, "'source' must be a citation id, not a mapping", "write source: S000"),
     ("bad-confidence", "  - {date: 2019-08-01, event: talks, source: S000, confidence: sure}\n",
      5, "unknown confidence 'sure'", "expected one of: high, low, medium"),
     ("bad-granularity", "  - {date: 2019-08-01, event: talks, source: S000, "
@@ -210,7 +212,7 @@ def test_load_history_from_file_and_impossible_date(tmp_path):
     with pytest.raises(InputError) as exc:
         load_history(p, WORLD)
     (prob,) = exc.value.problems
-    assert prob.line == 5 and "impossible date 2019-02-30" in prob.message
+    assert prob.line == 5 and "2019-02-30" in prob.message and prob.hint
 
 
 def test_empty_history():

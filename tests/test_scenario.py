@@ -467,3 +467,11 @@ def test_resolution_drives_the_engine(tmp_path):
     for b in run.branch_names():
         assert list(run.outcome_values(b)["n_talks"]) == [2] * 20
         assert list(run.outcome_values(b)["t_sanction"]) == [math.inf] * 20   # suppressed
+
+
+def test_branches_with_the_same_drops_share_their_history():
+    s = load_scenario(DATA / "sweep_grid.yaml")
+    assert all(b.history is s.branches[0].history for b in s.branches)
+    child = load_scenario(DATA / "variants" / "child.yaml")
+    assert child.branches[1].history is child.branches[0].history
+    assert child.branches[2].history != child.branches[0].history

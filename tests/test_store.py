@@ -426,6 +426,9 @@ _event_fields = st.fixed_dictionaries({
 })
 
 
+_DST = itertools.count()
+
+
 def _fill(store, name, fields, start):
     store.append(name, [Event(name, start + 1 + i, **f) for i, f in enumerate(fields)], start)
 
@@ -448,7 +451,7 @@ def test_jsonl_round_trip(make_store, tmp_path, a, b, k, meta, seal, target):
         src.seal("ünï/1")
     buf = io.StringIO()
     assert src.export_jsonl(buf) == 2
-    dst = MemoryStore() if target == "memory" else SQLiteStore(tmp_path / "dst.db",
+    dst = MemoryStore() if target == "memory" else SQLiteStore(tmp_path / f"dst{next(_DST)}.db",
                                                                 create=True)
     try:
         assert dst.import_jsonl(io.StringIO(buf.getvalue())) == 2

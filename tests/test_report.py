@@ -1,0 +1,95 @@
+"""`sim report`: one self-contained HTML page, checked as text and rendered in Chromium."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim.report import render, write_report
+
+MINI = Path(__file__).parent / "data" / "mini" / "scenario.yaml"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("report")
+    a = sim.run(MINI, out=d / "a", replicates=80, executor="serial", progress=False)
+    b = sim.run(MINI, out=d / "b", replicates=80, seed=9, executor="serial", progress=False)
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def page(runs, tmp_path_factory) -> Path:
+    return write_report(runs, tmp_path_factory.mktemp("html") / "report.html")
+
+
+def test_report_is_self_contained(page: Path):
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    # nothing to fetch: no external scripts, styles or images
+    assert not re.search(r"""(src|href)=['"](https?:)?//""", text)
+    assert "<script" not in text
+    assert text.count("data:image/png;base64,") >= 3
+
+
+def test_report_holds_the_comparison(runs, page: Path):
+    text = page.read_text()
+    # the scenario difference: the second run was seeded 9
+    assert re.search(r"<code>seed</code></td><td>7</td>\s*<td>9</td>", text)
+    # each outcome's estimate appears, as computed from the run
+    est = runs[0].outcomes.summary("mini", "decided")["probability"]
+    assert f"{est.mean:.3f} [{est.lo:.3f}, {est.hi:.3f}]" in text
+    assert "difference vs" in text and "(unpaired)" in text
+    # one story per branch per run, with a reason from history
+    assert text.count("replicate 0</h3>") == 6
+    assert "Test Gazette" in text
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_report_renders_in_headless_chromium(page: Path, tmp_path: Path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium); "
+                    ".ci/run installs it")
+    shot = tmp_path / "shot.png"
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+           "--window-size=1200,2400", f"--screenshot={shot}", page.resolve().as_uri()]
+    subprocess.run(cmd, capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(shot)
+    assert img.shape[0] >= 2000 and img.shape[1] >= 1100
+    gray = img[..., :3].mean(axis=2)
+    assert gray.std() > 0.05                       # not a blank page
+    # dark text rows and coloured figure pixels are both present
+    assert (gray < 0.3).mean() > 0.002
+    rgb = img[..., :3]
+    coloured = (rgb.max(axis=2) - rgb.min(axis=2)) > 0.25
+    assert coloured.mean() > 0.001
+    np.save(tmp_path / "ok.npy", np.array([1]))
+
+
+def test_cli_report(runs, tmp_path: Path):
+    import sys
+
+    out = tmp_path / "r.html"
+    r = subprocess.run([sys.executable, "-m", "sim", "report", str(runs[0].folder),
+                        "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and "Scenario report: mini" in out.read_text()
+    assert render([runs[0]]).count("<h3>") == 3
