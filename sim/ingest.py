@@ -44,7 +44,7 @@ import attrs
 import yaml
 
 from sim import yamlfile
-from sim.errors import Collector, did_you_mean
+from sim.errors import Collector, InputError, Problem, did_you_mean
 
 # The vocabulary fixed for the S-400 world; used when no world is given.
 S400_ACTORS = frozenset({"TUR", "USA", "USC", "RUS"})
@@ -568,7 +568,7 @@ def _date_rules(pub: dt.date):
 
     nums = "|".join(_NUMBERS)
     return [
-        (rf"\b(\d{{4}})-(\d{{2}})-(\d{{2}})\b", 0, iso),
+        (r"\b(\d{4})-(\d{2})-(\d{2})\b", 0, iso),
         (rf"\b{_ORD}\s+{_MON},?\s+(\d{{4}})\b", 0, full_dmy),
         (rf"\b{_MON}\s+{_ORD},?\s+(\d{{4}})\b", 0, full_mdy),
         (rf"\b{_MON}\s+{_ORD}\b", 0, md),
@@ -683,13 +683,18 @@ def _inner_mood(words: list[str], own: set[str], modal_ok: bool) -> str | None:
     return None
 
 
-def _gerund(s: str, ms: int, first: str) -> bool:
-    """A verb in -ing used as a noun ("said delivering X was ...", "despite forming")."""
-    if not first.lower().endswith("ing"):
-        return False
-    before, _, _ = _clause_tokens(s, ms)
-    return bool(before) and (before[0] in _REPORTING or before[0] in _PREPOSITIONS
-                             or before[0] in {"despite", "after", "before", "without", "while"})
+def _not_a_verb(s: str, ms: int, first: str) -> str | None:
+    """A verb form used as a noun or adjective: "said delivering X was ...", "despite
+    forming", "the proposed working group"."""
+    before, boundary, _ = _clause_tokens(s, ms)
+    prev = before[0] if before else boundary
+    w = first.lower()
+    if w.endswith("ing") and prev and (prev in _REPORTING or prev in _PREPOSITIONS or prev in {
+            "despite", "after", "before", "without", "while"}):
+        return "a gerund used as a noun, not a reported act"
+    if w.endswith("ed") and prev in {"the", "a", "an", "its", "their", "his", "her", "our"}:
+        return "a participle used as an adjective, not a reported act"
+    return None
 
 
 @attrs.frozen
@@ -799,8 +804,8 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 coded_here = True
                 ms, me = m.span()
 
-                def skip(reason: str, _ms=ms, _pat=pat) -> None:
-                    skipped.append(Skipped(a + _ms, a + me, _pat.id, _pat.event, reason))
+                def skip(reason: str, _a=a, _ms=ms, _me=me, _pat=pat) -> None:
+                    skipped.append(Skipped(_a + _ms, _a + _me, _pat.id, _pat.event, reason))
 
                 if question:
                     skip("a question")
@@ -808,8 +813,8 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 why = _mood(s, ms, pat.modal_ok) or _inner_mood(
                     [w.lower() for w in re.findall(r"[\w'’]+", m.group())], pat.words,
                     pat.modal_ok)
-                if not why and _gerund(s, ms, m.group().split()[0]):
-                    why = "a gerund used as a noun, not a reported act"
+                if not why:
+                    why = _not_a_verb(s, ms, m.group().split()[0])
                 if why:
                     skip(why)
                     continue
@@ -1002,6 +1007,40 @@ def _scan_verbs(s: str, base: int, mentions: list[_Mention], out: dict[str, list
             return
         if i > 8:
             return
+
+
+# ============================================================================ CLI helpers
+
+
+def read_article(path: str | Path) -> str:
+    """The article's text; a missing, unreadable or non-UTF-8 file is an InputError."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(Problem(path, None, None, "article file not found",
+                                 "give the path of a plain-text article")) from None
+    except IsADirectoryError:
+        raise InputError(Problem(path, None, None, "is a folder, not an article file")) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(Problem(path, None, None, f"not UTF-8 text ({exc.reason})",
+                                 "save the article as plain UTF-8 text")) from None
+    except OSError as exc:
+        raise InputError(Problem(path, None, None, f"cannot read: {exc.strerror}")) from None
+
+
+def parse_published(text: str) -> dt.date:
+    """The --published value: an ISO date; anything else is an InputError with a hint."""
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise InputError(Problem(None, None, None, f"--published: '{text}' is not a date",
+                                 "use the ISO form YYYY-MM-DD, e.g. 2019-11-15")) from None
+
+
+def default_coding_path(world_path: str | Path) -> Path:
+    """Where the coding dictionaries of a world live: coding.yaml beside world.yaml."""
+    return Path(world_path).with_name("coding.yaml")
 
 
 # ============================================================================ output

@@ -693,6 +693,9 @@ CREATE TABLE events(
 """
 
 
+_PREFIX_CACHE = 64  # (stream, version) prefixes kept decoded
+
+
 class SQLiteStore(EventStore):
     """Streams in one SQLite file (WAL journal); see the module docstring.
 
@@ -771,6 +774,7 @@ class SQLiteStore(EventStore):
         self._links: dict[int, tuple[int | None, int]] = {}
         self._shape_ids: dict[tuple, int] = {}
         self._shapes: dict[int, tuple] = {}
+        self._pcache: dict[tuple[int, int], list[Event]] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -889,20 +893,6 @@ class SQLiteStore(EventStore):
                 self._shapes[sid] = shape
         return sid
 
-    def _segments(self, sid: int, upto: int) -> list[tuple[int, int, int]]:
-        """(stream id, first, last) version ranges making up ``sid``'s first ``upto``."""
-        segs = []
-        while upto > 0:
-            parent, k = self._link(sid)
-            if upto > k:
-                segs.append((sid, k + 1, upto))
-                upto = k
-            if parent is None:
-                break
-            sid = parent
-        segs.reverse()
-        return segs
-
     def _decode(self, sid: int, rows: list[tuple]) -> list[Event]:
         """Events from (version, time, shape, data, cause) rows of stream ``sid``."""
         name = self._name(sid)
@@ -1000,20 +990,42 @@ class SQLiteStore(EventStore):
         return d
 
     # ---- reading
+    def _own_rows(self, sid: int, lo: int, hi: int, as_of: float | None) -> list[Event]:
+        if as_of is None:
+            rows = self.conn.execute("SELECT version, time, shape, data, cause FROM events "
+                                     "WHERE stream=? AND version BETWEEN ? AND ?",
+                                     (sid, lo, hi)).fetchall()
+        else:
+            rows = self.conn.execute("SELECT version, time, shape, data, cause FROM events "
+                                     "WHERE stream=? AND version BETWEEN ? AND ? AND time<=?",
+                                     (sid, lo, hi, as_of)).fetchall()
+        return self._decode(sid, rows)
+
+    def _prefix(self, sid: int, upto: int) -> list[Event]:
+        """The first ``upto`` events of ``sid``, cached: written versions never change
+        (append-only), so only a rollback, which clears the cache, can invalidate it.
+        Many replicates share a branch's prefix; it is decoded once."""
+        key = (sid, upto)
+        got = self._pcache.get(key)
+        if got is None:
+            got = self._read_sid(sid, upto, None)
+            if len(self._pcache) >= _PREFIX_CACHE:
+                self._pcache.pop(next(iter(self._pcache)))
+            self._pcache[key] = got
+        return got
+
     def _read_sid(self, sid: int, upto: int, as_of: float | None) -> list[Event]:
-        out: list[Event] = []
-        conn = self.conn
-        for seg, lo, hi in self._segments(sid, upto):
-            if as_of is None:
-                rows = conn.execute("SELECT version, time, shape, data, cause FROM events "
-                                    "WHERE stream=? AND version BETWEEN ? AND ?",
-                                    (seg, lo, hi)).fetchall()
-            else:
-                rows = conn.execute("SELECT version, time, shape, data, cause FROM events "
-                                    "WHERE stream=? AND version BETWEEN ? AND ? AND time<=?",
-                                    (seg, lo, hi, as_of)).fetchall()
-            out += self._decode(seg, rows)
-        return out
+        """Events 1..upto of stream ``sid`` (time <= as_of), prefix included."""
+        if upto <= 0:
+            return []
+        parent, k = self._link(sid)
+        if upto <= k:
+            pre = self._prefix(parent, upto) if parent is not None else []
+            return list(pre) if as_of is None else [e for e in pre if e.time <= as_of]
+        pre = self._prefix(parent, k) if parent is not None and k else []
+        if as_of is not None:
+            pre = [e for e in pre if e.time <= as_of]
+        return pre + self._own_rows(sid, k + 1, upto, as_of)
 
     def read(self, stream: str, upto_version: int | None = None,
              as_of: float | None = None) -> list[Event]:

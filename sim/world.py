@@ -190,6 +190,38 @@ class Delay:
         return f"{self.kind}({args})"
 
 
+def delay_problem(kind: str, p: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(parameter, what is wrong) if numeric delay parameters are impossible, else None.
+
+    For callers that change parameters after loading (a scenario's ``set:``):
+    ``delay_problem("uniform", {"low": 5, "high": 1})`` names ``low``. Choice
+    delays' lists are checked by the loader only.
+
+    >>> delay_problem("lognormal", {"median": 0, "sigma": 1})
+    ('median', 'the median must be positive, not 0')
+    >>> delay_problem("triangular", {"low": 1, "mode": 3, "high": 5}) is None
+    True
+    """
+    if kind == "fixed" and p["value"] < 0:
+        return ("value", "a delay cannot be negative")
+    if kind == "uniform" and p["low"] < 0:
+        return ("low", "a delay cannot be negative")
+    if kind == "uniform" and p["low"] > p["high"]:
+        return ("low", f"low ({p['low']:g}) is above high ({p['high']:g})")
+    if kind == "exponential" and p["mean"] <= 0:
+        return ("mean", f"the mean must be positive, not {p['mean']:g}")
+    if kind == "lognormal" and p["median"] <= 0:
+        return ("median", f"the median must be positive, not {p['median']:g}")
+    if kind == "lognormal" and p["sigma"] < 0:
+        return ("sigma", f"sigma cannot be negative ({p['sigma']:g})")
+    if kind == "triangular" and p["low"] < 0:
+        return ("low", "a delay cannot be negative")
+    if kind == "triangular" and not p["low"] <= p["mode"] <= p["high"]:
+        return ("mode", f"the mode ({p['mode']:g}) must lie between low ({p['low']:g}) "
+                        f"and high ({p['high']:g})")
+    return None
+
+
 # --------------------------------------------------------------------------- the graph
 
 @attrs.frozen
@@ -359,6 +391,19 @@ class World:
             err = _check_value(path, value, known[path], self)
             if err:
                 problems.append(Problem(file, line, col, f"'{path}': {err}"))
+        for r in self.rules:  # a changed delay must still be a possible distribution
+            touched = [p for p in changes if p.startswith(f"rules.{r.id}.delay.")]
+            if not touched:
+                continue
+            params = dict(r.delay.params)
+            params.update({p.split(".")[3]: changes[p] for p in touched})
+            bad = delay_problem(r.delay.kind, params)
+            if bad:
+                path = f"rules.{r.id}.delay.{bad[0]}"
+                line, col = where(path if path in changes else touched[0]) if where \
+                    else (None, None)
+                problems.append(Problem(file, line, col, f"'{path}': {bad[1]}",
+                                        f"rule '{r.id}' has a {r.delay.kind} delay"))
         if problems:
             raise InputError(problems)
         variables = dict(self.variables)

@@ -53,6 +53,7 @@ from sim.world import (
     Variable,
     World,
     condition,
+    delay_problem,
 )
 
 __all__ = ["load_world", "parse_world", "load_yaml", "delay_problem", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
@@ -845,38 +846,6 @@ class _WorldParser:
                              "rule and review ids must all be different (events record them)")
                 else:
                     seen[rid] = (section, i)
-
-
-def delay_problem(kind: str, p: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(parameter, what is wrong) if numeric delay parameters are impossible, else None.
-
-    For callers that change parameters after loading (a scenario's ``set:``):
-    ``delay_problem("uniform", {"low": 5, "high": 1})`` names ``low``. Choice
-    delays' lists are checked by the loader only.
-
-    >>> delay_problem("lognormal", {"median": 0, "sigma": 1})
-    ('median', 'the median must be positive, not 0')
-    >>> delay_problem("triangular", {"low": 1, "mode": 3, "high": 5}) is None
-    True
-    """
-    if kind == "fixed" and p["value"] < 0:
-        return ("value", "a delay cannot be negative")
-    if kind == "uniform" and p["low"] < 0:
-        return ("low", "a delay cannot be negative")
-    if kind == "uniform" and p["low"] > p["high"]:
-        return ("low", f"low ({p['low']:g}) is above high ({p['high']:g})")
-    if kind == "exponential" and p["mean"] <= 0:
-        return ("mean", f"the mean must be positive, not {p['mean']:g}")
-    if kind == "lognormal" and p["median"] <= 0:
-        return ("median", f"the median must be positive, not {p['median']:g}")
-    if kind == "lognormal" and p["sigma"] < 0:
-        return ("sigma", f"sigma cannot be negative ({p['sigma']:g})")
-    if kind == "triangular" and p["low"] < 0:
-        return ("low", "a delay cannot be negative")
-    if kind == "triangular" and not p["low"] <= p["mode"] <= p["high"]:
-        return ("mode", f"the mode ({p['mode']:g}) must lie between low ({p['low']:g}) "
-                        f"and high ({p['high']:g})")
-    return None
 
 
 _SECTION = {"actor": "actors", "event": "events", "variable": "state"}

@@ -263,8 +263,8 @@ MALFORMED = [
     (HEAD.replace("2020-04-01", "soon"),
      "{f}:3:7: fork must be a date, got 'soon' (write dates as YYYY-MM-DD, e.g. 2019-11-15)"),
     (HEAD.replace("2020-04-01", "2020-13-01"),
-     "{f}: invalid value: month must be in 1..12 "
-     "(check that dates are real calendar dates, YYYY-MM-DD)"),
+     "{f}:3:7: '2020-13-01' is not a valid value (month must be in 1..12) "
+     "(dates are YYYY-MM-DD with a real month and day)"),
     (HEAD.replace("2020-04-01", "2019-06-01"),
      "{f}:3:7: fork 2019-06-01 is before the world starts (2020-01-01) "
      "(use a date on or after 2020-01-01)"),
@@ -475,3 +475,21 @@ def test_branches_with_the_same_drops_share_their_history():
     child = load_scenario(DATA / "variants" / "child.yaml")
     assert child.branches[1].history is child.branches[0].history
     assert child.branches[2].history != child.branches[0].history
+
+
+def test_set_impossible_delay_is_reported_with_its_line(tmp_path):
+    """`set:` may not turn a delay into an impossible distribution (it would crash at draw)."""
+    from sim.errors import InputError
+    from sim.scenario import load_scenario
+
+    mini = Path(__file__).parent / "data" / "mini"
+    for name in ("world.yaml", "history.yaml"):
+        (tmp_path / name).write_text((mini / name).read_text())
+    text = (mini / "scenario.yaml").read_text().replace(
+        "cautious: {set: {reviews.alpha_decides.probability: 0.05}}",
+        "cautious: {set: {rules.punish_after_decision.delay.mean: 0}}")
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(InputError) as err:
+        load_scenario(tmp_path / "s.yaml")
+    msg = str(err.value)
+    assert "s.yaml:" in msg and "delay.mean" in msg and "must be positive" in msg
