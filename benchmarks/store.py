@@ -2,10 +2,11 @@
 
 Small events (a dozen kinds, actors, one in five with a one-key data mapping) in
 streams of 50 events, written 200 streams (10,000 events) per batch. "Replay" reads
-every stream back as Event objects: ``iter_streams()`` (one scan) and, for SQLite,
-``read()`` per stream. The raw baseline is one table (stream TEXT, version INTEGER,
-body TEXT) with the event as a JSON object, written with executemany and read back
-into Event objects. Everything runs in this one process, on one core.
+every stream back as Event objects: ``iter_streams()`` (one scan) and ``read()`` per
+stream. The raw baseline is one table with a column per field and the data
+json-encoded, written with executemany and read back into Event objects. A last line
+times the runner's pattern (fork a sealed prefix, append, seal; 500 replicates per
+batch) and ``first_times``. Everything runs in this one process, on one core.
 
     python benchmarks/store.py           # 100k and 1M events
     python benchmarks/store.py --quick   # 100k only (smoke run)
@@ -70,33 +71,57 @@ def bench_store(store, streams, n):
 
 
 def bench_raw(path, streams, n):
+    """One table, a column per field, data json-encoded; executemany; read into Events."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE events(stream TEXT, version INTEGER, body TEXT, "
-                 "PRIMARY KEY (stream, version))")
+    conn.execute("CREATE TABLE events(stream TEXT, version INTEGER, time REAL, kind TEXT, "
+                 "actor TEXT, target TEXT, data TEXT, cause INTEGER, rule TEXT, origin TEXT, "
+                 "source TEXT, PRIMARY KEY (stream, version))")
+    dumps, loads = json.dumps, json.loads
     t0 = time.perf_counter()
     for chunk in chunks(streams, STREAMS_PER_BATCH):
         conn.execute("BEGIN")
-        rows = [(e.stream, e.version, json.dumps(
-            {"time": e.time, "kind": e.kind, "actor": e.actor, "target": e.target,
-             "data": dict(e.data), "cause": e.cause, "rule": e.rule, "origin": e.origin,
-             "source": e.source})) for _, evs in chunk for e in evs]
-        conn.executemany("INSERT INTO events VALUES (?,?,?)", rows)
+        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                         [(e.stream, e.version, e.time, e.kind, e.actor, e.target,
+                           dumps(e.data), e.cause, e.rule, e.origin, e.source)
+                          for _, evs in chunk for e in evs])
         conn.execute("COMMIT")
     t_append = time.perf_counter() - t0
     t0 = time.perf_counter()
-    count = 0
-    for s, v, body in conn.execute("SELECT stream, version, body FROM events "
-                                   "ORDER BY stream, version"):
-        d = json.loads(body)
-        d["data"] = frozen_data(d["data"])
-        Event(s, v, **d)
-        count += 1
+    out = [Event(s, v, t, k, a, tg, frozen_data(loads(d)), c, r, o, so)
+           for s, v, t, k, a, tg, d, c, r, o, so in conn.execute(
+               "SELECT * FROM events ORDER BY stream, version")]
     t_replay = time.perf_counter() - t0
-    assert count == n
+    assert len(out) == n
     conn.close()
     return n / t_append, n / t_replay, float("nan")
+
+
+def bench_runner_pattern(store, replicates):
+    """The runner's pattern: a sealed 20-event prefix; per replicate fork + 30 events +
+    seal, 500 replicates per batch; then first_times over all replicates."""
+    prefix = [Event("pre", v, float(v), KINDS[v % 12], "TUR", None, frozen_data(None), None,
+                    None, "history", f"S{v}") for v in range(1, 21)]
+    store.append("pre", prefix, 0)
+    store.seal("pre")
+    own = make_streams(STREAM_LEN * replicates)
+    t0 = time.perf_counter()
+    for start in range(0, replicates, 500):
+        with store.batch():
+            for i in range(start, min(start + 500, replicates)):
+                name = f"b/{i}"
+                store.fork("pre", 20, name, {"branch": "b", "replicate": i, "status": "ok"})
+                store.append(name, [e.evolve(stream=name, version=e.version + 20,
+                                             time=e.time + 20)
+                                    for e in own[i][1][:30]], 20)
+                store.seal(name)
+    t_write = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ft = store.first_times("kind_3")
+    t_ft = time.perf_counter() - t0
+    assert len(ft) == replicates + 1
+    return replicates / t_write, t_ft
 
 
 def main() -> None:
@@ -117,6 +142,11 @@ def main() -> None:
             results["raw sqlite3"] = bench_raw(os.path.join(tmp, "raw.db"), streams, n)
             size = os.path.getsize(os.path.join(tmp, "s.db"))
             raw_size = os.path.getsize(os.path.join(tmp, "raw.db"))
+            runner = {}
+            store = SQLiteStore(os.path.join(tmp, "r.db"), create=True)
+            runner["SQLiteStore"] = bench_runner_pattern(store, n // 50)
+            store.close()
+            runner["MemoryStore"] = bench_runner_pattern(MemoryStore(), n // 50)
         for name, (a, r, rd) in results.items():
             print(f"{n:>9} {name:<12} {a:>12,.0f} {r:>12,.0f} {rd:>12,.0f}")
         raw = results["raw sqlite3"]
@@ -124,6 +154,9 @@ def main() -> None:
         print(f"{n:>9} SQLiteStore / raw: append x{sq[0] / raw[0]:.2f}, "
               f"replay x{sq[1] / raw[1]:.2f}; file {size / n:.0f} B/event "
               f"(raw {raw_size / n:.0f} B/event)")
+        for name, (reps, ft) in runner.items():
+            print(f"{n // 50:>9} replicates, runner pattern, {name}: {reps:,.0f} replicates/s "
+                  f"(fork + 30 events + seal), first_times {ft * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

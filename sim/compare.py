@@ -38,6 +38,15 @@ class Column:
         return name if self.branch == name else f"{name}:{self.branch}"
 
 
+def columns(runs: Sequence[Any]) -> list[tuple[Column, str]]:
+    """Every (run, branch) column with a unique label (run folder names if scenarios repeat)."""
+    cols = [Column(r, b) for r in runs for b in r.branch_names()]
+    labels = [c.label for c in cols]
+    if len(set(labels)) < len(labels):
+        labels = [f"{c.run.folder.name}:{c.branch}" for c in cols]
+    return list(zip(cols, labels))
+
+
 def headline(spec: oc.OutcomeSpec, values: np.ndarray) -> np.ndarray | None:
     """Per-replicate values that the difference is taken on (None: no difference)."""
     if spec.measure == "time_to":
@@ -108,10 +117,9 @@ def compare_runs(runs: Sequence[Any]) -> Comparison:
 
     ``str()`` of the result is a text table; in Jupyter it displays as HTML.
     """
-    cols = [Column(r, b) for r in runs for b in r.branch_names()]
-    labels = [c.label for c in cols]
-    if len(set(labels)) < len(labels):   # the same scenario twice: name the run folders
-        labels = [f"{c.run.folder.name}:{c.branch}" for c in cols]
+    pairs = columns(runs)
+    cols = [c for c, _ in pairs]
+    labels = [label for _, label in pairs]
     ref = cols[0]
     specs = {s.id: s for s in ref.run.scenario.outcomes}
     notes = []

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from sim import __version__
-from sim.compare import Column, compare_runs
+from sim.compare import Column, columns, compare_runs
 
 CSS = """
 body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
@@ -57,7 +57,7 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 def scenario_differences(runs: Sequence[Any]) -> list[tuple[str, str, str, str]]:
     """(column, setting, reference value, this value) for every difference from the first
     column: scenario settings (resolved) and each branch's own changes."""
-    cols = [Column(r, b) for r in runs for b in r.branch_names()]
+    pairs = columns(runs)
 
     def settings(c: Column) -> dict[str, Any]:
         sc = c.run.scenario
@@ -74,15 +74,14 @@ def scenario_differences(runs: Sequence[Any]) -> list[tuple[str, str, str, str]]
         flat["horizon"] = str(sc.starts + dt.timedelta(days=br.horizon))
         return flat
 
-    ref = settings(cols[0])
+    ref = settings(pairs[0][0])
     out = []
-    for c in cols[1:]:
+    for c, label in pairs[1:]:
         mine = settings(c)
         for k in sorted(set(ref) | set(mine)):
             a, b = ref.get(k, "-"), mine.get(k, "-")
-            if a != b and k not in ("seed", "replicates") or (k in ("seed", "replicates")
-                                                               and a != b):
-                out.append((c.label, k, str(a), str(b)))
+            if a != b:
+                out.append((label, k, str(a), str(b)))
     return out
 
 
@@ -100,10 +99,9 @@ def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
     from sim import plots
     from sim.outcomes import cumulative_incidence
 
-    cols = [Column(r, b) for r in runs for b in r.branch_names()]
-    labels = [c.label for c in cols]
-    if len(set(labels)) < len(labels):
-        labels = [f"{c.run.folder.name}:{c.branch}" for c in cols]
+    pairs = columns(runs)
+    cols = [c for c, _ in pairs]
+    labels = [label for _, label in pairs]
     ref = runs[0]
     sc = ref.scenario
     world = ref.world()

@@ -210,6 +210,8 @@ def test_fork_reads_prefix_by_reference_and_parent_unchanged(store):
     assert [(e.stream, e.version, e.time) for e in got] == [
         ("p", 1, 1.0), ("p", 2, 2.0), ("c", 3, 10.0)]
     assert [e.time for e in store.read("p")] == [1.0, 2.0, 3.0, 4.0]
+    store.read("c").clear()                                 # callers get their own lists
+    assert len(store.read("c")) == 3
     info = {i.name: i for i in store.streams()}
     assert (info["c"].parent, info["c"].fork_version, info["c"].version) == ("p", 2, 3)
     assert info["c"].meta == {"branch": "b"}
@@ -389,9 +391,20 @@ def test_batch_rollback_stores_nothing(store):
     assert [i.name for i in store.streams()] == ["keep", "m"]
     assert store.version("keep") == 1 and store.digest("keep") is None
     assert store.meta("m") == {"v": 1}
+    # nothing read inside the rolled-back batch is served from a cache afterwards
+    with pytest.raises(RuntimeError), store.batch():
+        store.append("keep", [ev("keep", 2, 2.0, "ghost")], 1)
+        store.fork("keep", 2, "peek")
+        assert [e.kind for e in store.read("peek")] == ["k", "ghost"]
+        raise RuntimeError("abort")
+    store.append("keep", [ev("keep", 2, 2.0, "real")], 1)
+    store.fork("keep", 2, "peek")
+    assert [e.kind for e in store.read("peek")] == ["k", "real"]
+    store.append("keep", [ev("keep", 3, 3.0, "more")], 2)
     # the store is fully usable afterwards, including shapes first seen in the batch
-    store.append("keep", [ev("keep", 2, 2.0, "brand_new_kind", actor="NEW")], 1)
-    assert [(e.kind, e.actor) for e in store.read("keep")] == [
+    store.fork("keep", 1, "other")
+    store.append("other", [ev("other", 2, 2.0, "brand_new_kind", actor="NEW")], 1)
+    assert [(e.kind, e.actor) for e in store.read("other")] == [
         ("k", None), ("brand_new_kind", "NEW")]
 
 
