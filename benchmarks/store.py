@@ -105,16 +105,15 @@ def bench_runner_pattern(store, replicates):
                     None, "history", f"S{v}") for v in range(1, 21)]
     store.append("pre", prefix, 0)
     store.seal("pre")
-    own = make_streams(STREAM_LEN * replicates)
+    own = [[e.evolve(stream=f"b/{i}", version=e.version + 20, time=e.time + 20)
+            for e in evs[:30]] for i, (_, evs) in enumerate(make_streams(STREAM_LEN * replicates))]
     t0 = time.perf_counter()
     for start in range(0, replicates, 500):
         with store.batch():
             for i in range(start, min(start + 500, replicates)):
                 name = f"b/{i}"
                 store.fork("pre", 20, name, {"branch": "b", "replicate": i, "status": "ok"})
-                store.append(name, [e.evolve(stream=name, version=e.version + 20,
-                                             time=e.time + 20)
-                                    for e in own[i][1][:30]], 20)
+                store.append(name, own[i], 20)
                 store.seal(name)
     t_write = time.perf_counter() - t0
     t0 = time.perf_counter()

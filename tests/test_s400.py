@@ -1,0 +1,273 @@
+"""The S-400 case content: history, world, baseline, teaching branches and the hindcast.
+
+Checks that the case files load and are internally consistent (every history kind is
+in the world, dates are ordered, sources are all cited and all exist), that each teaching
+branch moves its headline outcome in the direction its file states against its control
+(common random numbers: replicate i of both branches uses the same seed), and that the
+2019-04-01 hindcast brackets the real dates of its calibration targets. The hindcast's
+percentile arithmetic is checked on a tiny world whose answer is known in closed form.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import yamlfile
+from sim.engine import Engine
+from sim.errors import InputError
+from sim.hindcast import TARGETS, format_report, hindcast
+from sim.history import load_history
+from sim.outcomes import Evaluator
+from sim.scenario import load_scenario
+from sim.seeding import replicate_rng
+from sim.worldfile import load_world
+
+CASE = Path(__file__).resolve().parent.parent / "scenarios" / "s400"
+WORLD = CASE / "world.yaml"
+HISTORY = CASE / "history.yaml"
+
+# file -> (counterfactual branch, headline outcome, expected sign of counterfactual - control)
+BRANCHES = {
+    "patriot_2017": ("patriot_2017", "contract", -1),
+    "no_congress_hold": ("no_congress_hold", "sanctioned_by_2021", +1),
+    "wg_accepted_apr2019": ("wg_accepted_apr2019", "f35_suspended_by_2020", -1),
+    "crete_model": ("crete_model", "sanctioned", -1),
+    "sanction_on_delivery": ("sanction_on_delivery", "batch2_talks", +1),
+    "no_syria_shock": ("no_syria_shock", "house_bill", -1),
+    "trump_second_term": ("trump_second_term", "batch2_signed", +1),
+    "russia_wedge": ("russia_wedge", "batch2_signed", +1),
+    "turkey_resells": ("turkey_resells", "still_in_f35", +1),
+    "deadline_slips": ("deadline_slips", "f35_suspended_by_2020", -1),
+}
+# secondary stated directions, checked the same way
+SECONDARY = [
+    ("patriot_2017", "still_in_f35", +1),
+    ("patriot_2017", "tension_end", -1),
+    ("no_congress_hold", "tension_mid_2020", +1),
+    ("wg_accepted_apr2019", "activated", -1),
+    ("no_syria_shock", "sanctioned_by_2021", -1),
+    ("russia_wedge", "tur_rus_end", +1),
+    ("turkey_resells", "tension_end", -1),
+    ("turkey_resells", "tur_rus_end", -1),
+]
+N = 400   # replicates per branch: every paired difference below is > 3 standard errors at 400
+
+
+@pytest.fixture(scope="module")
+def world():
+    return load_world(WORLD)
+
+
+@pytest.fixture(scope="module")
+def history(world):
+    return load_history(HISTORY, world)
+
+
+# --------------------------------------------------------------------------- files
+
+def test_world_loads_with_the_fixed_vocabulary(world):
+    assert set(world.actors) == {"TUR", "USA", "USC", "RUS"}
+    assert world.starts == dt.date(2015, 1, 1)
+    fixed = """caatsa_enacted contract_signed delivery_accelerated patriot_withdrawn patriot_offered
+        patriot_accepted sanctions_threatened deadline_set f35_deliveries_suspended f35_suspended
+        f35_removed wg_proposed wg_accepted wg_meeting tur_defiance s400_delivered
+        s400_radar_test s400_live_test s400_activated s400_stored syria_operation
+        bill_introduced bill_passed_house bill_held bill_committee ndaa_mandate caatsa_sanctions
+        sanctions_expanded summit_rus_tur summit_us_tur batch2_talks batch2_signed
+        admin_change""".split()
+    missing = [k for k in fixed if k not in world.events]
+    assert not missing
+    assert world.variables["tension"].type == "float"
+
+
+def test_every_world_parameter_has_a_basis_comment():
+    """Each probability / delay / every line in world.yaml carries a comment (its basis)."""
+    bare = []
+    for no, line in enumerate(WORLD.read_text().splitlines(), 1):
+        s = line.strip()
+        if re.match(r"^(probability|delay|every):", s) or re.match(r"^- \{when: .*(multiply|add)", s):
+            if "#" not in s:
+                bare.append(no)
+    assert not bare, f"world.yaml lines without a basis comment: {bare}"
+
+
+def test_history_loads_ordered_and_in_range(world, history):
+    entries = history.entries
+    dates = [e.date for e in entries]
+    assert dates == sorted(dates)
+    assert all(d >= world.starts for d in dates)
+    in_range = [e for e in entries if dt.date(2015, 1, 1) <= e.date <= dt.date(2021, 12, 31)]
+    assert len(in_range) >= 30
+    assert all(e.event in world.events for e in entries)
+    assert all(e.confidence in ("high", "medium", "low") for e in entries)
+    assert all(e.note for e in entries)
+
+
+def test_sources_all_cited_and_all_exist(history):
+    cited = {e.source for e in history.entries}
+    assert cited <= set(history.sources), cited - set(history.sources)
+    assert set(history.sources) <= cited, set(history.sources) - cited
+    for s in history.sources.values():
+        assert s.outlet and s.title and isinstance(s.published, dt.date)
+
+
+def test_seed_articles_are_cited_with_their_dates(history):
+    seeds = {"S000": (2019, 11, 15), "S001": (2021, 1, 14), "S002": (2019, 4, 29),
+             "S003": (2020, 11, 12), "S004": (2019, 6, 10)}
+    for sid, ymd in seeds.items():
+        assert history.sources[sid].published == dt.date(*ymd)
+
+
+def test_a_bad_history_entry_is_one_clear_error(tmp_path, world):
+    text = HISTORY.read_text().replace("event: s400_live_test,", "event: s400_live_tset,")
+    bad = tmp_path / "history.yaml"
+    bad.write_text(text)
+    with pytest.raises(InputError) as err:
+        load_history(bad, world)
+    msg = str(err.value)
+    assert "history.yaml" in msg and "s400_live_tset" in msg and "s400_live_test" in msg
+
+
+@pytest.mark.parametrize("name", ["baseline", "hindcast", *BRANCHES])
+def test_scenario_files_load(name):
+    s = load_scenario(CASE / f"{name}.yaml")
+    assert s.horizon_date == dt.date(2021, 12, 31)
+    if name in BRANCHES:
+        assert [b.name for b in s.branches] == [f"{name}_control", BRANCHES[name][0]]
+        doc = yamlfile.load(CASE / f"{name}.yaml").data
+        assert doc["extends"] == "baseline.yaml"
+        head = (CASE / f"{name}.yaml").read_text().split("\nname:")[0]
+        for word in ("Question:", "Change:", "Expected:"):
+            assert word in head, f"{name}.yaml: opening comment lacks '{word}'"
+
+
+def test_baseline_state_at_fork_matches_the_record():
+    """On 2019-11-15: delivered, suspended from the F-35, bill held, no sanctions yet."""
+    s = load_scenario(CASE / "baseline.yaml")
+    b = s.branches[0]
+    st = Engine(b.world, b.history, b.fork, b.horizon).state_at_fork
+    assert st["s400_delivered"] and not st["in_f35"] and st["bill_held"] and st["syria_op"]
+    assert not st["sanctioned"] and not st["live_tested"] and not st["working_group"]
+    # tension = minus the Goldstein scores of the US-Turkey events before the fork:
+    # patriot_withdrawn 5.6, patriot_offered -5.2, f35 pause 5.6, 3x defiance 12, 6x threats
+    # 34.8, 3x wg_proposed -12, deadline 7, f35_suspended 5.6, bill 2, house 5.8, summit -2.8
+    assert st["tension"] == pytest.approx(5.6 - 5.2 + 5.6 + 3 * 4.0 + 6 * 5.8 - 3 * 4.0 + 7.0
+                                          + 5.6 + 2.0 + 5.8 - 2.8)
+
+
+# --------------------------------------------------------------------------- branches
+
+def _outcomes(path: Path, n: int) -> dict[str, dict[str, np.ndarray]]:
+    s = load_scenario(path)
+    out = {}
+    for br in s.branches:
+        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
+                     suppress=br.suppress)
+        ev = Evaluator(s.outcomes, br.world, br.fork, br.horizon)
+        rows = [ev([*eng.prefix, *eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")])
+                for i in range(n)]
+        out[br.name] = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+    return out
+
+
+_CACHE: dict[str, dict] = {}
+
+
+def _paired(name: str, outcome: str) -> tuple[float, float]:
+    if name not in _CACHE:
+        _CACHE[name] = _outcomes(CASE / f"{name}.yaml", N)
+    res = _CACHE[name]
+    cf, ctrl = res[BRANCHES[name][0]][outcome], res[f"{name}_control"][outcome]
+    d = cf - ctrl
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
+
+
+@pytest.mark.parametrize("name", list(BRANCHES))
+def test_branch_moves_its_headline_outcome(name):
+    _, outcome, sign = BRANCHES[name]
+    mean, se = _paired(name, outcome)
+    assert sign * mean > 0, f"{name}: {outcome} moved {mean:+.3f}, expected sign {sign:+d}"
+    assert abs(mean) > 3 * se, f"{name}: {outcome} {mean:+.3f} is within 3 SE ({se:.3f})"
+
+
+@pytest.mark.parametrize("name,outcome,sign", SECONDARY)
+def test_branch_secondary_directions(name, outcome, sign):
+    mean, se = _paired(name, outcome)
+    assert sign * mean > 0 and abs(mean) > 3 * se, (name, outcome, mean, se)
+
+
+def test_common_random_numbers_leave_pre_intervention_outcomes_equal():
+    """Nothing differs before the intervention: the Syria-free branch has the same draws,
+    so the outcomes that the change cannot reach are identical replicate by replicate."""
+    if "turkey_resells" not in _CACHE:
+        _CACHE["turkey_resells"] = _outcomes(CASE / "turkey_resells.yaml", N)
+    res = _CACHE["turkey_resells"]
+    a, b = res["turkey_resells"], res["turkey_resells_control"]
+    assert np.array_equal(a["tension_2019_end"], b["tension_2019_end"])
+
+
+def test_crete_model_keeps_sanctions_possible():
+    if "crete_model" not in _CACHE:
+        _CACHE["crete_model"] = _outcomes(CASE / "crete_model.yaml", N)
+    res = _CACHE["crete_model"]["crete_model"]
+    assert res["activated"].sum() == 0 and res["stored"].min() == 1
+    assert 0.1 < res["sanctioned"].mean() < 0.9
+
+
+# --------------------------------------------------------------------------- hindcast
+
+def test_hindcast_brackets_the_calibration_targets():
+    report = hindcast(CASE / "hindcast.yaml", replicates=1000)
+    assert report.fork == dt.date(2019, 4, 1)
+    for kind in TARGETS:
+        row = report.row(kind)
+        assert 5 <= row.percentile <= 95, (kind, row.percentile)
+        assert row.q05 is not None and row.q05 <= row.actual
+    assert report.targets_in_band()
+    assert report.row("caatsa_sanctions").actual == dt.date(2020, 12, 14)
+    assert report.row("s400_live_test").actual == dt.date(2020, 10, 16)
+    text = format_report(report)
+    assert "caatsa_sanctions" in text and "all inside the 5-95% band" in text
+
+
+def _tiny(tmp_path: Path, history_dates: list[str]) -> Path:
+    (tmp_path / "world.yaml").write_text(
+        "world: tiny\nstarts: 2020-01-01\nactors: {A: {name: A}}\n"
+        "state: {done: false}\n"
+        "events: {go: {actor: A, effects: {done: true}, once: true}}\n"
+        "reviews:\n  - {id: r, actor: A, every: 10, decides: go, when: {done: false},"
+        " probability: 0.5}\n")
+    entries = "".join(f"  - {{date: {d}, event: go, source: S}}\n" for d in history_dates)
+    (tmp_path / "history.yaml").write_text(
+        "sources: {S: {outlet: O, title: T, published: 2020-01-01}}\nevents:\n" + entries)
+    (tmp_path / "s.yaml").write_text(
+        "name: tiny\nworld: world.yaml\nhistory: history.yaml\nfork: 2020-01-01\n"
+        "horizon: 2020-01-31\nreplicates: 4000\nseed: 7\n")
+    return tmp_path / "s.yaml"
+
+
+def test_hindcast_percentile_is_the_censored_cdf_at_the_actual_date(tmp_path):
+    """Reviews on days 10, 20, 30 with p = 1/2: the first 'go' is on day 10, 20, 30 or never
+    with probabilities 1/2, 1/4, 1/8, 1/8. The actual date is day 20 (2020-01-21): the
+    percentile is 100 * (1/2 + 1/2 * 1/4) = 62.5; P(by horizon) = 7/8; quantiles: 5% day 10,
+    50% day 10, 95% never."""
+    report = hindcast(_tiny(tmp_path, ["2020-01-21"]))
+    row = report.row("go")
+    assert row.p_by_horizon == pytest.approx(7 / 8, abs=0.02)
+    assert row.percentile == pytest.approx(62.5, abs=2.0)
+    assert row.q05 == dt.date(2020, 1, 11) and row.q50 == dt.date(2020, 1, 11)
+    assert row.q95 is None
+    assert row.in_band
+
+
+def test_hindcast_flags_an_event_the_model_is_too_late_for(tmp_path):
+    """An actual date before the first review (day 5) has percentile 0: outside the band."""
+    report = hindcast(_tiny(tmp_path, ["2020-01-06"]), replicates=200)
+    row = report.row("go")
+    assert row.percentile == 0.0 and not row.in_band
+    assert "OUTSIDE" in format_report(report)
