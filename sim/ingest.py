@@ -689,9 +689,9 @@ def _not_a_verb(s: str, ms: int, first: str) -> str | None:
     before, boundary, _ = _clause_tokens(s, ms)
     prev = before[0] if before else boundary
     w = first.lower()
-    if w.endswith("ing") and prev and (prev in _REPORTING or prev in _PREPOSITIONS or prev in {
-            "despite", "after", "before", "without", "while"}):
-        return "a gerund used as a noun, not a reported act"
+    if w.endswith("ing") and (not before or prev in _REPORTING or prev in _PREPOSITIONS
+                              or prev in {"despite", "after", "before", "without", "while"}):
+        return "a gerund or participle clause, not a reported act"
     if w.endswith("ed") and prev in {"the", "a", "an", "its", "their", "his", "her", "our"}:
         return "a participle used as an adjective, not a reported act"
     return None
