@@ -233,6 +233,11 @@ def _validate_one(path: Path) -> str:
 
     doc = yamlfile.load(path)
     data = doc.data if isinstance(doc.data, dict) else {}
+    if "verbs" in data or "actors_patterns" in data or "patterns" in data:
+        from sim.ingest import load_coding
+
+        load_coding(path, _world_beside(path))
+        return "coding dictionaries"
     if "fork" not in data and "extends" not in data and (
             "actors" in data or "rules" in data or "reviews" in data):
         from sim.worldfile import parse_world
@@ -244,11 +249,6 @@ def _validate_one(path: Path) -> str:
 
         h = load_history(path, _world_beside(path))
         return f"history, {len(h.entries)} entries, {len(h.sources)} sources"
-    if "verbs" in data or "actors_patterns" in data or "patterns" in data:
-        from sim.ingest import load_coding
-
-        load_coding(path, _world_beside(path))
-        return "coding dictionaries"
     from sim.scenario import load_scenario
 
     sc = load_scenario(path)
