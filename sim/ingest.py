@@ -818,7 +818,7 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 if why:
                     skip(why)
                     continue
-                ref = _nearest(dates, ms, me)
+                ref = _nearest([d for d in dates if not _in_later_clause(s, me, d)], ms, me)
                 when = ref.date if ref else published
                 if when > published:
                     skip(f"dated after publication ({when.isoformat()})")
@@ -909,6 +909,19 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
     skipped.sort(key=lambda x: (x.start, x.pattern))
     return IngestResult(published, source, tuple(cands), tuple(unknown), tuple(skipped),
                         tuple((x, y) for x, y, _ in sentences))
+
+
+def _in_later_clause(s: str, me: int, d: DateRef) -> bool:
+    """A date after the match but inside a later subordinate clause ("... that began last
+    month") belongs to that clause, not to the matched phrase; after a comma the main
+    clause resumes ("..., an official said on Friday")."""
+    if d.start < me:
+        return False
+    last = None
+    for t in re.findall(r"[\w'’]+|[,;:()\u2013\u2014]", s[me:d.start].lower()):
+        if t in _BOUNDARY_WORDS or not t[0].isalnum():
+            last = t
+    return last is not None and last in _BOUNDARY_WORDS
 
 
 def _nearest(dates: list[DateRef], ms: int, me: int) -> DateRef | None:

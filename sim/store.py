@@ -86,6 +86,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import numbers
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -101,6 +102,7 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x53494D53  # "SIMS"
 JSONL_FORMAT = "sim-event-store"
 
+_INT64 = 2**63
 _loads = json.loads
 _dumps = json.dumps
 
@@ -164,13 +166,13 @@ def _meta_json(meta: Any) -> str | None:
 
 def _check_shape(shape: tuple) -> None:
     kind, actor, target, rule, origin, source = shape
-    if type(kind) is not str:
+    if not isinstance(kind, str):
         raise ValueError(f"event kind must be a str, not {kind!r}")
-    if type(origin) is not str:
+    if not isinstance(origin, str):
         raise ValueError(f"event origin must be a str, not {origin!r}")
     for field, val in (("actor", actor), ("target", target), ("rule", rule),
                        ("source", source)):
-        if val is not None and type(val) is not str:
+        if val is not None and not isinstance(val, str):
             raise ValueError(f"event {field} must be a str or None, not {val!r}")
 
 
@@ -196,7 +198,7 @@ def _prepare(stream: str, events: Sequence[Event], expected: int, known: dict
                              f"appended to {stream!r}")
         t = e.time
         if type(t) is not float or t == 0.0 or t != t:
-            if type(t) is bool or not isinstance(t, (int, float)):
+            if isinstance(t, bool) or not isinstance(t, numbers.Real):
                 raise ValueError(f"stream {stream!r} event {v}: time must be a number, "
                                  f"not {t!r}")
             t = float(t)
@@ -206,8 +208,9 @@ def _prepare(stream: str, events: Sequence[Event], expected: int, known: dict
                 t = 0.0
             e = e.evolve(time=t)
         c = e.cause
-        if c is not None and type(c) is not int:
-            raise ValueError(f"stream {stream!r} event {v}: cause must be an int or None")
+        if c is not None and (type(c) is not int or not -_INT64 <= c < _INT64):
+            raise ValueError(f"stream {stream!r} event {v}: cause must be a 64-bit int or "
+                             f"None, not {c!r}")
         shape = (e.kind, e.actor, e.target, e.rule, e.origin, e.source)
         if shape not in known:
             _check_shape(shape)
@@ -283,7 +286,8 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def iter_streams(self, names: Iterable[str] | None = None
                      ) -> Iterator[tuple[str, list[Event]]]:
-        """(name, full read) of every stream (or of ``names``), in creation order."""
+        """(name, full read) of every stream (or of those in ``names`` that exist), in
+        creation order (not the order of ``names``)."""
 
     @abc.abstractmethod
     def by_kind(self, kind: str, streams: Iterable[str] | None = None) -> list[Event]:
@@ -639,8 +643,9 @@ class MemoryStore(EventStore):
             yield s.name, s.upto(s.version)
 
     def by_kind(self, kind: str, streams: Iterable[str] | None = None) -> list[Event]:
-        chosen = (self._streams.values() if streams is None
-                  else [s for s in self._streams.values() if s.name in set(streams)])
+        wanted = None if streams is None else set(streams)
+        chosen = (self._streams.values() if wanted is None
+                  else [s for s in self._streams.values() if s.name in wanted])
         return [e for s in chosen for e in s.own if e.kind == kind]
 
     def first_times(self, kind: str, streams: Iterable[str] | None = None
@@ -934,11 +939,13 @@ class SQLiteStore(EventStore):
             sid = r[0] if r is not None else self._insert_stream(stream, None, 0, None)
             shape_ids = self._shape_ids
             rows = []
+            v = expected_version
             for e, shape, dj in prepared:
                 h = shape_ids.get(shape)
                 if h is None:
                     h = self._shape_id(shape)
-                rows.append((sid, e.version, e.time, h, dj, e.cause))
+                v += 1
+                rows.append((sid, v, e.time, h, dj, e.cause))
             conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)", rows)
             new = expected_version + len(rows)
             conn.execute("UPDATE streams SET version=? WHERE id=?", (new, sid))

@@ -139,7 +139,9 @@ def story(events: Sequence[Event], world: World, sources: Any = None, branch: An
         sources = getattr(branch, "history_doc", None)
     teller = _Teller(events, world, sources)
     evs = sorted(events, key=lambda e: (e.time, e.version))
-    stream = evs[0].stream if evs else "(empty stream)"
+    # a replicate read from the store starts with its branch's history prefix stream;
+    # the replicate is the stream of its own (last) events
+    stream = events[-1].stream if events else "(empty stream)"
     head = f"Story of {stream} (world {world.name}"
     if branch is not None and getattr(branch, "name", None):
         head += f"; branch {branch.name}"

@@ -154,9 +154,11 @@ def test_baseline_state_at_fork_matches_the_record():
     assert st["s400_delivered"] and not st["in_f35"] and st["bill_held"] and st["syria_op"]
     assert not st["sanctioned"] and not st["live_tested"] and not st["working_group"]
     # tension = minus the Goldstein scores of the US-Turkey events before the fork:
-    # patriot_withdrawn 5.6, patriot_offered -5.2, f35 pause 5.6, 3x defiance 12, 6x threats
-    # 34.8, 3x wg_proposed -12, deadline 7, f35_suspended 5.6, bill 2, house 5.8, summit -2.8
-    assert st["tension"] == pytest.approx(5.6 - 5.2 + 5.6 + 3 * 4.0 + 6 * 5.8 - 3 * 4.0 + 7.0
+    # patriot_withdrawn 5.6, patriot_offered -5.2, F-35 pause 5.6, 2 defiance statements
+    # (Apr, Oct; Kalin's is on the fork day) 4.0 each, 5 warnings (Apr, Jun, Jul, Oct, Nov)
+    # 5.8 each, 3 working-group offers -4.0 each, deadline 7.0, F-35 suspension 5.6, bill
+    # introduced 2.0, House vote 5.8, White House meeting -2.8
+    assert st["tension"] == pytest.approx(5.6 - 5.2 + 5.6 + 2 * 4.0 + 5 * 5.8 - 3 * 4.0 + 7.0
                                           + 5.6 + 2.0 + 5.8 - 2.8)
 
 

@@ -137,3 +137,17 @@ def test_why_simulated_start_and_broken_chain():
                     rule="sanction_after_activation")]
     assert why(broken, WORLD, "sanctions").splitlines()[-1] == (
         "The chain breaks: cause 1 is not in this stream (0 links).")
+
+
+def test_story_names_the_replicate_not_its_history_prefix():
+    import datetime as dt
+
+    from sim.events import Event
+    from sim.story import story
+    from sim.world import EventType, World
+
+    w = World("w", dt.date(2020, 1, 1), {}, {}, {"a": EventType("a", label="A"),
+                                                 "b": EventType("b", label="B")})
+    evs = [Event("base/history", 1, 1.0, "a", origin="history"),
+           Event("base/7", 2, 5.0, "b", origin="simulated")]
+    assert story(evs, w).splitlines()[0].startswith("Story of base/7 ")
