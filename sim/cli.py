@@ -365,8 +365,15 @@ def cmd_hindcast(a: argparse.Namespace) -> int:
 
 def cmd_ingest(a: argparse.Namespace) -> int:
     from sim import ingest
+    from sim.worldfile import load_world
 
-    return ingest.main(a)
+    world = load_world(a.world)
+    coding_path = Path(a.coding) if a.coding else ingest.default_coding_path(a.world)
+    coding = ingest.load_coding(coding_path, world)
+    result = ingest.ingest(ingest.read_article(a.article), a.published, coding,
+                           set(world.events), set(world.actors), a.source)
+    print(ingest.to_yaml(result), end="")
+    return 0
 
 
 def cmd_report(a: argparse.Namespace) -> int:

@@ -22,11 +22,23 @@ What is deliberately *not* coded (each becomes a "skipped" comment instead):
   or bracket) is not split into sentences and never yields events;
 - anything dated after the publication date.
 
-Dates are resolved by hand (no dateparser): explicit full dates are ``high``;
-weekdays, "yesterday", "last/this week" are ``medium``; months and years,
-absolute or relative, are ``low``. For a week, month or year the date is the
-first day of that period. An undated sentence gets the publication date (an
-upper bound), granularity ``week`` and confidence ``low``.
+Dates are resolved by hand (no dateparser: we need the span, the granularity
+and a confidence for each phrase, and a fixed small grammar is easier to test
+and to keep deterministic). Explicit day dates ("12 July 2019", "April 1") are
+``high``; weekdays, "yesterday", "last/this week", "two weeks ago" are
+``medium``; months and years, absolute or relative, are ``low``. Dates prefer
+the past ("in December" in a November article is last December). For a week,
+month or year the date is the first day of that period. A phrase takes the
+nearest date in its sentence, except one inside a later subordinate clause
+("an incursion that began last month"). An undated sentence gets the
+publication date (an upper bound), granularity ``week`` and confidence ``low``.
+
+Actors: the subject is the nearest named actor before the verb phrase in its
+clause (not inside a prepositional phrase; coordinated subjects "X and Y" give
+one candidate each). A subject that is the pattern's target ("Ankara received")
+gives the actor named elsewhere in the sentence or the pattern's default. A
+subject that may not do the event ("Russia imposed sanctions") is skipped.
+Office holders count only within their office dates.
 
 >>> from datetime import date
 >>> [(d.date.isoformat(), d.granularity) for d in find_dates("on Friday", date(2019, 6, 10))]
@@ -71,8 +83,10 @@ class ActorName:
     start: dt.date | None = None    # office dates; ``end`` exclusive
     end: dt.date | None = None
 
-    def active(self, on: dt.date) -> bool:
-        return (self.start is None or on >= self.start) and (self.end is None or on < self.end)
+    def active(self, on: dt.date, until: dt.date | None = None) -> bool:
+        """In office on ``on`` (or at any time from ``on`` to ``until`` inclusive)."""
+        last = until or on
+        return (self.start is None or last >= self.start) and (self.end is None or on < self.end)
 
 
 @attrs.frozen
@@ -470,10 +484,8 @@ _ORD = r"(\d{1,2})(?:st|nd|rd|th)?"
 
 
 def _month_start(d: dt.date, back: int = 0) -> dt.date:
-    y, m = d.year, d.month - back
-    while m < 1:
-        y, m = y - 1, m + 12
-    return dt.date(y, m, 1)
+    y, m = divmod(d.year * 12 + d.month - 1 - back, 12)
+    return dt.date(y, m + 1, 1)
 
 
 def _past_year(month: int, day: int, pub: dt.date) -> int | None:
@@ -537,6 +549,11 @@ def _date_rules(pub: dt.date):
         w = m[0].lower()
         if "yesterday" in w:
             return pub - dt.timedelta(days=1), "day", "medium"
+        if "tomorrow" in w:
+            return pub + dt.timedelta(days=1), "day", "medium"
+        if w.startswith("next "):        # future: such a phrase is never coded
+            days = {"week": 7, "month": 31, "year": 366}[w.split()[1]]
+            return pub + dt.timedelta(days=days), w.split()[1], "low"
         if "today" in w or "this morning" in w or "tonight" in w:
             return pub, "day", "medium"
         monday = pub - dt.timedelta(days=pub.weekday())
@@ -580,8 +597,8 @@ def _date_rules(pub: dt.date):
          r"((?:19|20)\d\d)\b(?![-\w])", 0, year),
         (r"\b(?:(?i:(on|last|this|since|by|until|earlier on|late on|early on))\s+)?"
          r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", 0, weekday),
-        (r"\b(?:yesterday|today|this morning|tonight|(?:earlier |later )?(?:last|this) "
-         r"(?:week|month|year))\b", re.IGNORECASE, relative),
+        (r"\b(?:yesterday|today|tomorrow|this morning|tonight|next (?:week|month|year)|"
+         r"(?:earlier |later )?(?:last|this) (?:week|month|year))\b", re.IGNORECASE, relative),
         (rf"\b(\d+|{nums})\s+(days?|weeks?|months?|years?)\s+ago\b", re.IGNORECASE, ago),
     ]
 
@@ -616,7 +633,7 @@ _NEGATION = {"not", "never", "no", "neither", "nor", "without", "yet", "failed",
              "declined", "denied", "hardly", "cannot"}
 _MODAL = {"will", "would", "could", "can", "may", "might", "shall", "should", "must", "wants",
           "want", "wanted", "plans", "planned", "planning", "plan", "expected", "expects",
-          "intends", "intended", "aims", "hopes", "hoped", "ready", "going", "likely",
+          "intends", "intended", "aims", "hopes", "hoped", "ready", "going", "likely", "due",
           "considering", "considers", "reportedly", "allegedly",
           "'ll", "’ll"}
 _PREPOSITIONS = {"in", "at", "near", "from", "to", "into", "with", "against", "on", "for",
@@ -706,7 +723,18 @@ class _Mention:
     inactive: bool = False   # an office holder's name outside their office dates
 
 
-def _mentions(s: str, coding: Coding, on: dt.date) -> list[_Mention]:
+def _period_end(date: dt.date, granularity: str) -> dt.date:
+    if granularity == "week":
+        return date + dt.timedelta(days=6)
+    if granularity == "month":
+        return _month_start(date, -1) - dt.timedelta(days=1)
+    if granularity == "year":
+        return dt.date(date.year, 12, 31)
+    return date
+
+
+def _mentions(s: str, coding: Coding, on: dt.date, until: dt.date | None = None
+              ) -> list[_Mention]:
     out = []
     for m in coding.name_regex.finditer(s):
         text = m.group()
@@ -714,7 +742,7 @@ def _mentions(s: str, coding: Coding, on: dt.date) -> list[_Mention]:
         entries = coding.entries(norm)
         actor = None
         for e in entries:
-            if e.actor is not None and e.active(on):
+            if e.actor is not None and e.active(on, until):
                 actor = e.actor
                 break
         inactive = actor is None and any(e.actor is not None for e in entries)
@@ -763,10 +791,6 @@ def _passive_agent(s: str, end: int, mentions: list[_Mention]) -> str | None:
 
 
 # ============================================================================ ingest
-
-
-def _lower(conf: str) -> str:
-    return CONFIDENCES[max(0, CONFIDENCES.index(conf) - 1)]
 
 
 def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str] | None = None,
@@ -823,7 +847,8 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 if when > published:
                     skip(f"dated after publication ({when.isoformat()})")
                     continue
-                mentions = _mentions(s, coding, when)
+                mentions = _mentions(s, coding, when,
+                                     _period_end(when, ref.granularity) if ref else None)
                 named = {x.actor for x in mentions if x.actor}
                 if not set(pat.requires) <= named:
                     skip("needs " + " and ".join(pat.requires) + " named in the sentence")

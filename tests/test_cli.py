@@ -146,3 +146,22 @@ def test_impossible_date_names_the_line(mini: Path, tmp_path: Path):
         assert "Traceback" not in r.stderr
         assert f"{name}:" in r.stderr and "not a valid value" in r.stderr, r.stderr
         assert not (d / "out").exists()
+
+
+def test_ingest_prints_reviewable_candidates(tmp_path: Path):
+    art = tmp_path / "article.txt"
+    art.write_text("ANKARA (Wire) -- Russia delivered the first S-400 parts to Turkey on "
+                   "Friday, officials said.\nTurkey has not yet switched the system on.\n")
+    root = Path(__file__).parents[1] / "scenarios" / "s400"
+    r = sim_cmd("ingest", str(art), "--published", "2019-07-15", "--world",
+                str(root / "world.yaml"), "--source", "Wire, Parts arrive")
+    assert r.returncode == 0, r.stderr
+    import yaml
+
+    entries = yaml.safe_load(r.stdout)
+    assert [(e["event"], str(e["date"]), e["granularity"]) for e in entries] == [
+        ("s400_delivered", "2019-07-12", "day")]          # Friday before Monday 15 July
+    assert "s400_activated" not in r.stdout               # the negated sentence codes nothing
+    r = sim_cmd("ingest", str(art), "--published", "15/07/2019", "--world",
+                str(root / "world.yaml"))
+    assert r.returncode == 2 and "not a date" in r.stderr

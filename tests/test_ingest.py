@@ -107,11 +107,16 @@ def test_case_rejections(case, coding):
     assert not kinds & set(case.get("reject", [])), kinds
 
 
-def test_case_table_precision_recall(coding, capsys):
-    assert len(CASES) >= 25
+# Scores of the two held-out batches on their first run, before the coder was changed in
+# response to them (measured by hand with the same scoring as below; kept for the record).
+HELDOUT_A_FIRST_RUN = {"precision": 5 / 6, "recall": 5 / 15}
+HELDOUT_B_FIRST_RUN = {"precision": 8 / 10, "recall": 8 / 10}
+
+
+def _score(cases, coding):
     produced = correct = expected = 0
     misses, extras = [], []
-    for case in CASES:
+    for case in cases:
         cands = _run_case(case, coding).candidates
         want = [(e["event"], e["actor"], e["date"], e["granularity"])
                 for e in case.get("expect", [])]
@@ -127,18 +132,59 @@ def test_case_table_precision_recall(coding, capsys):
         expected += len(want)
         found = {_key(c) for c, ok in zip(cands, got) if ok}
         misses += [(case["id"], w) for w in want if w not in found]
-    precision = correct / produced
-    recall = correct / expected
+    return produced, correct, expected, misses, extras
+
+
+def test_case_table_precision_recall(coding, capsys):
+    assert len(CASES) >= 25
+    groups = {"tuning set": [c for c in CASES if not c.get("heldout")],
+              "held-out A": [c for c in CASES if c.get("heldout") is True],
+              "held-out B": [c for c in CASES if c.get("heldout") == "b"],
+              "all": CASES}
+    lines, totals = [], None
+    for name, cases in groups.items():
+        produced, correct, expected, misses, extras = _score(cases, coding)
+        lines.append(f"  {name:10s}: {len(cases):2d} sentences, {expected} expected, "
+                     f"{produced} produced, {correct} correct: precision "
+                     f"{correct / produced:.3f}, recall {correct / expected:.3f}")
+        totals = (produced, correct, expected, misses, extras)
+    produced, correct, expected, misses, extras = totals
     with capsys.disabled():
-        print(f"\ningest case table: {len(CASES)} sentences, {expected} expected events, "
-              f"{produced} produced, {correct} correct: precision {precision:.3f}, "
-              f"recall {recall:.3f}")
+        print("\ningest case table (event, actor, date and granularity must all match):")
+        print("\n".join(lines))
+        print(f"  first runs before tuning: held-out A precision "
+              f"{HELDOUT_A_FIRST_RUN['precision']:.2f} recall {HELDOUT_A_FIRST_RUN['recall']:.2f};"
+              f" held-out B precision {HELDOUT_B_FIRST_RUN['precision']:.2f} recall "
+              f"{HELDOUT_B_FIRST_RUN['recall']:.2f}")
         for m in misses:
             print("  missed:", m)
         for x in extras:
             print("  extra: ", x)
-    assert precision >= 0.9
-    assert recall >= 0.85
+    assert correct / produced >= 0.9
+    assert correct / expected >= 0.85
+
+
+def test_date_belongs_to_its_own_clause(coding):
+    text = ("US lawmakers backed legislation that would slap sanctions on Turkey for an "
+            "incursion into Syria that began last month.")
+    res = ingest(text, dt.date(2019, 11, 15), coding)
+    got = {(c.event, c.date, c.granularity) for c in res.candidates}
+    assert ("syria_operation", dt.date(2019, 10, 1), "month") in got
+    assert ("sanctions_threatened", dt.date(2019, 11, 15), "week") in got   # undated threat
+
+
+def test_cli_helpers_give_clear_errors(tmp_path):
+    from sim.ingest import default_coding_path, parse_published, read_article
+    assert parse_published("2019-11-15") == dt.date(2019, 11, 15)
+    with pytest.raises(InputError, match="YYYY-MM-DD"):
+        parse_published("15/11/2019")
+    with pytest.raises(InputError, match="article file not found"):
+        read_article(tmp_path / "missing.txt")
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("Erdo\xf0an".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_article(bad)
+    assert default_coding_path("scenarios/s400/world.yaml") == Path("scenarios/s400/coding.yaml")
 
 
 def test_several_actors_in_one_sentence(coding):

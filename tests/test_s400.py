@@ -55,7 +55,10 @@ SECONDARY = [
     ("turkey_resells", "tension_end", -1),
     ("turkey_resells", "tur_rus_end", -1),
 ]
-N = 400   # replicates per branch: every paired difference below is > 3 standard errors at 400
+N = 400   # replicates per branch (more where the effect is small): with other seeds every
+# paired difference below stayed > 5 standard errors, except the two small effects, which
+# stayed > 2.9 SE at 400 replicates and so get more
+N_FOR = {"trump_second_term": 1500, "sanction_on_delivery": 1000}
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +185,7 @@ _CACHE: dict[str, dict] = {}
 
 def _paired(name: str, outcome: str) -> tuple[float, float]:
     if name not in _CACHE:
-        _CACHE[name] = _outcomes(CASE / f"{name}.yaml", N)
+        _CACHE[name] = _outcomes(CASE / f"{name}.yaml", N_FOR.get(name, N))
     res = _CACHE[name]
     cf, ctrl = res[BRANCHES[name][0]][outcome], res[f"{name}_control"][outcome]
     d = cf - ctrl
@@ -204,8 +207,8 @@ def test_branch_secondary_directions(name, outcome, sign):
 
 
 def test_common_random_numbers_leave_pre_intervention_outcomes_equal():
-    """Nothing differs before the intervention: the Syria-free branch has the same draws,
-    so the outcomes that the change cannot reach are identical replicate by replicate."""
+    """Both branches use the same draws, so an outcome the change cannot reach (tension at
+    the end of 2019; the resale is on 2020-06-01) is identical replicate by replicate."""
     if "turkey_resells" not in _CACHE:
         _CACHE["turkey_resells"] = _outcomes(CASE / "turkey_resells.yaml", N)
     res = _CACHE["turkey_resells"]
