@@ -99,19 +99,24 @@ class ReplicateResult:
     error: str | None = None
 
 
-_ENGINES: dict[tuple[int, int], Engine] = {}
+# Engines are built once per (scenario, branch) in each process. The cache holds the
+# scenario object itself, so its id cannot be reused by another scenario while cached.
+_ENGINES: dict[int, tuple[Scenario, dict[int, Engine]]] = {}
 
 
 def _engine(scenario: Scenario, b: int) -> Engine:
-    key = (id(scenario), b)
-    eng = _ENGINES.get(key)
-    if eng is None:
-        if len(_ENGINES) > 64:
+    entry = _ENGINES.get(id(scenario))
+    if entry is None or entry[0] is not scenario:
+        if len(_ENGINES) >= 8:
             _ENGINES.clear()
+        entry = (scenario, {})
+        _ENGINES[id(scenario)] = entry
+    engines = entry[1]
+    eng = engines.get(b)
+    if eng is None:
         br = scenario.branches[b]
-        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
-                     suppress=br.suppress)
-        _ENGINES[key] = eng
+        eng = engines[b] = Engine(br.world, br.history, br.fork, br.horizon,
+                                  inject=br.inject, suppress=br.suppress)
     return eng
 
 

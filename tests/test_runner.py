@@ -202,3 +202,27 @@ def test_verify_resimulates_and_detects_tampering(tmp_path):
     (r.folder / "manifest.json").write_text(json.dumps(m))
     problems = runner.verify(r.folder)
     assert any("mini/4" in p for p in problems)
+
+
+def test_engine_cache_never_mixes_scenarios():
+    """Many scenarios created and dropped in one process: each gets its own engines."""
+    import gc
+
+    import attrs
+
+    from sim.runner import simulate_chunk
+    from sim.scenario import load_scenario
+
+    expected = {}
+    for rep in range(30):
+        p = 0.05 if rep % 2 else 0.5
+        sc = load_scenario(MINI).replace(replicates=50)
+        br = sc.branches[0]
+        world = br.world.with_parameters({"reviews.alpha_decides.probability": p})
+        sc = attrs.evolve(sc, branches=(attrs.evolve(br, world=world),))
+        got = sum(r.values["decided"] for r in simulate_chunk(sc, 0, 0, 50))
+        expected.setdefault(p, got)
+        assert got == expected[p], f"scenario {rep} got another scenario's engine"
+        del sc
+        gc.collect()
+    assert expected[0.5] > expected[0.05]

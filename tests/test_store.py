@@ -298,6 +298,40 @@ def test_first_times_include_inherited_prefix(store):
     assert store.first_times("a", streams=["c2", "g"]) == {"c2": 7.0, "g": 1.0}
 
 
+@HSETTINGS
+@given(plan=st.lists(st.tuples(st.integers(0, 10), st.integers(0, 10),
+                               st.lists(st.tuples(st.sampled_from("ab"),
+                                                  st.floats(-5, 5, width=16)), max_size=5)),
+                     min_size=1, max_size=6))
+def test_random_fork_trees_first_times_and_scan_agree_with_reads(make_store, plan):
+    """For any tree of forks, first_times and iter_streams match per-stream reads."""
+    store = make_store()
+    names: list[str] = []
+    for i, (pick, k, own) in enumerate(plan):
+        name = f"s{i}"
+        if names:
+            parent = names[pick % len(names)]
+            at = k % (store.version(parent) + 1)
+            store.fork(parent, at, name)
+        else:
+            at = 0
+            store.create(name)
+        if own:
+            store.append(name, [ev(name, at + j + 1, t, kind)
+                                for j, (kind, t) in enumerate(own)], at)
+        names.append(name)
+    reads = {n: store.read(n) for n in names}
+    assert dict(store.iter_streams()) == reads
+    assert dict(store.iter_streams(names[::2])) == {n: reads[n] for n in names[::2]}
+    for kind in "ab":
+        want = {n: min(e.time for e in evs if e.kind == kind)
+                for n, evs in reads.items() if any(e.kind == kind for e in evs)}
+        assert store.first_times(kind) == want
+        owned = [(n, e.version) for n in names for e in reads[n]
+                 if e.kind == kind and e.stream == n]
+        assert [(e.stream, e.version) for e in store.by_kind(kind)] == owned
+
+
 def test_by_kind_counts_own_events_only(store):
     _first_times_world(store)
     got = [(e.stream, e.version) for e in store.by_kind("a")]

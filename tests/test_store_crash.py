@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from sim.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
-BATCH = 200
+BATCH = 1000
 NAMES = ("s0", "s1", "s2")
 
 CHILD = f"""
@@ -40,8 +41,8 @@ while True:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-@pytest.mark.parametrize("kill_after", [2, 25])
-def test_sigkill_mid_write_keeps_committed_batches(tmp_path, kill_after):
+@pytest.mark.parametrize("kill_after, delay", [(1, 0.0), (2, 0.003), (4, 0.007), (8, 0.011)])
+def test_sigkill_mid_write_keeps_committed_batches(tmp_path, kill_after, delay):
     path = tmp_path / "crash.db"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
@@ -52,7 +53,8 @@ def test_sigkill_mid_write_keeps_committed_batches(tmp_path, kill_after):
             reported = int(line)
             if reported >= kill_after:
                 break
-        # the child is already inside its next batch: kill it there
+        # the child is already in its next batch (a batch takes ~10-30 ms): kill it there
+        time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         rest = proc.stdout.read()
     finally:
