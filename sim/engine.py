@@ -7,6 +7,13 @@ call :meth:`Engine.run` once per replicate with that replicate's
 followed by ``engine.run(rng, stream)`` (versions k+1..) is exactly what one
 uninterrupted run from the world's ``starts`` would record.
 
+SimPy's ``Environment`` is the clock and the event queue. For speed the
+engine puts three small kinds of objects in its queue with the public
+``Environment.schedule`` rather than building a ``Timeout`` each: pending rule
+consequences, external occurrences and one review clock per replicate. Each
+carries the two attributes ``Environment.step`` reads (``callbacks``, ``_ok``);
+tests/test_engine.py pins the behaviour against a plain heapq reference.
+
 Engine decisions (resolving what DESIGN.md leaves open; docs/world-language.md
 carries them for users):
 
@@ -14,11 +21,11 @@ carries them for users):
    time < fork and every injected occurrence with time < fork, in time order
    (history before injections at the same time, otherwise input order).
    History at or after the fork is ignored; injections after the horizon too.
-2. Scheduling order, which breaks ties at equal times (SimPy's queue is FIFO
-   among equal times): first all external occurrences (history and injected,
-   in the order of 1.), then each review's first tick in file order, then
-   rule consequences in the order they were scheduled. A review evaluates a
-   tick and *then* schedules its next one.
+2. Ties at equal times: first external occurrences (history and injected, in
+   the order of 1.), then review ticks (reviews in file order), then rule
+   consequences in the order they were scheduled (pre-fork ones first). This
+   is SimPy's queue order (time, priority, scheduling order) with priorities
+   external < review < rule, so it does not depend on when a tick was queued.
 3. Draws, in this order: for each rule ``on`` the event, in file order, whose
    ``when`` holds: one ``rng.random()`` against its probability (no draw when
    the probability is 1), then the delay's own draws (none for a fixed delay).
@@ -26,12 +33,12 @@ carries them for users):
    ``then`` is a ``once`` event that has already occurred, is skipped without
    drawing. A consequence due after the horizon (or, before the fork, due
    before the fork) is dropped after its draws.
-4. Review ticks: fork + every, then each tick schedules the next ``every``
-   days later while <= horizon (times add up as in any SimPy timeout; exact
-   for whole days). A tick whose ``when`` holds draws one ``rng.random()``
-   against the hazard (no draw when the hazard is 0 or 1). A review whose
-   ``decides`` is suppressed never ticks; one whose ``decides`` is a ``once``
-   event that has occurred stops ticking.
+4. Review ticks at fork + k*every (k >= 1) while <= horizon (exact for whole
+   days; a fractional period may land an ulp away). A tick whose
+   ``when`` holds draws one ``rng.random()`` against the hazard (no draw when
+   the hazard is 0 or 1); reviews due at the same time tick in file order. A
+   review whose ``decides`` is suppressed never ticks; one whose ``decides``
+   is a ``once`` event that has occurred stops ticking (no more draws).
 5. ``once``: the event never occurs twice, whatever its origin: a second
    history or injected occurrence of it is skipped (no record), a pending
    consequence of it is dropped when due.
@@ -46,11 +53,15 @@ carries them for users):
 8. ``unless`` cancels every pending consequence of the rule, whether it was
    scheduled before or after the fork. A cancelled or dropped consequence
    leaves no record.
+9. A replicate that records more than ``max_events`` (default 100,000) events
+   raises an InputError naming the rules involved: a loop of rules with zero
+   delay and probability 1 would otherwise never end.
 """
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import simpy
@@ -58,11 +69,47 @@ import simpy
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, INJECTED, Event, Occurrence, frozen_data
 from sim.state import State
-from sim.world import World
+from sim.world import All, AnyOf, Compare, Condition, Not, World
 
 PREFIX_STREAM = "prefix"
 
-_Timeout = simpy.Timeout
+# Queue priorities at equal times (SimPy orders its queue by time, priority, then
+# scheduling order): external occurrences, then review ticks, then rule consequences.
+_EXTERNAL, _REVIEW, _RULE = 0, 1, 2
+
+
+def compile_condition(cond: Condition | None) -> Callable[[Mapping[str, Any]], bool] | None:
+    """A plain function equivalent to ``cond.holds`` (faster in the inner loop), or None."""
+    if cond is None:
+        return None
+    if type(cond) is Compare:
+        var, value = cond.var, cond.value
+        op = cond.op
+        if op == "==":
+            return lambda v: v[var] == value
+        if op == "!=":
+            return lambda v: v[var] != value
+        if op == ">=":
+            return lambda v: v[var] >= value
+        if op == ">":
+            return lambda v: v[var] > value
+        if op == "<=":
+            return lambda v: v[var] <= value
+        if op == "<":
+            return lambda v: v[var] < value
+    elif type(cond) is All:
+        parts = tuple(compile_condition(c) for c in cond.parts)
+        if len(parts) == 2:
+            a, b = parts
+            return lambda v: a(v) and b(v)
+        return lambda v: all(p(v) for p in parts)
+    elif type(cond) is AnyOf:
+        parts = tuple(compile_condition(c) for c in cond.parts)
+        return lambda v: any(p(v) for p in parts)
+    elif type(cond) is Not:
+        part = compile_condition(cond.part)
+        return lambda v: not part(v)
+    return cond.holds       # any other Condition keeps its own method
 
 
 class _Rule:
@@ -77,8 +124,8 @@ class _Rule:
         self.p = float(rule.probability)
         d = rule.delay
         self.fixed = float(d.params["value"]) if d.kind == "fixed" else None
-        self.draw = d.draw
-        self.when = rule.when.holds if rule.when is not None else None
+        self.draw = _compile_delay(d)
+        self.when = compile_condition(rule.when)
         self.recheck = self.when
         self.cancellable = bool(rule.unless)
         self.data = frozen_data(rule.data)
@@ -88,26 +135,88 @@ class _Rule:
 
 
 class _Pending:
-    """A consequence waiting in SimPy's queue."""
+    """A consequence waiting in SimPy's queue.
 
-    __slots__ = ("rule", "cause", "dead")
+    It goes into the queue itself through ``Environment.schedule`` and carries
+    the two attributes ``Environment.step`` reads from a queued event
+    (``callbacks`` and ``_ok``): a Timeout per consequence would cost a third more.
+    """
 
-    def __init__(self, rule: _Rule, cause: int):
+    __slots__ = ("callbacks", "rule", "cause", "dead")
+    _ok = True
+
+    def __init__(self, rule: _Rule, cause: int, callbacks: list):
+        self.callbacks = callbacks
         self.rule = rule
         self.cause = cause
         self.dead = False
 
 
+class _Tick:
+    """The review clock of one replicate: one object, rescheduled at each tick time."""
+
+    __slots__ = ("callbacks", "i")
+    _ok = True
+
+    def __init__(self, callbacks: list):
+        self.callbacks = callbacks
+        self.i = 0
+
+
+class _External:
+    """A history or injected occurrence waiting in the queue."""
+
+    __slots__ = ("callbacks", "occurrence")
+    _ok = True
+
+    def __init__(self, occurrence: Occurrence, callbacks: list):
+        self.callbacks = callbacks
+        self.occurrence = occurrence
+
+
+def _compile_delay(delay: Any) -> Callable[[random.Random], float]:
+    """``delay.draw`` with its parameters looked up once (the very same rng calls)."""
+    p = delay.params
+    k = delay.kind
+    if k == "exponential":
+        rate = 1.0 / p["mean"]
+        return lambda rng: rng.expovariate(rate)
+    if k == "lognormal":
+        mu, sigma = math.log(p["median"]), p["sigma"]
+        return lambda rng: rng.lognormvariate(mu, sigma)
+    if k == "uniform":
+        low, high = p["low"], p["high"]
+        return lambda rng: rng.uniform(low, high)
+    return delay.draw
+
+
+def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
+    """``review.hazard`` with compiled conditions (same arithmetic, same order)."""
+    base = review.probability
+    mods = tuple((compile_condition(m.when), m.multiply, m.add) for m in review.modifiers)
+
+    def hazard(values: Mapping[str, Any]) -> float:
+        p = base
+        for when, multiply, add in mods:
+            if when is None or when(values):
+                p = p * multiply + add
+        return 0.0 if p < 0.0 else 1.0 if p > 1.0 else p
+
+    return hazard
+
+
 class _Review:
-    __slots__ = ("id", "every", "decides", "when", "hazard", "reads", "actor", "target",
-                 "once")
+    __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
+                 "target", "once")
 
     def __init__(self, review: Any, world: World):
         self.id = review.id
         self.every = float(review.every)
         self.decides = review.decides
-        self.when = review.when.holds if review.when is not None else None
-        self.hazard = review.hazard
+        self.when = compile_condition(review.when)
+        self.hazard = _compile_hazard(review)
+        # without modifiers the hazard is a constant: no call per tick
+        self.constant = None if review.modifiers else review.hazard({})
         reads: set[str] = set()
         if review.when is not None:
             reads |= review.when.variables()
@@ -130,8 +239,9 @@ class Engine:
 
     def __init__(self, world: World, history: Sequence[Occurrence], fork: float,
                  horizon: float, inject: Sequence[Occurrence] = (),
-                 suppress: Collection[str] = ()):
+                 suppress: Collection[str] = (), max_events: int = 100_000):
         self.world = world
+        self.max_events = max_events
         self.fork = fork = float(fork)
         self.horizon = horizon = float(horizon)
         _check(world, history, inject, suppress, fork, horizon)
@@ -154,6 +264,9 @@ class Engine:
         self._tracks = {k: tuple(sorted({e.var for e in et.effects} & tracked))
                         for k, et in events.items()}
         self._tracks = {k: v for k, v in self._tracks.items() if v}
+        # kind -> (once?, tracked variables it sets, rules it cancels, rules on it)
+        self._plan = {k: (k in self._once, self._tracks.get(k, ()), self._cancels.get(k, ()),
+                          rules_on.get(k, ())) for k in events}
 
         # ---- external occurrences, in scheduling order (decision 1)
         ext = [o for o in history if o.time < fork] + list(inject)
@@ -185,6 +298,17 @@ class Engine:
             if live or cancels:
                 steps.append((float(o.time), version, live, cancels))
         self.prefix: list[Event] = prefix
+        # ---- the review clock (decision 4): tick time -> reviews due, in file order
+        due: dict[float, list[_Review]] = {}
+        for rv in self._reviews:
+            if rv.once and rv.decides in occurred:
+                continue
+            k = 1
+            while fork + k * rv.every <= horizon:
+                due.setdefault(fork + k * rv.every, []).append(rv)
+                k += 1
+        self._tick_times = tuple(sorted(due))
+        self._tick_reviews = tuple(tuple(due[t]) for t in self._tick_times)
         self._steps = tuple(steps)
         self._fork_state = state
         self._fork_occurred = frozenset(occurred)
@@ -214,10 +338,7 @@ class Engine:
         """One replicate: the events after the prefix (versions k+1.., in ``stream``)."""
         fork = self.fork
         horizon = self.horizon
-        once = self._once
-        rules_on = self._rules_on
-        cancels_by = self._cancels
-        tracks_by = self._tracks
+        plan = self._plan
         world_events = self.world.events
         rand = rng.random
         state = self._fork_state.copy()
@@ -228,7 +349,9 @@ class Engine:
         pending: dict[str, list[_Pending]] = {}
         out: list[Event] = []
         version = len(self.prefix)
+        limit = version + self.max_events
 
+        fire_callbacks: list = []      # [fire], filled in below; shared by all consequences
         # ---- replay the rules' draws before the fork (decision 3)
         carried: list[tuple[float, _Pending]] = []
         for t, cause, rules, cancels in self._steps:
@@ -241,12 +364,13 @@ class Engine:
                 due = t + (r.fixed if r.fixed is not None else r.draw(rng))
                 if due < fork or due > horizon:
                     continue
-                it = _Pending(r, cause)
+                it = _Pending(r, cause, fire_callbacks)
                 carried.append((due, it))
                 if r.cancellable:
                     pending.setdefault(r.id, []).append(it)
 
         env = simpy.Environment()
+        schedule = env.schedule
 
         def occur(kind: str, actor: str | None, target: str | None, data: Any,
                   cause: int | None, rule: str | None, origin: str,
@@ -254,11 +378,13 @@ class Engine:
             nonlocal version
             version += 1
             now = env._now
+            if version > limit:
+                raise _runaway(self.world, out, now)
             out.append(Event(stream, version, now, kind, actor, target, data, cause, rule,
                              origin, source))
-            if kind in once:
+            is_once, tracks, cancels, rules = plan[kind]
+            if is_once:
                 occurred.add(kind)
-            tracks = tracks_by.get(kind)
             if tracks:
                 before = [values[v] for v in tracks]
                 apply(kind)
@@ -267,12 +393,10 @@ class Engine:
                         last[v] = version
             else:
                 apply(kind)
-            cancels = cancels_by.get(kind)
             if cancels:
                 for rid in cancels:
                     for it in pending.pop(rid, ()):
                         it.dead = True
-            rules = rules_on.get(kind)
             if rules:
                 for r in rules:
                     if r.then in occurred:
@@ -284,13 +408,12 @@ class Engine:
                     d = r.fixed if r.fixed is not None else r.draw(rng)
                     if now + d > horizon:
                         continue
-                    it = _Pending(r, version)
-                    _Timeout(env, d, it).callbacks.append(fire)
+                    it = _Pending(r, version, fire_callbacks)
+                    schedule(it, _RULE, d)
                     if r.cancellable:
                         pending.setdefault(r.id, []).append(it)
 
-        def fire(ev: Any) -> None:
-            it = ev._value
+        def fire(it: _Pending) -> None:
             if it.dead:
                 return
             it.dead = True
@@ -301,8 +424,15 @@ class Engine:
                 return
             occur(r.then, r.actor, r.target, r.data, it.cause, r.id, "simulated", None)
 
-        def external(ev: Any) -> None:
-            o = ev._value
+        fire_callbacks.append(fire)
+        tick_callbacks: list = []      # [tick]: shared, SimPy never mutates a callbacks list
+        external_callbacks: list = []
+        tick_times = self._tick_times
+        tick_reviews = self._tick_reviews
+        n_ticks = len(tick_times)
+
+        def external(ev: _External) -> None:
+            o = ev.occurrence
             if o.kind in occurred:
                 return
             et = world_events[o.kind]
@@ -310,37 +440,59 @@ class Engine:
                   o.target if o.target is not None else et.target,
                   frozen_data(o.data), None, None, o.origin, o.source)
 
-        def tick(ev: Any) -> None:
-            rv = ev._value
-            if rv.once and rv.decides in occurred:
-                return
-            if rv.when is None or rv.when(values):
-                h = rv.hazard(values)
-                if h >= 1.0 or (h > 0.0 and rand() < h):
-                    cause = None
-                    for v in rv.reads:
-                        c = last.get(v)
-                        if c is not None and (cause is None or c > cause):
-                            cause = c
-                    occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
-                          rv.id, "simulated", None)
-                    if rv.once:
-                        return
-            if env._now + rv.every <= horizon:
-                _Timeout(env, rv.every, rv).callbacks.append(tick)
+        def tick(tk: _Tick) -> None:
+            i = tk.i
+            for rv in tick_reviews[i]:
+                if rv.once and rv.decides in occurred:
+                    continue
+                if rv.when is None or rv.when(values):
+                    h = rv.constant
+                    if h is None:
+                        h = rv.hazard(values)
+                    if h >= 1.0 or (h > 0.0 and rand() < h):
+                        cause = None
+                        for v in rv.reads:
+                            c = last.get(v)
+                            if c is not None and (cause is None or c > cause):
+                                cause = c
+                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
+                              rv.id, "simulated", None)
+            i += 1
+            if i < n_ticks:
+                # one tick object per replicate goes back in the queue (SimPy's public
+                # schedule()), instead of a Timeout per tick
+                tk.i = i
+                tk.callbacks = tick_callbacks
+                schedule(tk, _REVIEW, tick_times[i] - env._now)
+
+        tick_callbacks.append(tick)
+        external_callbacks.append(external)
 
         # ---- scheduling order (decision 2); the clock starts at 0 so that
         # absolute times are exact (0 + t == t)
         for o in self._post:
-            _Timeout(env, o.time, o).callbacks.append(external)
-        for rv in self._reviews:
-            if fork + rv.every <= horizon and not (rv.once and rv.decides in occurred):
-                _Timeout(env, fork + rv.every, rv).callbacks.append(tick)
+            schedule(_External(o, external_callbacks), _EXTERNAL, float(o.time))
+        if n_ticks:
+            schedule(_Tick(tick_callbacks), _REVIEW, tick_times[0])
         for due, it in carried:
             if not it.dead:
-                _Timeout(env, due, it).callbacks.append(fire)
+                schedule(it, _RULE, due)
         env.run()
         return out
+
+
+def _runaway(world: World, out: list[Event], now: float) -> InputError:
+    """The error for a replicate that never ends (a loop of rules without delay)."""
+    recent: dict[str, int] = {}
+    for e in out[-1000:]:
+        if e.rule is not None:
+            recent[e.rule] = recent.get(e.rule, 0) + 1
+    loop = ", ".join(sorted(recent, key=lambda r: -recent[r])[:5]) or "?"
+    return InputError(Problem(
+        world.file, None, None,
+        f"a replicate passed {len(out)} events by day {now:g}: rules {loop} keep "
+        f"scheduling each other", "give the loop a positive delay, a probability below 1, "
+        "a 'when' that turns false, or make one of its events 'once'"))
 
 
 def _check(world: World, history: Sequence[Occurrence], inject: Sequence[Occurrence],
@@ -362,6 +514,11 @@ def _check(world: World, history: Sequence[Occurrence], inject: Sequence[Occurre
         if k not in kinds:
             problems.append(Problem(world.file, None, None, f"suppress: unknown event '{k}'",
                                     did_you_mean(k, kinds)))
+    for rv in world.reviews:
+        if not rv.every > 0:
+            problems.append(Problem(world.file, None, None,
+                                    f"review '{rv.id}': every must be a positive number of "
+                                    f"days, not {rv.every!r}", "for example every: 30"))
     if horizon < fork:
         problems.append(Problem(world.file, None, None,
                                 f"the horizon (day {horizon:g}) is before the fork "

@@ -133,6 +133,8 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int) -> list[Re
             events = eng.run(replicate_rng(scenario.seed, i), stream)
             values = evaluate([*prefix, *events])
             out.append(ReplicateResult(b, i, tuple(events), values))
+        except InputError:  # the world itself is wrong (e.g. a runaway loop): stop the run
+            raise
         except Exception as exc:  # a failing replicate is recorded, not fatal
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             out.append(ReplicateResult(b, i, error=tb))
@@ -350,10 +352,18 @@ def _chunk_size(total: int, jobs: int) -> int:
 
 
 def _progress(total: int, initial: int, enabled: bool | None, desc: str):
-    from tqdm.auto import tqdm
-
+    """A tqdm bar on a terminal (or a notebook widget when ipywidgets is there); silent
+    when output is not a terminal or ``enabled`` is False."""
     if enabled is None:
         enabled = sys.stderr.isatty() or _in_jupyter()
+    from tqdm import tqdm
+
+    if enabled and _in_jupyter():
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+        except ImportError:
+            pass
     return tqdm(total=total, initial=initial, disable=not enabled, desc=desc,
                 unit="rep", smoothing=0.1, dynamic_ncols=True)
 
@@ -444,7 +454,12 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+    try:
+        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+    except InputError:  # bad input found while running: leave nothing half-written
+        store.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def resume(folder: str | os.PathLike, *, executor: str = "auto", jobs: int | None = None,
@@ -618,10 +633,16 @@ class Run:
                                      f"this run has replicates 0..{self.scenario.replicates - 1}"))
         return self.store.read(replicate_stream(branch, i))
 
-    def iter_events(self, branch: str) -> Iterator[list[Event]]:
-        names = [replicate_stream(branch, i) for i in range(self.scenario.replicates)]
-        for _, events in self.store.iter_streams(names):
-            yield events
+    def iter_events(self, branch: str, block: int = 500) -> Iterator[list[Event]]:
+        """Every replicate's full stream, in replicate order (read in blocks, so memory
+        stays bounded whatever the number of replicates)."""
+        self.branch(branch)
+        n = self.scenario.replicates
+        for start in range(0, n, block):
+            names = [replicate_stream(branch, i) for i in range(start, min(n, start + block))]
+            got = dict(self.store.iter_streams(names))
+            for name in names:
+                yield got.get(name, [])
 
     def first_times(self, branch: str, kind: str) -> np.ndarray:
         ft = self.store.first_times(kind)

@@ -239,6 +239,22 @@ def _prepare(stream: str, events: Sequence[Event], expected: int, known: dict
     return out
 
 
+def _gc_paused(fn: Any) -> Any:
+    """Run ``fn`` with the cyclic GC paused: appends and reads allocate many small
+    acyclic objects, and collections triggered by them would scan the whole heap."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+    return wrapper
+
+
 def _open_text(path_or_file: str | os.PathLike | IO[str], mode: str):
     if isinstance(path_or_file, (str, os.PathLike)):
         return open(path_or_file, mode, encoding="utf-8", newline="\n")
@@ -567,6 +583,7 @@ class MemoryStore(EventStore):
         return s
 
     # ---- writing
+    @_gc_paused
     def append(self, stream: str, events: Iterable[Event], expected_version: int) -> int:
         evs = events if isinstance(events, list) else list(events)
         prepared = _prepare(stream, evs, expected_version, self._shapes)
@@ -953,6 +970,7 @@ class SQLiteStore(EventStore):
         raise AssertionError("unreachable")
 
     # ---- writing
+    @_gc_paused
     def append(self, stream: str, events: Iterable[Event], expected_version: int) -> int:
         evs = events if isinstance(events, list) else list(events)
         prepared = _prepare(stream, evs, expected_version, self._shape_ids)

@@ -131,12 +131,16 @@ def _norm(text: Any) -> str:
     return " ".join(str(text).strip().lower().replace("_", " ").split())
 
 
-def check_choice(answer: Any, expected: str, *, options: Sequence[str], question: str,
-                 hint: str = "") -> None:
-    """Check an answer chosen from ``options`` (case, spaces and ``_`` do not matter)."""
+def check_choice(answer: Any, expected: str | Sequence[str], *, options: Sequence[str],
+                 question: str, hint: str = "") -> None:
+    """Check an answer chosen from ``options`` (case, spaces and ``_`` do not matter).
+
+    ``expected`` is the right option, or a list of options that are all right (a tie).
+    """
     __tracebackhide__ = True
+    right = [expected] if isinstance(expected, str) else list(expected)
     listed = ", ".join(repr(o) for o in options)
-    if expected not in options:
+    if not right or any(r not in options for r in right):
         raise ValueError(f"check_choice: the right value {expected!r} is not among the "
                          f"options ({listed})")
     if answer is Ellipsis or answer is None:
@@ -147,7 +151,7 @@ def check_choice(answer: Any, expected: str, *, options: Sequence[str], question
     if chosen is None:
         raise WrongAnswer(f"Question {question}: {answer!r} is not one of the options; "
                           f"choose one of: {listed}.")
-    if chosen == expected:
+    if chosen in right:
         print(f"Question {question}: correct ({chosen}).")
         return
     msg = f"Question {question}: not quite; {chosen!r} is not what this run shows."

@@ -165,3 +165,23 @@ def test_ingest_prints_reviewable_candidates(tmp_path: Path):
     r = sim_cmd("ingest", str(art), "--published", "15/07/2019", "--world",
                 str(root / "world.yaml"))
     assert r.returncode == 2 and "not a date" in r.stderr
+
+
+def test_runaway_rule_loop_is_bad_input(mini: Path, tmp_path: Path):
+    """Two events that schedule each other at once, for ever: a clear error, no run folder."""
+    text = (mini / "world.yaml").read_text().replace("reviews:", """  - id: ping
+    on: talk
+    then: arm
+    probability: 1
+  - id: pong
+    on: arm
+    then: talk
+    probability: 1
+reviews:""")
+    (mini / "world.yaml").write_text(text)
+    out = tmp_path / "loop"
+    r = sim_cmd("run", str(mini / "scenario.yaml"), "-n", "3", "--out", str(out),
+                "--executor", "serial")
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and ("ping" in r.stderr or "pong" in r.stderr)
+    assert not out.exists()

@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from sim.engine import Engine
+from sim.engine import Engine, compile_condition
 from sim.errors import InputError
 from sim.events import HISTORY, INJECTED, SIMULATED, Event, Occurrence
 from sim.world import (
@@ -188,6 +188,20 @@ def test_ties_break_by_scheduling_order():
                     rules=[rule("r2", "a", "c", delay=10), rule("r1", "a", "b", delay=10)])
     eng = Engine(w2, [], fork=0, horizon=100, inject=[inj(0, "a")])
     assert kinds(eng.run(random.Random(0), "s")) == ["a", "c", "b"]
+    # review ticks are scheduled at the start, before the consequences drawn pre-fork
+    w3 = make_world(events={"a": {}, "b": {}, "d": {}},
+                    rules=[rule("r", "a", "b", delay=30)],
+                    reviews=[Review("rv", "A", 10, "d", 1.0)])
+    eng = Engine(w3, [occ(0, "a")], fork=20, horizon=30)
+    assert [(e.kind, e.time) for e in eng.run(random.Random(0), "s")] == [("d", 30), ("b", 30)]
+    # at equal times: externals, then review ticks in file order, then consequences,
+    # whenever each was scheduled
+    w4 = make_world(events={"a": {}, "b": {}, "d": {}, "e": {}},
+                    rules=[rule("r", "a", "b", delay=10)],
+                    reviews=[Review("rv_e", "A", 20, "e", 1.0), Review("rv_d", "A", 10, "d", 1.0)])
+    eng = Engine(w4, [], fork=0, horizon=20, inject=[inj(10, "a"), inj(20, "a")])
+    assert [(e.kind, e.time) for e in eng.run(random.Random(0), "s")] == [
+        ("a", 10), ("d", 10), ("a", 20), ("e", 20), ("d", 20), ("b", 20)]
     # history before injections at the same time, each in input order
     eng = Engine(w, [occ(5, "c"), occ(5, "b")], fork=10, horizon=100,
                  inject=[inj(5, "d"), inj(5, "a")])
@@ -205,7 +219,7 @@ def test_cause_rule_and_data_are_recorded():
                           rule("r_bz", "b", "z", delay=3)],
                    reviews=[Review("rv", "C", 30, "dec", 1.0,
                                    condition({"tension": {">=": 1.0}}))])
-    eng = Engine(w, [occ(1, "a", actor="C")], fork=10, horizon=30,
+    eng = Engine(w, [occ(1, "a", actor="C")], fork=10, horizon=40,
                  inject=[inj(12, "c")])
     assert (eng.prefix[0].actor, eng.prefix[0].target) == ("C", None)
     run = eng.run(random.Random(0), "s")
@@ -236,7 +250,7 @@ def test_horizon_is_inclusive():
                    reviews=[Review("rv", "A", 25, "d", 1.0)])
     eng = Engine(w, [], fork=0, horizon=100, inject=[inj(10, "a"), inj(100.5, "a")])
     assert [(e.kind, e.time) for e in eng.run(random.Random(0), "s")] == [
-        ("a", 10.0), ("d", 25.0), ("d", 50.0), ("d", 75.0), ("b", 100.0), ("d", 100.0)]
+        ("a", 10.0), ("d", 25.0), ("d", 50.0), ("d", 75.0), ("d", 100.0), ("b", 100.0)]
 
 
 def test_reviews_tick_only_after_the_fork_while_when_holds():
@@ -256,6 +270,23 @@ def test_unknown_names_are_input_errors():
         Engine(w, [], fork=0, horizon=10, suppress=["nope"])
     with pytest.raises(InputError, match="horizon"):
         Engine(w, [], fork=10, horizon=5)
+    w2 = make_world(events={"x": {}}, reviews=[Review("rv", "A", 0, "x", 0.5)])
+    with pytest.raises(InputError, match="every must be a positive"):
+        Engine(w2, [], fork=0, horizon=5)
+
+
+def test_compiled_conditions_agree_with_holds():
+    specs = [{"n": 2}, {"n": {"!=": 2}}, {"n": {">=": 2}}, {"n": {">": 2}}, {"n": {"<=": 2}},
+             {"n": {"<": 2}}, {"f": True, "n": {">": 0}}, {"f": True, "n": 1, "x": {"<": 1}},
+             {"any": [{"f": True}, {"x": {">=": 1.5}}]}, {"not": {"n": {">": 2}}},
+             {"all": []}, {"any": []}, {"n": {">": 0, "<": 3}}]
+    for spec in specs:
+        c = condition(spec)
+        fn = compile_condition(c)
+        for f, n, x in itertools.product([False, True], range(-1, 5), [0.0, 1.0, 1.5, 2.5]):
+            values = {"f": f, "n": n, "x": x}
+            assert fn(values) == c.holds(values), (spec, values)
+    assert compile_condition(None) is None
 
 
 # --------------------------------------------------------------------------- closed forms
@@ -344,9 +375,11 @@ def test_same_seed_same_events_and_different_seeds_differ():
     assert a != eng.run(random.Random(8), "s")
 
 
-def reference_run(world, history, fork, horizon, inject=(), suppress=(), rng=None):
+def reference_run(world, history, fork, horizon, inject=(), suppress=(), rng=None,
+                  max_events=2000):
     """A naive single pass from day 0 with one heap, following the engine decisions
-    independently of Engine's precomputation. Returns the whole log in one stream."""
+    independently of Engine's precomputation. Returns the whole log in one stream, or
+    None when more than ``max_events`` events follow the fork (a runaway loop)."""
     suppress = set(suppress)
     values = world.initial_state()
     queue: list = []
@@ -355,23 +388,35 @@ def reference_run(world, history, fork, horizon, inject=(), suppress=(), rng=Non
     occurred: set[str] = set()
     last: dict[str, int] = {}
     pending: dict[str, list[list[bool]]] = {}
+    after_fork = [0]
     ev = world.events
 
-    def push(t, what, payload):
-        heapq.heappush(queue, (t, next(seq), what, payload))
+    # at equal times: external occurrences, then review ticks (file order), then rule
+    # consequences (each kind in the order it was scheduled)
+    prio = {"ext": 0, "tick": 1, "rule": 2}
+
+    def push(t, what, payload, order=None):
+        heapq.heappush(queue, (t, prio[what], next(seq) if order is None else order, what,
+                               payload))
 
     ext = [o for o in history if o.time < fork] + list(inject)
     ext = sorted((o for o in ext if o.time <= horizon and o.kind not in suppress),
                  key=lambda o: o.time)
     for o in ext:
         push(o.time, "ext", o)
-    for rv in world.reviews:
-        if rv.decides not in suppress and fork + rv.every <= horizon:
-            push(fork + rv.every, "tick", rv)
+    for i, rv in enumerate(world.reviews):
+        k = 1
+        while rv.decides not in suppress and fork + k * rv.every <= horizon:
+            push(fork + k * rv.every, "tick", rv, order=i)
+            k += 1
 
     def occur(t, kind, actor, target, data, cause, rule_id, origin, source):
         log.append(Event("full", len(log) + 1, t, kind, actor, target, data, cause, rule_id,
                          origin, source))
+        if t >= fork:
+            after_fork[0] += 1
+            if after_fork[0] > max_events:
+                raise OverflowError
         if ev[kind].once:
             occurred.add(kind)
         for eff in ev[kind].effects:
@@ -397,8 +442,7 @@ def reference_run(world, history, fork, horizon, inject=(), suppress=(), rng=Non
             pending.setdefault(r.id, []).append(flag)
             push(due, "rule", (r, len(log), flag))
 
-    while queue:
-        t, _, what, payload = heapq.heappop(queue)
+    def step(t, _, __, what, payload):
         if what == "ext":
             o = payload
             if o.kind not in occurred:
@@ -407,7 +451,7 @@ def reference_run(world, history, fork, horizon, inject=(), suppress=(), rng=Non
         elif what == "rule":
             r, cause, flag = payload
             if flag[0] or r.then in occurred:
-                continue
+                return
             flag[0] = True
             if r.when is None or r.when.holds(values):
                 occur(t, r.then, ev[r.then].actor, ev[r.then].target, r.data, cause, r.id,
@@ -415,7 +459,7 @@ def reference_run(world, history, fork, horizon, inject=(), suppress=(), rng=Non
         else:
             rv = payload
             if rv.decides in occurred:
-                continue
+                return
             if rv.when is None or rv.when.holds(values):
                 h = rv.hazard(values)
                 if h >= 1 or (h > 0 and rng.random() < h):
@@ -426,10 +470,11 @@ def reference_run(world, history, fork, horizon, inject=(), suppress=(), rng=Non
                     occur(t, rv.decides, ev[rv.decides].actor or rv.actor,
                           ev[rv.decides].target, {"p": h}, max(causes) if causes else None,
                           rv.id, SIMULATED, None)
-                    if rv.decides in occurred:
-                        continue
-            if t + rv.every <= horizon:
-                push(t + rv.every, "tick", rv)
+    try:
+        while queue:
+            step(*heapq.heappop(queue))
+    except OverflowError:
+        return None
     return log
 
 
@@ -471,20 +516,26 @@ def random_world(r: random.Random):
 
 
 def test_prefix_plus_run_equals_one_uninterrupted_reference_run():
-    checked = events = 0
+    checked = events = runaways = 0
     for world_seed in range(250):
         w, history, fork, horizon, inject, suppress = random_world(random.Random(world_seed))
-        eng = Engine(w, history, fork, horizon, inject, suppress)
+        eng = Engine(w, history, fork, horizon, inject, suppress, max_events=2000)
         for seed in range(4):
-            got = [e.evolve(stream="full") for e in full(eng, seed)]
             want = reference_run(w, history, fork, horizon, inject, suppress,
                                  random.Random(seed))
+            if want is None:
+                with pytest.raises(InputError, match="keep scheduling each other"):
+                    eng.run(random.Random(seed), "s")
+                runaways += 1
+                continue
+            got = [e.evolve(stream="full") for e in full(eng, seed)]
             assert [(e.version, e.time, e.kind, e.cause, e.rule) for e in got] == \
                    [(e.version, e.time, e.kind, e.cause, e.rule) for e in want], world_seed
             assert got == want, world_seed
             checked += 1
             events += len(got)
     assert events > 2000  # the random worlds do exercise the engine
+    assert 0 < runaways < checked / 10
 
 
 def test_runs_do_not_share_state():

@@ -36,27 +36,118 @@ REQUIRED = ("01_baseline", "02_counterfactuals", "03_sensitivity", "04_change_th
 # The wrong code runs after the reference code, so it can start from the right value.
 _MOVE = "my_answer = my_answer + 0.3 if my_answer < 0.5 else my_answer - 0.3"
 _OTHER = "my_answer = [o for o in {options} if o != my_answer][0]"
+_CHOICES = "my_answer = [o for o in {options} if o != my_answer][0]"
+_DIRECTIONS = _CHOICES.format(options='["higher", "lower", "no clear difference"]')
+
+# Run once in the kernel before the notebook: independent routes to the reference answers.
+HELPERS = """
+import csv as _csv
+from collections import Counter as _Counter
+
+import numpy as _np
+
+from sim import outcomes as _oc
+
+def _csv_values(run, branch, outcome):
+    # per-replicate values from the run folder's replicates.csv, in replicate order
+    with open(run.folder / "replicates.csv", newline="") as f:
+        rows = [r for r in _csv.DictReader(f) if r["branch"] == branch]
+    rows.sort(key=lambda r: int(r["replicate"]))
+    return _np.array([float(r[outcome]) if r[outcome] != "" else _np.nan for r in rows])
+
+
+def _csv_diff(run, branch, ref, outcome):
+    return float(_np.mean(_csv_values(run, branch, outcome) - _csv_values(run, ref, outcome)))
+
+
+def _top_route(run, branch):
+    # the commonest rule behind a replicate's first sanctions, read stream by stream
+    c = _Counter()
+    for i in range(run.scenario.replicates):
+        e = next((e for e in run.replicate_events(branch, i)
+                  if e.kind == "caatsa_sanctions"), None)
+        if e is not None:
+            c[e.rule] += 1
+    return c.most_common(1)[0][0]
+
+
+def _direction(a, b):
+    d = _oc.paired_difference(a, b)
+    return "higher" if d.lo > 0 else "lower" if d.hi < 0 else "no clear difference"
+"""
+
 ANSWERS: dict[str, dict[str, tuple[str, str]]] = {
     "01_baseline": {
-        "1.1": ("import csv\n"
-                "with open(run.folder / 'replicates.csv', newline='') as f:\n"
-                "    rows = [r for r in csv.DictReader(f) if r['branch'] == 'baseline']\n"
-                "my_answer = sum(float(r['sanctioned']) for r in rows) / len(rows)",
+        "1.1": ("my_answer = float(_np.mean(_csv_values(run, 'baseline', 'sanctioned')))",
                 _MOVE),
         "1.2": ("my_answer = float(np.mean(t_sanctions <= scenario.fork + 365))", _MOVE),
         "1.3": ("import re\n"
                 "line = story.why(events, world, 'caatsa_sanctions').splitlines()[1]\n"
                 "my_answer = re.search(r': (?:rule|review) (\\w+)', line).group(1)",
-                _OTHER.format(options="routes")),
-        "1.4": ("from collections import Counter\n"
-                "c = Counter()\n"
-                "for i in range(len(t_sanctions)):\n"
-                "    for e in run.replicate_events('baseline', i):\n"
-                "        if e.kind == 'caatsa_sanctions':\n"
-                "            c[e.rule] += 1\n"
-                "            break\n"
-                "my_answer = c.most_common(1)[0][0]",
-                _OTHER.format(options="routes")),
+                _CHOICES.format(options="routes")),
+        "1.4": ("my_answer = _top_route(run, 'baseline')", _CHOICES.format(options="routes")),
+    },
+    "02_counterfactuals": {
+        "2.1": ("my_answer = _csv_diff(hold, CF, CTL, 'sanctioned_by_2021')", _MOVE),
+        # normal-theory standard errors by hand (the check uses t and z quantiles: ~2% apart)
+        "2.2": ("d = a - b\n"
+                "se_paired = d.std(ddof=1) / np.sqrt(d.size)\n"
+                "se_unpaired = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)\n"
+                "my_answer = float(se_unpaired / se_paired)",
+                "my_answer = my_answer * 2"),
+        "2.3": ("my_answer = _direction(_csv_values(hold, CF, 'batch2_signed'), "
+                "_csv_values(hold, CTL, 'batch2_signed'))", _DIRECTIONS),
+        "2.5": ("my_answer = float(_np.mean(_csv_values(crete, CF2, 'sanctioned')))", _MOVE),
+        "2.6": ("my_answer = _top_route(crete, CF2)", _CHOICES.format(options="routes")),
+        "2.8": ("my_answer = _csv_diff(patriot, CF3, CTL3, 'still_in_f35')", _MOVE),
+        "2.9": ("my_answer = _csv_diff(wg, CF4, CTL4, 'f35_suspended_by_2020')", _MOVE),
+    },
+    "03_sensitivity": {
+        # the widest swing, from the run folder's CSV rather than the outcome table
+        "3.1": ("sw_ = {p: abs(_np.mean(_csv_values(tor, hi, OUTCOME))\n"
+                "              - _np.mean(_csv_values(tor, lo, OUTCOME)))\n"
+                "       for p, (lo, hi, _x, _y) in points.items()}\n"
+                "my_answer = max(sw_, key=sw_.get)",
+                _CHOICES.format(options="PARAMETERS")),
+        "3.3": ("d_ = _direction(_csv_values(sw, points_sw[-1], OUTCOME), "
+                "_csv_values(sw, points_sw[0], OUTCOME))\n"
+                "my_answer = {'higher': 'rise', 'lower': 'fall'}.get(d_, 'no clear change')",
+                _CHOICES.format(options='["rise", "fall", "no clear change"]')),
+        # the smallest n whose Wilson half-width at base_p is <= 0.02 (not the normal formula)
+        "3.4": ("from sim.outcomes import wilson\n"
+                "my_answer = next(n for n in range(10, 100000, 5)\n"
+                "                 if (lambda r: (r[2] - r[1]) / 2)(\n"
+                "                     wilson(round(base_p * n), n)) <= 0.02)",
+                "my_answer = my_answer * 2"),
+    },
+    "04_change_the_model": {
+        "4.1": ("import re\n"
+                "my_answer = int(re.search(r'world_broken\\.yaml:(\\d+):', "
+                "str(broken_error)).group(1))",
+                "my_answer = my_answer + 1"),
+        "4.2": ("my_answer = float(_np.mean(_csv_values(new, 'radar_red_line', "
+                "'sanctioned_by_2021') - _csv_values(base, 'baseline', 'sanctioned_by_2021')))",
+                _MOVE),
+        "4.3": ("hits = sum(1 for i in range(N) for e in new.replicate_events('radar_red_line', i)\n"
+                "           if e.kind == 'caatsa_sanctions' and e.rule == 'sanction_after_radar_test')\n"
+                "my_answer = hits / N",
+                _MOVE),
+        "4.4": ("my_answer = _direction(_csv_values(new, 'radar_red_line', 'live_test_by_2021'), "
+                "_csv_values(base, 'baseline', 'live_test_by_2021'))", _DIRECTIONS),
+    },
+    "05_article_to_history": {
+        "5.1": ("import re\n"
+                "my_answer = int(re.search(r'# (\\d+) candidate', "
+                "ingest.to_yaml(result)).group(1))",
+                "my_answer = my_answer + 1"),
+        "5.2": ("import re\n"
+                "my_answer = re.search(r'activated -> s400_activated: ([a-z ]+) \\(', "
+                "ingest.to_yaml(result)).group(1)",
+                _CHOICES.format(options='["negated", "conditional", "modal or future"]')),
+        "5.4": ("import re\n"
+                "my_answer = sum(1 for line in str(history_error).splitlines()\n"
+                "                if re.search(r'history\\.yaml:\\d+:\\d+: ', line))",
+                "my_answer = my_answer + 1"),
     },
 }
 
@@ -108,6 +199,9 @@ def test_check_choice():
         teaching.check_choice("down", "up", options=opts, question="c", hint="h")
     with pytest.raises(ValueError):   # a check cell whose key is not an option is a bug
         teaching.check_choice("up", "left", options=opts, question="c")
+    teaching.check_choice("down", ["up", "down"], options=opts, question="tie")  # a tie
+    with pytest.raises(WrongAnswer):
+        teaching.check_choice("no clear change", ["up", "down"], options=opts, question="tie")
 
 
 def test_replicates_from_environment(monkeypatch):
@@ -160,8 +254,8 @@ def test_notebook_is_clean_and_well_formed(path: Path):
     nbformat.validate(nb)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "## Learning objectives" in text
-    assert re.search(r"\(\w[\w ]+, \"[^\"]+\", \d{4}-\d\d-\d\d\)", text) or \
-        path.stem.startswith("05"), "cite at least one source as (outlet, \"title\", date)"
+    assert re.search(r"\(\w[\w\s.-]+, \"[^\"]+\",\s+\d{4}-\d\d-\d\d[);]", text), \
+        "cite at least one source as (outlet, \"title\", date)"
     questions = []
     for i, c in enumerate(nb.cells):
         if c.cell_type == "code":
@@ -225,6 +319,8 @@ def test_notebook_runs_and_checks_are_real(path: Path, tmp_path: Path, monkeypat
     client = _client(nb, tmp_path)
     checked = []
     with client.setup_kernel(env=dict(os.environ)):
+        ename, evalue, _ = _run(client, HELPERS, 0)
+        assert ename is None, f"test helpers: {ename}: {evalue}"
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
