@@ -4,22 +4,35 @@ A world of 5 actors, 9 event types, 9 rules and 5 reviews, with 20 history
 events before the fork and two years after it (about 100 occurrences per
 replicate). In the same process it times:
 
-1. ``Engine.run`` (Event records included), replicates per second;
+1. ``Engine.run`` (Event records included), replicates per second, on that
+   world and on the S-400 baseline (scenarios/s400/baseline.yaml);
 2. a hand-written bare SimPy model of the same graph (processes and timeouts,
-   plain dicts and tuples, no store, no validation, no Event records);
-3. the engine fed by a ``numpy.random.Generator`` (through a small adapter)
-   instead of ``random.Random``, and the scalar draws on their own.
+   plain dicts and tuples, no store, no validation, no Event records; it
+   draws from one ``random.Random`` in event order, without common random
+   numbers);
+3. the engine's random numbers: a ``random.Random`` seeded per source (what a
+   stream per rule and review would cost), ``sim.engine.uniform`` one at a
+   time, and the per-replicate table; and scalar draws of ``random.Random``
+   against numpy's Generator (why sim.seeding hands out ``random.Random``).
+
+``--crn`` measures what common random numbers buy: for each S-400 teaching
+scenario (a base branch and one changed branch), the standard error of the
+paired difference of each outcome over the unpaired one (1 = no gain).
+``--engine FILE`` runs everything with another engine module, e.g. the one
+before synchronised streams: ``git show 8f55051:sim/engine.py > /tmp/e.py``.
 
 Targets (docs in the engine's report): engine <= 1.5x the bare model per
 replicate; >= 3,000 replicates/s on one core.
 
-    .venv/bin/python benchmarks/engine.py            # full run (~30 s)
-    .venv/bin/python benchmarks/engine.py --quick    # smoke run (~2 s)
+    .venv/bin/python benchmarks/engine.py            # full run (~40 s)
+    .venv/bin/python benchmarks/engine.py --quick    # smoke run (~3 s)
+    .venv/bin/python benchmarks/engine.py --crn      # CRN gain only (~1 min)
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import math
 import platform
 import random
@@ -33,8 +46,11 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.engine import Engine  # noqa: E402
+import sim.engine  # noqa: E402
+from sim import outcomes as oc  # noqa: E402
 from sim.events import HISTORY, Occurrence  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+from sim.seeding import replicate_rng  # noqa: E402
 from sim.world import (  # noqa: E402
     Actor,
     Delay,
@@ -50,6 +66,10 @@ from sim.world import (  # noqa: E402
 
 FORK = 400.0
 HORIZON = FORK + 730.0
+ROOT = Path(__file__).resolve().parents[1]
+S400 = ROOT / "scenarios" / "s400"
+CRN_SCENARIOS = ("no_congress_hold", "russia_wedge", "patriot_2017", "sanction_on_delivery",
+                 "trump_second_term", "turkey_resells", "wg_accepted_apr2019")
 
 
 def bench_world() -> tuple[World, list[Occurrence]]:
@@ -215,37 +235,6 @@ def bare_model(world: World, history: list[Occurrence], callbacks: bool = False)
     return run
 
 
-# --------------------------------------------------------------------------- numpy adapter
-
-
-class NumpyRng:
-    """The random.Random methods the engine and Delay.draw call, backed by a numpy Generator."""
-
-    def __init__(self, seed: int):
-        self.g = np.random.default_rng(seed)
-
-    def random(self) -> float:
-        return self.g.random()
-
-    def expovariate(self, lambd: float) -> float:
-        return self.g.exponential(1.0 / lambd)
-
-    def lognormvariate(self, mu: float, sigma: float) -> float:
-        return self.g.lognormal(mu, sigma)
-
-    def uniform(self, a: float, b: float) -> float:
-        return self.g.uniform(a, b)
-
-    def triangular(self, low: float, high: float, mode: float) -> float:
-        return self.g.triangular(low, mode, high)
-
-    def choices(self, values, weights=None):
-        if weights is None:
-            return [values[int(self.g.integers(len(values)))]]
-        w = np.asarray(weights, float)
-        return [values[int(self.g.choice(len(values), p=w / w.sum()))]]
-
-
 # --------------------------------------------------------------------------- timing
 
 
@@ -275,42 +264,126 @@ def draws_per_second(fn, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def load_engine(path: str | None):
+    """The engine module to measure: sim.engine, or another version of it from a file."""
+    if path is None:
+        return sim.engine
+    spec = importlib.util.spec_from_file_location("engine_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def branch_engine(eng_mod, scenario, b: int):
+    br = scenario.branches[b]
+    return eng_mod.Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
+                          suppress=br.suppress)
+
+
+def crn_gain(eng_mod, n: int) -> None:
+    """Paired over unpaired standard errors of every outcome, per teaching scenario."""
+    print(f"common random numbers: SE(paired difference) / SE(unpaired), {n} replicates "
+          f"per branch (1 = no gain; outcomes constant in both branches left out)")
+    every: list[float] = []
+    for name in CRN_SCENARIOS:
+        sc = load_scenario(S400 / f"{name}.yaml")
+        cols = []
+        for b in (0, 1):
+            br = sc.branches[b]
+            eng = branch_engine(eng_mod, sc, b)
+            ev = oc.Evaluator(sc.outcomes, br.world, br.fork, br.horizon)
+            cap = br.horizon - br.fork
+            rows = [ev([*eng.prefix, *eng.run(replicate_rng(sc.seed, i), "s")])
+                    for i in range(n)]
+            cols.append({k: [min(r[k], cap) for r in rows] for k in rows[0]})
+        ratios = {}
+        for k in cols[0]:
+            a, c = cols[0][k], cols[1][k]
+            unpaired = math.sqrt(statistics.pvariance(a) + statistics.pvariance(c))
+            if unpaired > 0:
+                ratios[k] = statistics.pstdev([x - y for x, y in zip(a, c)]) / unpaired
+        every += ratios.values()
+        changed = sorted(ratios, key=ratios.get)
+        print(f"  {name:22s} median {statistics.median(ratios.values()):.2f}  "
+              f"[{min(ratios.values()):.2f} .. {max(ratios.values()):.2f}] over "
+              f"{len(ratios)} outcomes; tightest {changed[0]} {ratios[changed[0]]:.2f}")
+    q = statistics.quantiles(every, n=4)
+    print(f"  all: median {statistics.median(every):.2f}, quartiles {q[0]:.2f} / {q[2]:.2f}, "
+          f"{sum(r < 0.5 for r in every)} of {len(every)} below 0.5")
+
+
+def random_numbers(eng_mod, engines: dict, m: int) -> None:
+    """The cost of the engine's random numbers."""
+    if not hasattr(eng_mod, "uniform"):
+        return
+    t0 = time.perf_counter()
+    for i in range(m // 10):
+        random.Random(i)
+    seed_us = (time.perf_counter() - t0) / (m // 10) * 1e6
+    t0 = time.perf_counter()
+    for i in range(m):
+        eng_mod.uniform(12345, 678, i)
+    uni_us = (time.perf_counter() - t0) / m * 1e6
+    print(f"random numbers: seeding a random.Random {seed_us:.2f} us (per source, if each "
+          f"had one); sim.engine.uniform {uni_us:.2f} us each")
+    for name, eng in engines.items():
+        k = m // 100
+        t0 = time.perf_counter()
+        for i in range(k):
+            eng._table(i)
+        size = len(eng._table(0))
+        print(f"  {name}: table of {size} uniforms per replicate, "
+              f"{(time.perf_counter() - t0) / k * 1e6:.1f} us")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run (few replicates)")
     ap.add_argument("--replicates", type=int, default=None)
+    ap.add_argument("--crn", action="store_true", help="only the common-random-numbers gain")
+    ap.add_argument("--engine", default=None, help="an engine module file to measure instead")
     args = ap.parse_args(argv)
     n = args.replicates or (300 if args.quick else 5000)
     repeats = 1 if args.quick else 3
+    eng_mod = load_engine(args.engine)
+    print(f"python {platform.python_version()}, simpy {simpy.__version__}, "
+          f"numpy {np.__version__}, {platform.machine()}; engine {eng_mod.__file__}")
+    if args.crn:
+        crn_gain(eng_mod, args.replicates or (200 if args.quick else 2000))
+        return 0
 
     world, history = bench_world()
-    engine = Engine(world, history, FORK, HORIZON)
+    engine = eng_mod.Engine(world, history, FORK, HORIZON)
+    s400 = load_scenario(S400 / "baseline.yaml")
+    s400_engine = branch_engine(eng_mod, s400, 0)
     bare = bare_model(world, history)
     lean = bare_model(world, history, callbacks=True)
-    print(f"python {platform.python_version()}, simpy {simpy.__version__}, "
-          f"numpy {np.__version__}, {platform.machine()}")
     print(f"world: {len(world.actors)} actors, {len(world.events)} event types, "
           f"{len(world.rules)} rules, {len(world.reviews)} reviews; "
           f"{len(engine.prefix)} events before the fork, {HORIZON - FORK:g} days after")
+    sw = s400.branches[0].world
+    print(f"S-400 baseline: {len(sw.events)} event types, {len(sw.rules)} rules, "
+          f"{len(sw.reviews)} reviews; {len(s400_engine.prefix)} events before the fork")
 
     sizes = [len(engine.run(random.Random(i), "b/0")) for i in range(min(n, 1000))]
+    s400_sizes = [len(s400_engine.run(random.Random(i), "b/0")) for i in range(min(n, 1000))]
     bare_sizes = [len(bare(random.Random(i))) for i in range(min(n, 1000))]
     lean_sizes = [len(lean(random.Random(i))) for i in range(min(n, 1000))]
-    print(f"occurrences per replicate after the fork (means; the bare models break ties differently): "
-          f"engine {statistics.mean(sizes):.1f}, bare {statistics.mean(bare_sizes):.1f}, "
-          f"bare callbacks {statistics.mean(lean_sizes):.1f}")
+    print(f"occurrences per replicate after the fork (means; the bare models break ties and "
+          f"draw differently): engine {statistics.mean(sizes):.1f}, bare "
+          f"{statistics.mean(bare_sizes):.1f}, bare callbacks {statistics.mean(lean_sizes):.1f};"
+          f" S-400 baseline {statistics.mean(s400_sizes):.1f}")
 
     best = rates({"engine (random.Random)": lambda i: engine.run(random.Random(i), "b/0"),
                   "bare SimPy model": lambda i: bare(random.Random(i)),
                   "bare SimPy, callbacks": lambda i: lean(random.Random(i)),
-                  "engine (numpy Generator)": lambda i: engine.run(NumpyRng(i), "b/0"),
+                  "engine, S-400 baseline": lambda i: s400_engine.run(random.Random(i), "b/0"),
                   "random.Random(i) alone": lambda i: random.Random(i)}, n, repeats)
     print(f"best of {repeats} x {n} replicates, timed in turn:      wall            CPU")
     for k, (w, c) in best.items():
         print(f"  {k:26s} {w:9,.0f}/s {1e6 / w:5.0f} us  {c:9,.0f}/s {1e6 / c:5.0f} us")
     eng_w, eng_c = best["engine (random.Random)"]
     bare_w, bare_c = best["bare SimPy model"]
-    np_c = best["engine (numpy Generator)"][1]
     lean_c = best["bare SimPy, callbacks"][1]
     print(f"ratio engine / bare per replicate: {bare_w / eng_w:.2f}x wall, "
           f"{bare_c / eng_c:.2f}x CPU  (target <= 1.5x); engine / bare callbacks "
@@ -318,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"engine >= 3,000 replicates/s (CPU): {'yes' if eng_c >= 3000 else 'NO'}; "
           f"{eng_c * statistics.mean(sizes):,.0f} events/s")
 
-    m = 20000 if args.quick else 500000
+    m = 20000 if args.quick else 200000
+    random_numbers(eng_mod, {"bench world": engine, "S-400 baseline": s400_engine}, m)
     r = random.Random(1)
     g = np.random.default_rng(1)
     pairs = [("uniform [0,1)", r.random, g.random),
@@ -329,8 +403,6 @@ def main(argv: list[str] | None = None) -> int:
     for name, a, b in pairs:
         ra, rb = draws_per_second(a, m), draws_per_second(b, m)
         print(f"  {name:14s} {ra / 1e6:6.2f} vs {rb / 1e6:6.2f}  ({ra / rb:.1f}x)")
-    print(f"engine replicate with random.Random vs numpy Generator: {eng_c / np_c:.2f}x "
-          f"faster (CPU)")
     return 0
 
 

@@ -26,23 +26,40 @@ carries them for users):
    consequences in the order they were scheduled (pre-fork ones first). This
    is SimPy's queue order (time, priority, scheduling order) with priorities
    external < review < rule, so it does not depend on when a tick was queued.
-3. Draws, in this order: for each rule ``on`` the event, in file order, whose
-   ``when`` holds: one ``rng.random()`` against its probability (no draw when
-   the probability is 1), then the delay's own draws (none for a fixed delay).
-   A rule with probability 0, or whose ``then`` is suppressed, or whose
-   ``then`` is a ``once`` event that has already occurred, is skipped without
-   drawing. A consequence due after the horizon (or, before the fork, due
-   before the fork) is dropped after its draws.
+3. Random numbers are synchronised for common random numbers (Law & Kelton):
+   every rule and every review is a *source* with its own stream of uniforms,
+   so what one source draws never shifts another's. ``run`` takes one 64-bit
+   ``base = rng.getrandbits(64)`` from the replicate's generator; uniform n
+   (n = 0, 1, ...) of a source is ``uniform(base, key, n)``: output n of
+   SplitMix64 seeded with mix(base XOR key), key a hash of "rule:ID" or
+   "review:ID" (by id, not position, so branches whose worlds add or drop
+   other rules still share it). Counter-based, so nothing is skipped or
+   carried: the engine computes each replicate's first uniforms of every
+   source in one numpy pass and the rest one by one, with the same floats.
+   (A ``random.Random`` per source, as first built, cost ~3.7 us to seed each
+   and made the S-400 baseline 40% slower; this costs ~8%.)
+   Each evaluation of a rule -- an occurrence of its ``on`` event, before or
+   after the fork, while its ``then`` can still occur -- uses the next two
+   uniforms of its stream, whether or not ``when`` holds and whatever the
+   probability: the first against the probability, the second through the
+   delay's inverse CDF (``Delay.from_uniform``; a fixed delay ignores it).
+   Evaluation order within an occurrence is file order. Skipped whole, with
+   no effect on any other source: a rule with probability 0, one whose
+   ``then`` is suppressed, and evaluations after its ``then`` (a ``once``
+   event) has occurred -- such a rule can never fire again. A consequence due
+   after the horizon (or, before the fork, due before the fork) is dropped.
 4. Review ticks at fork + k*every (k >= 1) while <= horizon (exact for whole
-   days; a fractional period may land an ulp away). A tick whose
-   ``when`` holds draws one ``rng.random()`` against the hazard (no draw when
-   the hazard is 0 or 1); reviews due at the same time tick in file order. A
-   review whose ``decides`` is suppressed never ticks; one whose ``decides``
-   is a ``once`` event that has occurred stops ticking (no more draws).
+   days; a fractional period may land an ulp away). Tick k uses uniform k-1
+   of the review's stream, whether or not ``when`` held at earlier ticks; a
+   tick whose ``when`` holds fires if that uniform is below the hazard (so
+   always at hazard 1, never at 0). Reviews due at the same time tick in file
+   order. A review whose ``decides`` is suppressed never ticks; one whose
+   ``decides`` is a ``once`` event that has occurred stops ticking.
 5. ``once``: the event never occurs twice, whatever its origin: a second
    history or injected occurrence of it is skipped (no record), a pending
    consequence of it is dropped when due.
-6. Suppressed kinds never occur, history included, and never cause draws.
+6. Suppressed kinds never occur, history included; rules and reviews that
+   would produce them use no uniforms (decision 3).
 7. Records: a rule's event has cause = version of the event that triggered
    the rule, rule = rule id, data = the rule's ``data``; a review's event has
    rule = review id, data = {"p": hazard}, cause = version of the latest event
@@ -59,17 +76,19 @@ carries them for users):
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import simpy
 
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, INJECTED, Event, Occurrence, frozen_data
 from sim.state import State
-from sim.world import All, AnyOf, Compare, Condition, Not, World
+from sim.world import All, AnyOf, Compare, Condition, Delay, Not, World
 
 PREFIX_STREAM = "prefix"
 
@@ -115,16 +134,24 @@ def compile_condition(cond: Condition | None) -> Callable[[Mapping[str, Any]], b
 class _Rule:
     """A rule compiled for the engine's inner loop."""
 
-    __slots__ = ("id", "then", "p", "fixed", "draw", "when", "recheck", "cancellable",
-                 "data", "actor", "target")
+    __slots__ = ("id", "then", "p", "fixed", "inverse", "certain", "src", "key", "off", "cap",
+                 "when", "recheck", "cancellable", "data", "actor", "target")
 
-    def __init__(self, rule: Any, world: World):
+    def __init__(self, rule: Any, world: World, src: int):
         self.id = rule.id
         self.then = rule.then
         self.p = float(rule.probability)
         d = rule.delay
         self.fixed = float(d.params["value"]) if d.kind == "fixed" else None
-        self.draw = _compile_delay(d)
+        self.inverse = _compile_inverse(d)
+        # probability 1 and a fixed delay: neither of its two uniforms matters, so the
+        # rule never needs its stream (decision 3)
+        self.certain = self.p >= 1.0 and self.fixed is not None
+        self.src = src
+        self.key = source_key("rule", rule.id)
+        # where its first uniforms sit in a replicate's table, and how many (Engine._layout)
+        self.off = 0
+        self.cap = 0
         self.when = compile_condition(rule.when)
         self.recheck = self.when
         self.cancellable = bool(rule.unless)
@@ -174,20 +201,78 @@ class _External:
         self.occurrence = occurrence
 
 
-def _compile_delay(delay: Any) -> Callable[[random.Random], float]:
-    """``delay.draw`` with its parameters looked up once (the very same rng calls)."""
+def source_key(kind: str, ident: str) -> int:
+    """The 64-bit key of a random source: ``kind`` is "rule" or "review", ``ident`` its id.
+
+    Source streams are keyed by id, not by position, so that branches whose worlds
+    differ in other rules or reviews still share this source's stream.
+    """
+    digest = hashlib.blake2b(f"{kind}:{ident}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+# SplitMix64 (Steele, Lea & Flood 2014; constants of Stafford's "mix13" finaliser)
+_M64 = (1 << 64) - 1
+_GAMMA = 0x9E3779B97F4A7C15
+_MIX1, _MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_UNIT = 2.0 ** -53
+_FIRST_CAP = 8          # uniforms of a rule's stream first put in each replicate's table
+_MAX_CAP = 4096
+
+
+def _mix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * _MIX1) & _M64
+    z = ((z ^ (z >> 27)) * _MIX2) & _M64
+    return z ^ (z >> 31)
+
+
+def uniform(base: int, key: int, n: int) -> float:
+    """Uniform ``n`` (0, 1, 2, ...) of the source keyed ``key`` in a replicate whose base is
+    ``base``: output ``n`` of SplitMix64 seeded with mix(base XOR key), in [0, 1).
+
+    The engine computes the first uniforms of every source at once (numpy) and
+    calls this for the rest; both give the same floats.
+    """
+    z = (_mix64(base ^ key) + (n + 1) * _GAMMA) & _M64
+    return (_mix64(z) >> 11) * _UNIT
+
+
+_S11, _S27, _S30, _S31 = (np.uint64(k) for k in (11, 27, 30, 31))
+_NP_MIX1, _NP_MIX2 = np.uint64(_MIX1), np.uint64(_MIX2)
+
+
+def _mix64_array(z: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """``_mix64`` on a uint64 array, in place (numpy's uint64 arithmetic wraps mod 2**64);
+    ``tmp`` is scratch space of the same shape."""
+    np.right_shift(z, _S30, out=tmp)
+    z ^= tmp
+    z *= _NP_MIX1
+    np.right_shift(z, _S27, out=tmp)
+    z ^= tmp
+    z *= _NP_MIX2
+    np.right_shift(z, _S31, out=tmp)
+    z ^= tmp
+    return z
+
+
+def _compile_inverse(delay: Delay) -> Callable[[float], float]:
+    """``delay.from_uniform`` with its parameters looked up once (the same arithmetic,
+    so the same floats: tests/test_engine.py checks it)."""
     p = delay.params
     k = delay.kind
+    log1p, exp = math.log1p, math.exp
     if k == "exponential":
-        rate = 1.0 / p["mean"]
-        return lambda rng: rng.expovariate(rate)
+        neg_mean = -float(p["mean"])
+        return lambda u: neg_mean * log1p(-u)
     if k == "lognormal":
-        mu, sigma = math.log(p["median"]), p["sigma"]
-        return lambda rng: rng.lognormvariate(mu, sigma)
+        median, sigma = float(p["median"]), float(p["sigma"])
+        inv_cdf, tiny = Delay._inv_cdf, Delay._TINY
+        return lambda u: median * exp(sigma * inv_cdf(u if u > 0.0 else tiny))
     if k == "uniform":
-        low, high = p["low"], p["high"]
-        return lambda rng: rng.uniform(low, high)
-    return delay.draw
+        low = float(p["low"])
+        width = float(p["high"]) - low
+        return lambda u: low + u * width
+    return delay.from_uniform
 
 
 def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
@@ -207,10 +292,12 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
 
 class _Review:
     __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
-                 "target", "once")
+                 "target", "once", "src", "key")
 
-    def __init__(self, review: Any, world: World):
+    def __init__(self, review: Any, world: World, src: int):
         self.id = review.id
+        self.src = src
+        self.key = source_key("review", review.id)
         self.every = float(review.every)
         self.decides = review.decides
         self.when = compile_condition(review.when)
@@ -250,15 +337,21 @@ class Engine:
 
         # ---- indexes
         self._once = frozenset(k for k, et in events.items() if et.once)
+        # random sources (decision 3): rule j and review len(rules) + j of the world
+        src = {r.id: j for j, r in enumerate(world.rules)}
+        self._keys = np.array([source_key("rule", r.id) for r in world.rules]
+                              + [source_key("review", rv.id) for rv in world.reviews],
+                              dtype=np.uint64)
         rules_on: dict[str, tuple[_Rule, ...]] = {}
         for kind, rules in world.rules_on.items():
-            keep = tuple(_Rule(r, world) for r in rules
+            keep = tuple(_Rule(r, world, src[r.id]) for r in rules
                          if r.then not in suppressed and r.probability > 0.0)
             if keep:
                 rules_on[kind] = keep
         self._rules_on = rules_on
         self._cancels = {k: v for k, v in world.cancelled_by.items() if k not in suppressed}
-        self._reviews = tuple(_Review(rv, world) for rv in world.reviews
+        self._reviews = tuple(_Review(rv, world, len(world.rules) + j)
+                              for j, rv in enumerate(world.reviews)
                               if rv.decides not in suppressed)
         tracked = {v for rv in self._reviews for v in rv.reads}
         self._tracks = {k: tuple(sorted({e.var for e in et.effects} & tracked))
@@ -281,7 +374,8 @@ class Engine:
         occurred: set[str] = set()
         last: dict[str, int] = {}
         prefix: list[Event] = []
-        steps: list[tuple[float, int, tuple[_Rule, ...], tuple[str, ...]]] = []
+        steps: list[tuple[float, int, tuple[tuple[_Rule, int], ...], tuple[str, ...]]] = []
+        evals = [0] * len(world.rules)      # uniforms each rule's evaluations have used
         for o in pre:
             if o.kind in occurred:
                 continue
@@ -292,27 +386,90 @@ class Engine:
                                 o.target if o.target is not None else et.target,
                                 frozen_data(o.data), None, None, o.origin, o.source))
             self._occur_state(state, o.kind, version, occurred, last)
-            live = tuple(r for r in rules_on.get(o.kind, ())
-                         if r.then not in occurred and (r.when is None or r.when(values)))
+            # the rules whose `when` holds, each with the index of its first uniform;
+            # every evaluation uses two (decision 3)
+            live = []
+            for r in rules_on.get(o.kind, ()):
+                if r.then in occurred:
+                    continue
+                if r.when is None or r.when(values):
+                    live.append((r, evals[r.src]))
+                if not r.certain:
+                    evals[r.src] += 2
             cancels = self._cancels.get(o.kind, ())
             if live or cancels:
-                steps.append((float(o.time), version, live, cancels))
+                steps.append((float(o.time), version, tuple(live), cancels))
         self.prefix: list[Event] = prefix
-        # ---- the review clock (decision 4): tick time -> reviews due, in file order
-        due: dict[float, list[_Review]] = {}
+        # ---- the review clock (decision 4): tick time -> the reviews due, in file order,
+        # each with the slot of the replicate's table that holds its uniform (tick k
+        # uses uniform k - 1 of the review's stream). Reviews' uniforms come first in
+        # the table, then rules' (whose share may grow: _layout).
+        due: dict[float, list[tuple[_Review, int]]] = {}
+        table_src: list[int] = []
+        table_n: list[int] = []
         for rv in self._reviews:
             if rv.once and rv.decides in occurred:
                 continue
             k = 1
             while fork + k * rv.every <= horizon:
-                due.setdefault(fork + k * rv.every, []).append(rv)
+                due.setdefault(fork + k * rv.every, []).append((rv, len(table_src)))
+                table_src.append(rv.src)
+                table_n.append(k - 1)
                 k += 1
         self._tick_times = tuple(sorted(due))
         self._tick_reviews = tuple(tuple(due[t]) for t in self._tick_times)
+        self._review_src = np.array(table_src, dtype=np.intp)
+        self._review_n = np.array(table_n, dtype=np.uint64)
+        self._random_rules = tuple(r for rules in rules_on.values() for r in rules
+                                   if not r.certain)
+        for r in self._random_rules:
+            r.cap = _FIRST_CAP
+        self._layout()
+        self._fork_evals = tuple(evals)
         self._steps = tuple(steps)
         self._fork_state = state
         self._fork_occurred = frozenset(occurred)
         self._fork_last = last
+
+    def _layout(self) -> None:
+        """Where each source's first uniforms go in a replicate's table (speed only: the
+        values are ``uniform(base, key, n)`` wherever they are computed)."""
+        src = [self._review_src]
+        ns = [self._review_n]
+        off = len(self._review_src)
+        for r in self._random_rules:
+            r.off = off
+            off += r.cap
+            src.append(np.full(r.cap, r.src, dtype=np.intp))
+            ns.append(np.arange(r.cap, dtype=np.uint64))
+        self._table_src = np.concatenate(src)
+        # n -> (n + 1) * gamma, wrapping mod 2**64 like the scalar code's mask
+        self._table_step = (np.concatenate(ns) + np.uint64(1)) * np.uint64(_GAMMA)
+        # scratch arrays, reused by every replicate (each run finishes before the next)
+        n_keys, n = len(self._keys), len(self._table_src)
+        self._scratch = (np.empty(n_keys, np.uint64), np.empty(n_keys, np.uint64),
+                         np.empty(n, np.uint64), np.empty(n, np.uint64), np.empty(n))
+
+    def _table(self, base: int) -> Sequence[float]:
+        """The first uniforms of every source for a replicate whose base is ``base``: a
+        memoryview of floats (indexing it gives Python floats; cheaper than a list)."""
+        seeds, tmp, z, ztmp, out = self._scratch
+        if not len(z):
+            return ()
+        np.bitwise_xor(self._keys, np.uint64(base), out=seeds)
+        _mix64_array(seeds, tmp)
+        np.take(seeds, self._table_src, out=z)
+        z += self._table_step
+        _mix64_array(z, ztmp)
+        z >>= _S11
+        np.multiply(z, _UNIT, out=out)
+        return out.data
+
+    def _grow(self, rules: Collection[_Rule], evals: Sequence[int]) -> None:
+        """Give rules that ran past their share of the table a larger one."""
+        for r in rules:
+            r.cap = min(_MAX_CAP, max(2 * r.cap, evals[r.src] + 2))
+        self._layout()
 
     def _occur_state(self, state: State, kind: str, version: int, occurred: set[str],
                      last: dict[str, int]) -> None:
@@ -340,7 +497,17 @@ class Engine:
         horizon = self.horizon
         plan = self._plan
         world_events = self.world.events
-        rand = rng.random
+        # decision 3: uniform n of source j is uniform(base, key_j, n); the table holds the
+        # first ones of every source, ``far`` computes the others
+        base = rng.getrandbits(64)
+        table = self._table(base)
+        evals = list(self._fork_evals)
+        overflow: list[_Rule] = []
+
+        def far(r: _Rule, e: int) -> tuple[float, float]:
+            overflow.append(r)
+            return uniform(base, r.key, e), uniform(base, r.key, e + 1)
+
         state = self._fork_state.copy()
         values = state.values
         apply = state.apply
@@ -354,14 +521,22 @@ class Engine:
         fire_callbacks: list = []      # [fire], filled in below; shared by all consequences
         # ---- replay the rules' draws before the fork (decision 3)
         carried: list[tuple[float, _Pending]] = []
-        for t, cause, rules, cancels in self._steps:
+        for t, cause, live, cancels in self._steps:
             for rid in cancels:
                 for it in pending.pop(rid, ()):
                     it.dead = True
-            for r in rules:
-                if r.p < 1.0 and rand() >= r.p:
-                    continue
-                due = t + (r.fixed if r.fixed is not None else r.draw(rng))
+            for r, e in live:
+                if r.certain:
+                    d = r.fixed
+                else:
+                    if e < r.cap:
+                        u, v = table[r.off + e], table[r.off + e + 1]
+                    else:
+                        u, v = far(r, e)
+                    if u >= r.p:
+                        continue
+                    d = r.fixed if r.fixed is not None else r.inverse(v)
+                due = t + d
                 if due < fork or due > horizon:
                     continue
                 it = _Pending(r, cause, fire_callbacks)
@@ -398,14 +573,31 @@ class Engine:
                     for it in pending.pop(rid, ()):
                         it.dead = True
             if rules:
+                # decision 3: each evaluation uses the next two uniforms of the rule's
+                # stream, one for the probability and one for the delay, whatever happens
                 for r in rules:
                     if r.then in occurred:
                         continue
-                    if r.when is not None and not r.when(values):
-                        continue
-                    if r.p < 1.0 and rand() >= r.p:
-                        continue
-                    d = r.fixed if r.fixed is not None else r.draw(rng)
+                    if r.certain:
+                        if r.when is not None and not r.when(values):
+                            continue
+                        d = r.fixed
+                    else:
+                        j = r.src
+                        e = evals[j]
+                        evals[j] = e + 2
+                        if r.when is not None and not r.when(values):
+                            continue
+                        if e < r.cap:
+                            e += r.off
+                            if table[e] >= r.p:
+                                continue
+                            v = table[e + 1]
+                        else:
+                            u, v = far(r, e)
+                            if u >= r.p:
+                                continue
+                        d = r.fixed if r.fixed is not None else r.inverse(v)
                     if now + d > horizon:
                         continue
                     it = _Pending(r, version, fire_callbacks)
@@ -442,14 +634,15 @@ class Engine:
 
         def tick(tk: _Tick) -> None:
             i = tk.i
-            for rv in tick_reviews[i]:
+            for rv, slot in tick_reviews[i]:
                 if rv.once and rv.decides in occurred:
                     continue
                 if rv.when is None or rv.when(values):
                     h = rv.constant
                     if h is None:
                         h = rv.hazard(values)
-                    if h >= 1.0 or (h > 0.0 and rand() < h):
+                    # decision 4: the review's tick k uses uniform k - 1 of its stream
+                    if table[slot] < h:
                         cause = None
                         for v in rv.reads:
                             c = last.get(v)
@@ -478,6 +671,8 @@ class Engine:
             if not it.dead:
                 schedule(it, _RULE, due)
         env.run()
+        if overflow:
+            self._grow(set(overflow), evals)
         return out
 
 

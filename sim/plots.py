@@ -25,7 +25,7 @@ workers. In a notebook the returned Figure displays itself.
 from __future__ import annotations
 
 import datetime as dt
-import math
+import functools
 import os
 import sys
 import textwrap
@@ -41,12 +41,14 @@ if (not os.environ.get("MPLBACKEND") and not os.environ.get("DISPLAY")
 
 import matplotlib.dates as mdates  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
 
 from sim.events import HISTORY, INJECTED, Event  # noqa: E402
+from sim.outcomes import cumulative_incidence, first_of_tree, halfwidth_curve  # noqa: E402
 from sim.world import World  # noqa: E402
 
 # --------------------------------------------------------------------------- style
@@ -92,6 +94,15 @@ STYLE: dict[str, Any] = {
 def color(i: int) -> str:
     """The i-th series colour (cycles)."""
     return PALETTE[i % len(PALETTE)]
+
+
+def styled(func: Any) -> Any:
+    """Run a figure function inside the module's style (rcParams apply at creation)."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context(STYLE):
+            return func(*args, **kwargs)
+    return wrapper
 
 
 def _new(figsize: tuple[float, float], ax: Axes | None = None) -> tuple[Figure, Axes]:
@@ -207,6 +218,7 @@ def _as_curve(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np
 
 # --------------------------------------------------------------------------- cumulative
 
+@styled
 def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | None = None,
                *, event_label: str | None = None, title: str | None = None,
                horizon: float | dt.date | None = None, ax: Axes | None = None) -> Figure:
@@ -251,6 +263,7 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
 
 # --------------------------------------------------------------------------- timeline
 
+_HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 _ORIGIN_STYLE = {
     HISTORY: dict(marker="s", color="#444444", label="history (source id)"),
     "simulated": dict(marker="o", color=OKABE_ITO["blue"], label="simulated"),
@@ -261,22 +274,24 @@ _ORIGIN_STYLE = {
 def _pack(starts: Sequence[float], ends: Sequence[float]) -> list[int]:
     """Greedy row packing: the lowest row whose last interval ended before this one starts."""
     row_end: list[float] = []
-    rows = []
-    for s, e in zip(starts, ends):
+    rows = [0] * len(starts)
+    for i in sorted(range(len(starts)), key=lambda j: (starts[j], j)):
+        s, e = starts[i], ends[i]
         for r, last in enumerate(row_end):
             if last <= s:
                 row_end[r] = e
-                rows.append(r)
+                rows[i] = r
                 break
         else:
             row_end.append(e)
-            rows.append(len(row_end) - 1)
+            rows[i] = len(row_end) - 1
     return rows
 
 
+@styled
 def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] | None = None,
              fork: float | dt.date | None = None, *, title: str | None = None,
-             horizon: float | dt.date | None = None, label_width: int = 34,
+             horizon: float | dt.date | None = None, label_width: int = 44,
              causes: bool = True) -> Figure:
     """One replicate as a timeline: a lane per actor, history shaded before the fork.
 
@@ -317,10 +332,19 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
     for i, e in enumerate(events):
         by_lane[e.actor if e.actor is not None else "(none)"].append(i)
     row = [0] * len(events)
+    left = [False] * len(events)
     lane_rows = {}
     for a, idx in by_lane.items():
-        starts = [events[i].time for i in idx]
-        ends = [events[i].time + (len(texts[i]) + 2) * char_days for i in idx]
+        starts, ends = [], []
+        for i in idx:
+            w = (len(texts[i]) + 2) * char_days
+            if events[i].time + w > t_hi and events[i].time - w >= t_lo:
+                left[i] = True                     # near the right edge: label on the left
+                starts.append(events[i].time - w)
+                ends.append(events[i].time)
+            else:
+                starts.append(events[i].time)
+                ends.append(events[i].time + w)
         rs = _pack(starts, ends)
         for i, r in zip(idx, rs):
             row[i] = r
@@ -330,7 +354,7 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
     height_in = sum(lane_h.values()) + 1.3
     cited = sorted({e.source for e in events if e.origin == HISTORY and e.source})
     if sources and cited:
-        height_in += 0.18 * len(cited) + 0.2
+        height_in += 0.14 * (len(cited) + 1) + 0.1
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(width_in, min(max(height_in, 3.0), 30.0)), layout="constrained")
         ax = fig.add_subplot()
@@ -344,14 +368,10 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
     for k, a in enumerate(lanes):
         if k % 2 == 1:
             ax.axhspan(base[a], base[a] + lane_h[a], color="#F6F8FB", zorder=0, lw=0)
-        ax.axhline(base[a], color="#CCCCCC", lw=0.6, zorder=0)
+        ax.axhline(base[a], color="#BBBBBB", lw=0.8, zorder=1)
     if fork_d is not None:
         ax.axvspan(float(_num(world, t_lo)), float(_num(world, fork_d)), color=HISTORY_SHADE,
                    zorder=0.5, lw=0)
-        ax.text(float(_num(world, fork_d)), total, "history  ", ha="right", va="bottom",
-                fontsize=8, color=GREY, style="italic")
-        ax.text(float(_num(world, fork_d)), total, "  model", ha="left", va="bottom",
-                fontsize=8, color=GREY, style="italic")
     pos = {}
     for i, e in enumerate(events):
         a = e.actor if e.actor is not None else "(none)"
@@ -361,8 +381,10 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
         st = _ORIGIN_STYLE.get(e.origin, _ORIGIN_STYLE["simulated"])
         ax.plot([x], [yy], marker=st["marker"], color=st["color"], ms=5, ls="none", zorder=4,
                 gid=f"event-{e.origin}")
-        ax.text(x, yy, " " + texts[i], fontsize=fontsize, va="center", ha="left", zorder=5,
-                color="black" if e.origin != HISTORY else "#333333", clip_on=True)
+        ax.text(x, yy, texts[i] + " " if left[i] else " " + texts[i], fontsize=fontsize,
+                va="center", ha="right" if left[i] else "left", zorder=5,
+                color="black" if e.origin != HISTORY else "#333333", clip_on=True,
+                path_effects=_HALO)
     if causes:
         for e in events:
             if e.cause is not None and e.cause in pos and e.version in pos:
@@ -373,8 +395,8 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
     ax.set_xlim(float(_num(world, t_lo)), float(_num(world, t_hi)))
     ax.set_ylim(0, total)
     ax.set_yticks([base[a] + lane_h[a] / 2 for a in lanes])
-    ax.set_yticklabels([shorten(world.actors[a].name, 22) if a in world.actors else a
-                        for a in lanes])
+    ax.set_yticklabels(["\n".join(textwrap.wrap(world.actors[a].name if a in world.actors
+                                                 else a, 16)[:3]) for a in lanes])
     ax.tick_params(axis="y", length=0)
     ax.grid(axis="y", visible=False)
     _date_axis(ax)
@@ -387,9 +409,12 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
                       ls="none", label=_ORIGIN_STYLE[o]["label"]) for o in used]
     if causes and any(e.cause is not None for e in events):
         handles.append(Line2D([], [], color="#9A9A9A", lw=0.8, label="caused by"))
+    if fork_d is not None:
+        handles.append(Patch(color=HISTORY_SHADE, label="before the fork: history"))
     if handles:
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08),
-                  ncol=len(handles), frameon=False)
+        # below the date labels: about 0.3 in under the axes, whatever their height
+        ax.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
+                  bbox_to_anchor=(0.5, -0.3 / sum(lane_h.values())))
     if sources and cited:
         lines = []
         for sid in cited:
@@ -402,7 +427,8 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
                          f"\u201c{shorten(getattr(s, 'title', '') or '', 90)}\u201d, {pub}")
         fig.text(0.01, 0.0, "Sources:\n" + "\n".join(lines), fontsize=7, va="bottom",
                  ha="left", color="#333333", gid="sources")
-        fig.get_layout_engine().set(rect=(0, 0.18 * len(cited) / height_in + 0.03, 1, 1))
+        fig.get_layout_engine().set(rect=(0, (0.14 * (len(cited) + 1) + 0.08) / height_in,
+                                          1, 1))
     return fig
 
 
@@ -434,6 +460,7 @@ def tree_from_shares(tree_shares: Mapping[tuple[str, ...], float]) -> _Node:
     return root
 
 
+@styled
 def outcome_tree(tree_shares: Mapping[tuple[str, ...], float], world: World | None = None, *,
                  title: str | None = None, n: int | None = None,
                  root_label: str = "all replicates", min_share: float = 0.0) -> Figure:
@@ -473,10 +500,11 @@ def outcome_tree(tree_shares: Mapping[tuple[str, ...], float], world: World | No
         return node.y
 
     layout(root)
-    depth = max((len(k) for k in tree_shares), default=0) + 1
+    depth = max((len(k) for k in tree_shares), default=0)
     n_leaves = max(len(leaves), 1)
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(2.6 + 2.7 * depth, 1.0 + 0.42 * n_leaves), layout="constrained")
+        fig = Figure(figsize=(2.8 + 2.7 * max(depth, 1), 1.0 + 0.55 * n_leaves),
+                     layout="constrained")
         ax = fig.add_subplot()
     ax.set_axis_off()
     dx = 1.0
@@ -486,7 +514,7 @@ def outcome_tree(tree_shares: Mapping[tuple[str, ...], float], world: World | No
         return ymax - y
 
     def node_text(kind: str) -> str:
-        return "\n".join(textwrap.wrap(label_of(world, kind, 48), 24))
+        return "\n".join(textwrap.wrap(label_of(world, kind, 52), 27)[:2])
 
     def draw(node: _Node) -> None:
         x0 = node.depth * dx
@@ -522,10 +550,9 @@ def outcome_tree(tree_shares: Mapping[tuple[str, ...], float], world: World | No
             draw(c)
 
     draw(root)
-    ax.text(-0.06 * dx, Y(root.y), f"{root_label}\n{_pct(root.share)}"
-            + (f"\n(n={n})" if n else ""), ha="right", va="center", fontsize=8.5,
+    ax.text(-0.06 * dx, Y(root.y), root_label + (f"\n(n={n})" if n else ""), ha="right", va="center", fontsize=8.5,
             fontweight="bold")
-    ax.set_xlim(-0.75 * dx, (depth + 0.35) * dx)
+    ax.set_xlim(-0.75 * dx, (max(depth, 1) + 0.3) * dx)
     ax.set_ylim(-0.9, ymax + 0.7)
     sub = ""
     if dropped > 0:
@@ -536,6 +563,7 @@ def outcome_tree(tree_shares: Mapping[tuple[str, ...], float], world: World | No
 
 # --------------------------------------------------------------------------- tornado
 
+@styled
 def tornado(results: Mapping[str, Sequence[float]], baseline_value: float, outcome_label: str,
             *, title: str | None = None, percent: bool = True,
             ax: Axes | None = None) -> Figure:
@@ -582,8 +610,8 @@ def tornado(results: Mapping[str, Sequence[float]], baseline_value: float, outco
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel(f"{outcome_label} (baseline {fmt(baseline_value)})")
     ax.set_title(title or f"One-way sensitivity of {shorten(outcome_label, 50)}")
-    ax.legend(loc="lower right")
-    ax.set_ylim(-0.6, len(rows) - 0.4 + 0.6)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     return fig
 
 
@@ -601,6 +629,7 @@ def _estimates(est: Any, n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndar
                      f"got shape {a.shape}")
 
 
+@styled
 def sweep(values: Sequence[float], param_name: str, estimates: Any, *,
           outcome_label: str = "outcome", title: str | None = None, percent: bool = True,
           baseline: float | None = None, ax: Axes | None = None) -> Figure:
@@ -638,6 +667,7 @@ def sweep(values: Sequence[float], param_name: str, estimates: Any, *,
     return fig
 
 
+@styled
 def heatmap(xs: Sequence[float], ys: Sequence[float], values: Any, x_name: str, y_name: str,
             outcome_label: str = "outcome", *, title: str | None = None, percent: bool = True,
             ax: Axes | None = None) -> Figure:
@@ -671,6 +701,7 @@ def heatmap(xs: Sequence[float], ys: Sequence[float], values: Any, x_name: str, 
 
 # --------------------------------------------------------------------------- time distribution
 
+@styled
 def time_distribution(times_by_branch: Mapping[str, Any], world: World,
                       fork: float | dt.date | None = None, *, event_label: str | None = None,
                       horizon: float | dt.date | None = None, title: str | None = None) -> Figure:
@@ -763,7 +794,7 @@ def _layers(world: World) -> dict[str, int]:
     layer = {k: 0 for k in world.events}
     # Kahn on the graph; nodes left over (cycles) keep the layer reached so far
     indeg = {k: 0 for k in world.events}
-    for k, vs in succ.items():
+    for vs in succ.values():
         for v in vs:
             indeg[v] += 1
     queue = [k for k in world.events if indeg[k] == 0]
@@ -777,13 +808,14 @@ def _layers(world: World) -> dict[str, int]:
     return layer
 
 
+@styled
 def event_graph(world: World, *, title: str | None = None) -> Figure:
     """The world's event graph: a column per actor, events as boxes, rules as arrows
     labelled "probability, delay", reviews as a loop badge on the event they decide
     ("↻ 6%/30d": the actor reconsiders every 30 days with hazard 6%)."""
     layer = _layers(world)
     cols = list(world.actors)
-    for k, et in world.events.items():
+    for et in world.events.values():
         a = et.actor if et.actor is not None else "(none)"
         if a not in cols:
             cols.append(a)
@@ -792,22 +824,41 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
         col_events[et.actor if et.actor is not None else "(none)"].append(k)
     cols = [a for a in cols if col_events[a]] or cols
     order = list(world.events)
-    for a in cols:
-        col_events[a].sort(key=lambda k: (layer[k], order.index(k)))
-    # y slot: a global order by layer, so arrows mostly point down
-    slot: dict[str, float] = {}
-    for a in cols:
-        for i, k in enumerate(col_events[a]):
-            slot[k] = float(i)
-    # spread columns so that layers line up where there is room
-    rows = max((len(v) for v in col_events.values()), default=1)
     reviews_by_event: dict[str, list[Any]] = {}
     for rv in world.reviews:
         reviews_by_event.setdefault(rv.decides, []).append(rv)
+    nbrs: dict[str, list[str]] = {k: [] for k in world.events}
+    produced = set(reviews_by_event)
+    for r in world.rules:
+        if r.on in nbrs and r.then in nbrs and r.on != r.then:
+            nbrs[r.on].append(r.then)
+            nbrs[r.then].append(r.on)
+        produced.add(r.then)
+    linked = {k for k, v in nbrs.items() if v} | produced
+    # rows inside a column: by layer first, then a few barycentre sweeps (fewer crossings);
+    # events no rule or review touches go to the bottom
+    for a in cols:
+        col_events[a].sort(key=lambda k: (k not in linked, layer[k], order.index(k)))
+    slot: dict[str, float] = {}
+
+    def assign() -> None:
+        for a in cols:
+            for i, k in enumerate(col_events[a]):
+                slot[k] = float(i)
+
+    assign()
+    for _ in range(6):
+        key = {k: (0.5 * slot[k] + 0.5 * float(np.mean([slot[n] for n in nbrs[k]]))
+                   if nbrs[k] else slot[k]) for k in slot}
+        for a in cols:
+            col_events[a].sort(key=lambda k: (k not in linked, key[k], layer[k]))
+        assign()
+    rows = max((len(v) for v in col_events.values()), default=1)
     col_w, row_h = 3.3, 1.0
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(1.0 + col_w * len(cols) * 0.95, 1.4 + 0.78 * rows),
-                     layout="constrained")
+        scale = 0.8                                  # inches per data unit (equal aspect)
+        fig = Figure(figsize=(0.4 + scale * col_w * len(cols),
+                              1.0 + scale * (rows + 1.9) * row_h), layout="constrained")
         ax = fig.add_subplot()
     ax.set_axis_off()
     box_w, box_h = 2.3, 0.62
@@ -829,7 +880,8 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
             ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h,
                                         boxstyle="round,pad=0.02,rounding_size=0.08",
                                         fc="white", ec=color(ci), lw=1.6 if rvs else 1.0,
-                                        ls="-", zorder=3, gid=f"node-{k}"))
+                                        ls="-" if k in produced else (0, (3, 2)), zorder=3,
+                                        gid=f"node-{k}"))
             ax.text(x, y + (0.07 if rvs else 0), text, ha="center", va="center", fontsize=7,
                     zorder=4, linespacing=1.0)
             if rvs:
@@ -839,6 +891,7 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
                         fontweight="bold", gid="review")
     # rules
     seen: dict[tuple[str, str], int] = {}
+    placed: list[tuple[float, float, float, float]] = []
     for r in world.rules:
         if r.on not in xy or r.then not in xy:
             continue
@@ -846,42 +899,66 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
         seen[(r.on, r.then)] = n_same + 1
         (x0, y0), (x1, y1) = xy[r.on], xy[r.then]
         label = f"{_pct(r.probability)}, {_delay_text(r.delay)}"
+        if r.unless:
+            label += "\nunless " + shorten(", ".join(r.unless), 30)
+        half = 0.5 * 0.06 * max(len(x) for x in label.split("\n"))   # label half-width
+        half_h = 0.11 * (label.count("\n") + 1)
         if r.on == r.then:
             start, end = (x0 + box_w / 2, y0 + 0.12), (x0 + box_w / 2, y0 - 0.12)
             cs = "arc3,rad=-1.6"
-            mid = (x0 + box_w / 2 + 0.32, y0)
+            rad = -1.6
         elif abs(x0 - x1) < 1e-9:
             # same column: go round the right-hand side of the boxes
             side = box_w / 2
             start, end = (x0 + side, y0), (x1 + side, y1)
             rad = -0.35 - 0.1 * n_same if y1 < y0 else 0.35 + 0.1 * n_same
             cs = f"arc3,rad={rad}"
-            mid = (x0 + side + 0.16 + 0.1 * abs(y0 - y1) / row_h * 0.35, (y0 + y1) / 2)
         else:
             dirn = 1 if x1 > x0 else -1
             start = (x0 + dirn * box_w / 2, y0)
             end = (x1 - dirn * box_w / 2, y1)
             rad = 0.08 * (1 + n_same) * (1 if y1 <= y0 else -1)
             cs = f"arc3,rad={rad}"
-            mid = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+        # a point on matplotlib's arc3 quadratic Bezier (exact with equal aspect): the
+        # middle, or the point nearest to it that is not on top of a box
+        dx_, dy_ = end[0] - start[0], end[1] - start[1]
+        ctrl = ((start[0] + end[0]) / 2 + rad * dy_, (start[1] + end[1]) / 2 - rad * dx_)
+        mid = None
+        for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.15, 0.85):
+            pt = ((1 - t) ** 2 * start[0] + 2 * (1 - t) * t * ctrl[0] + t * t * end[0],
+                  (1 - t) ** 2 * start[1] + 2 * (1 - t) * t * ctrl[1] + t * t * end[1])
+            if not any(abs(pt[0] - bx) < box_w / 2 + half and abs(pt[1] - by) < box_h / 2 + half_h
+                       for bx, by in xy.values()) and not any(
+                           abs(pt[0] - lx) < half + lw and abs(pt[1] - ly) < half_h + lh
+                           for lx, ly, lw, lh in placed):
+                mid = pt
+                break
+        if mid is None:
+            t = 0.5
+            mid = (0.25 * start[0] + 0.5 * ctrl[0] + 0.25 * end[0],
+                   0.25 * start[1] + 0.5 * ctrl[1] + 0.25 * end[1])
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9,
                                      connectionstyle=cs, color="#505050", lw=0.9, zorder=2,
                                      shrinkA=1, shrinkB=2, gid=f"rule-{r.id}"))
-        if r.unless:
-            label += " (unless " + ", ".join(shorten(u, 16) for u in r.unless) + ")"
+        placed.append((mid[0], mid[1], half, half_h))
         ax.text(mid[0], mid[1], label, fontsize=6.2, ha="center", va="center", zorder=5,
                 color="#222222", gid="rule-label",
                 bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none", alpha=0.85))
     ax.set_xlim(-col_w / 2, (len(cols) - 0.5) * col_w)
-    ax.set_ylim(-(rows - 0.3) * row_h, 1.3 * row_h)
-    ax.set_title(title or f"Event graph of world '{world.name}': arrows are rules "
-                 "(probability, delay); \u21bb marks an actor's periodic review "
-                 "(hazard per period)", fontsize=10)
+    ax.set_ylim(-(rows - 0.3) * row_h - 1.1, 1.3 * row_h)
+    ax.set_aspect("equal")
+    ax.text(-col_w / 2 + 0.12, -(rows - 0.3) * row_h - 0.3,
+            "arrow: a rule (probability, delay: ~ median or mean, fixed, or range in days)"
+            "\n\u21bb p/Nd: the actor reviews every N days; the event occurs with hazard p"
+            "\ndashed box: no rule or review produces it (history or injection only)",
+            fontsize=7.5, color=GREY, va="top", ha="left", linespacing=1.3)
+    ax.set_title(title or f"Event graph of world '{world.name}'")
     return fig
 
 
 # --------------------------------------------------------------------------- halfwidth
 
+@styled
 def halfwidth(ns: Sequence[float], widths: Any, *, target: float | None = 0.02,
               title: str | None = None, ax: Axes | None = None) -> Figure:
     """Are there enough replicates? The 95% interval half-width against the number of
@@ -889,7 +966,7 @@ def halfwidth(ns: Sequence[float], widths: Any, *, target: float | None = 0.02,
 
     ``widths`` is an array over ``ns`` or a mapping label -> array.
     """
-    fig, ax = _new((6.0, 4.0), ax)
+    fig, ax = _new((7.0, 4.6), ax)
     n = np.asarray(ns, dtype=float)
     series = widths if isinstance(widths, Mapping) else {"half-width": widths}
     for i, (name, w) in enumerate(series.items()):
@@ -907,12 +984,18 @@ def halfwidth(ns: Sequence[float], widths: Any, *, target: float | None = 0.02,
                    label=f"target \u00b1{target * 100:g} points")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(
+        [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
         lambda v, _p: f"\u00b1{v * 100:g} pts"))
     ax.set_xlabel("replicates")
     ax.set_ylabel("95% interval half-width")
     ax.set_title(title or "Are there enough replicates?")
-    ax.legend(loc="upper right")
+    if len(series) > 3:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    else:
+        ax.legend(loc="upper right")
     return fig
 
 
@@ -931,71 +1014,42 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:60]
 
 
-def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float, float]:
-    try:
-        from sim.outcomes import wilson  # noqa: PLC0415
-        return wilson(k, n)
-    except ImportError:
-        pass
-    if n == 0:
-        return float("nan"), 0.0, 1.0
-    p = k / n
-    den = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / den
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return p, max(0.0, c - h), min(1.0, c + h)
-
-
-def _cumulative_curve(times: np.ndarray, grid: np.ndarray, horizon: float) -> tuple:
-    try:
-        from sim.outcomes import cumulative_incidence  # noqa: PLC0415
-        return cumulative_incidence(times, grid, horizon)
-    except ImportError:
-        pass
-    n = len(times)
-    rows = [_wilson(int(np.sum(times <= g)), n) for g in grid]
-    p, lo, hi = (np.array(c) for c in zip(*rows))
-    return p, lo, hi
-
-
-def _first_tree(streams: Iterable[list[Event]], kinds: Sequence[str]) -> dict:
-    try:
-        from sim.outcomes import first_of_tree  # noqa: PLC0415
-        return first_of_tree(streams, kinds)
-    except ImportError:
-        pass
-    counts: dict[tuple[str, ...], int] = {}
-    total = 0
-    wanted = set(kinds)
-    for evs in streams:
-        seq: list[str] = []
-        for e in evs:
-            if e.kind in wanted and e.kind not in seq:
-                seq.append(e.kind)
-        counts[tuple(seq)] = counts.get(tuple(seq), 0) + 1
-        total += 1
-    return {k: v / total for k, v in counts.items()} if total else {}
-
-
 def _halfwidths(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half-widths at about 12 replicate counts, log-spaced from 10 to all of them."""
     n_all = len(values)
-    ns = np.unique(np.clip(np.round(np.geomspace(10, max(n_all, 10), 12)), 1, n_all)
-                   .astype(int)) if n_all else np.array([], dtype=int)
-    widths = []
-    for n in ns:
-        k = int(np.sum(values[:n] > 0))
-        _p, lo, hi = _wilson(k, int(n))
-        widths.append((hi - lo) / 2)
-    return ns.astype(float), np.array(widths)
+    if n_all == 0:
+        return np.array([]), np.array([])
+    ns = np.unique(np.clip(np.round(np.geomspace(min(10, n_all), n_all, 12)), 1, n_all)
+                   .astype(int))
+    return ns.astype(float), np.asarray(halfwidth_curve(values, ns), dtype=float)
+
+
+def _tree_kinds(run: Any, branch: str, outcomes: Sequence[Any], fork: float,
+                limit: int) -> list[str]:
+    """Events for the outcome tree: those of ``first`` outcomes, then the ``occurs``
+    events whose occurrence after the fork varies most across replicates (p(1-p))."""
+    kinds = _key_events([o for o in outcomes if o.measure == "first"])[:limit]
+    spread = []
+    for k in _key_events([o for o in outcomes if o.measure == "occurs"]):
+        if k in kinds:
+            continue
+        t = np.asarray(run.first_times(branch, k), dtype=float)
+        p = float(np.mean(np.isfinite(t) & (t >= fork))) if len(t) else 0.0
+        if 0.0 < p:
+            spread.append((-p * (1 - p), len(spread), k))
+    kinds += [k for _s, _i, k in sorted(spread)[: max(0, limit - len(kinds))]]
+    return kinds
 
 
 def standard_figures(run: Any, out_dir: str | Path | None = None, *,
-                     max_trees: int = 4) -> list[Path]:
+                     max_trees: int = 4, max_tree_events: int = 4) -> list[Path]:
     """Write the standard figures of a run into ``run.folder / "figures"`` (or ``out_dir``).
 
     For each key event of the scenario's outcomes, its cumulative probability
     per branch; the first replicate's timeline (first branch); an outcome
-    tree of the occurs/first outcomes' events (up to ``max_trees`` branches);
+    tree of what happened after the fork to the events of the ``first`` outcomes and
+    the most variable ``occurs`` events (at most ``max_tree_events``; up to
+    ``max_trees`` branches);
     the time distribution of each ``time_to`` outcome; the event graph; and
     the half-width curve of the ``occurs`` outcomes. Returns the PNG paths
     (an SVG is written beside each).
@@ -1017,7 +1071,7 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
         curves = {}
         for b in names:
             t = np.asarray(run.first_times(b, kind), dtype=float)
-            curves[b] = (grid, *_cumulative_curve(t, grid, horizon))
+            curves[b] = (grid, *cumulative_incidence(t, grid, horizon))
         emit(cumulative(curves, world, fork, event_label=label_of(world, kind),
                         horizon=horizon), f"cumulative_{_slug(kind)}")
     first = branches.get(names[0])
@@ -1032,12 +1086,13 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
     emit(timeline(run.replicate_events(names[0], 0), world, sources, fork, horizon=horizon,
                   title=f"One simulated world: branch '{names[0]}', replicate 0"),
          f"timeline_{_slug(names[0])}_0")
-    tree_kinds = _key_events([o for o in sc.outcomes if o.measure in ("occurs", "first")])
+    tree_kinds = _tree_kinds(run, names[0], sc.outcomes, fork, max_tree_events)
     if tree_kinds:
         for b in names[:max_trees]:
-            shares = _first_tree(run.iter_events(b), tree_kinds)
-            emit(outcome_tree(shares, run.world(b), n=sc.replicates, min_share=0.005,
-                              title=f"Order of key events, branch '{b}'"),
+            after = ([e for e in evs if e.time >= fork] for evs in run.iter_events(b))
+            shares = first_of_tree(after, tree_kinds)
+            emit(outcome_tree(shares, run.world(b), n=sc.replicates, min_share=0.01,
+                              title=f"Order of key events after the fork, branch '{b}'"),
                  f"tree_{_slug(b)}")
     for o in sc.outcomes:
         if o.measure == "time_to" and o.event:
@@ -1053,9 +1108,15 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
         ns = None
         for o in occurs:
             if o.id in vals:
-                ns, w = _halfwidths(np.asarray(vals[o.id], dtype=float))
+                v = np.asarray(vals[o.id], dtype=float)
+                ns, w = _halfwidths(v[~np.isnan(v)])         # NaN: a failed replicate
                 series[o.label or o.id] = w
         if series and ns is not None and len(ns):
-            emit(halfwidth(ns, series, title=f"Are there enough replicates? (branch "
-                           f"'{names[0]}')"), "halfwidth")
+            # the outcomes that need most replicates: the widest intervals at the end
+            widest = sorted(series, key=lambda k: -np.nan_to_num(series[k][-1]))[:5]
+            note = (f"\n(the {len(widest)} widest of {len(series)} occurs outcomes)"
+                    if len(series) > len(widest) else "")
+            emit(halfwidth(ns, {k: series[k] for k in widest},
+                           title=f"Are there enough replicates? branch '{names[0]}'{note}"),
+                 "halfwidth")
     return paths

@@ -1041,9 +1041,39 @@ class SQLiteStore(EventStore):
             r = self._row(stream)
             if r[2] is not None:
                 return r[2]
-            d = digest_of(self.read(stream))
+            d = self._digest_incremental(sid, r[1])
             conn.execute("UPDATE streams SET digest=? WHERE id=?", (d, sid))
         return d
+
+    def _digest_incremental(self, sid: int, version: int) -> str:
+        """The digest of :func:`canonical` of the whole stream, without re-encoding a
+        shared prefix for every child: ``canonical`` is ``[row,row,...]``, so the hash
+        state after a prefix's rows is cached and each child adds only its own rows."""
+        parent, k = self._links[sid]
+        if parent is None or k == 0:
+            return digest_of(self._read_sid(sid, version, None))
+        h, n = self._prefix_hash(parent, k)
+        own = self._own_rows(sid, k + 1, version, None)
+        if own:
+            body = canonical(own)[1:-1]
+            h.update(b"," + body if n else body)
+        h.update(b"]")
+        return h.hexdigest()
+
+    def _prefix_hash(self, sid: int, upto: int) -> tuple[Any, int]:
+        """(a copy of the sha256 state after ``[`` and the first ``upto`` rows, rows)."""
+        key = ("hash", sid, upto)
+        got = self._pcache.get(key)
+        if got is None:
+            rows = self._prefix(sid, upto)
+            h = hashlib.sha256(b"[")
+            if rows:
+                h.update(canonical(rows)[1:-1])
+            got = (h, len(rows))
+            if len(self._pcache) >= _PREFIX_CACHE:
+                self._pcache.pop(next(iter(self._pcache)))
+            self._pcache[key] = got
+        return got[0].copy(), got[1]
 
     # ---- reading
     def _own_rows(self, sid: int, lo: int, hi: int, as_of: float | None) -> list[Event]:

@@ -21,10 +21,12 @@ Conditions are built from structured YAML only (never ``eval``):
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import operator
 from collections.abc import Mapping
+from statistics import NormalDist
 from typing import Any
 
 import attrs
@@ -143,27 +145,68 @@ class Delay:
 
     kinds and parameters: fixed(value); uniform(low, high); exponential(mean);
     lognormal(median, sigma); triangular(low, mode, high); choice(values[, weights]).
+
+    Every draw is an inverse transform of ONE uniform: ``draw(rng)`` is
+    ``from_uniform(rng.random())``, so a delay consumes exactly one number of its
+    stream whatever its kind (what the engine's common random numbers rely on).
+
+    >>> round(Delay("exponential", {"mean": 10}).from_uniform(0.5), 4)   # median = mean ln 2
+    6.9315
+    >>> Delay("lognormal", {"median": 30, "sigma": 0.5}).from_uniform(0.5)
+    30.0
     """
 
     kind: str
     params: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
+    # u == 0 (probability 2**-53 from random()) has no normal quantile: use half a step
+    _TINY = 2.0 ** -54
+    _inv_cdf = staticmethod(NormalDist().inv_cdf)
+
     def draw(self, rng: Any) -> float:
+        return self.from_uniform(rng.random())
+
+    def from_uniform(self, u: float) -> float:
+        """The delay whose cumulative probability is ``u``, for ``0 <= u < 1``.
+
+        fixed: the value; uniform: low + u (high - low); exponential:
+        -mean log(1 - u); lognormal: median exp(sigma z(u)), z the standard
+        normal quantile (u = 0 is taken as 2**-54); triangular: the closed-form
+        inverse of its CDF; choice: the first value whose cumulative weight
+        exceeds u times the total weight.
+        """
+        if not 0.0 <= u < 1.0:
+            raise ValueError(f"a uniform in [0, 1) is needed, not {u!r}")
         p = self.params
         k = self.kind
         if k == "fixed":
             return float(p["value"])
         if k == "exponential":
-            return rng.expovariate(1.0 / p["mean"])
+            return -float(p["mean"]) * math.log1p(-u)
         if k == "lognormal":
-            return rng.lognormvariate(math.log(p["median"]), p["sigma"])
+            return float(p["median"]) * math.exp(
+                float(p["sigma"]) * self._inv_cdf(u if u > 0.0 else self._TINY))
         if k == "uniform":
-            return rng.uniform(p["low"], p["high"])
+            low = float(p["low"])
+            return low + u * (float(p["high"]) - low)
         if k == "triangular":
-            return rng.triangular(p["low"], p["high"], p["mode"])
+            low, mode, high = float(p["low"]), float(p["mode"]), float(p["high"])
+            span = high - low
+            if span <= 0.0:
+                return low
+            if u * span < mode - low:
+                return low + math.sqrt(u * span * (mode - low))
+            return high - math.sqrt((1.0 - u) * span * (high - mode))
         if k == "choice":
-            w = p.get("weights")
-            return float(rng.choices(p["values"], weights=w)[0])
+            values = p["values"]
+            w = p.get("weights") or [1] * len(values)
+            cum = []
+            total = 0.0
+            for x in w:
+                total += float(x)
+                cum.append(total)
+            i = bisect.bisect_right(cum, u * total)
+            return float(values[min(i, len(values) - 1)])
         raise ValueError(f"unknown delay kind {k!r}")
 
     def mean(self) -> float:

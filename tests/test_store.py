@@ -650,3 +650,28 @@ def test_reopen_keeps_everything(tmp_path):
         assert s.streams() == infos
         assert s.first_times("b")["g"] == 5.0
         assert s.verify() == []
+
+
+@HSETTINGS
+@given(n_parent=st.integers(0, 6), ks=st.lists(st.integers(0, 6), min_size=1, max_size=4),
+       n_own=st.integers(0, 4), grand=st.booleans())
+def test_sealed_digest_of_forks_is_the_digest_of_what_they_read(make_store, n_parent, ks,
+                                                                n_own, grand):
+    """Sealing a fork (which hashes its shared prefix once and caches it) gives exactly
+    sha256 of the canonical encoding of everything the child reads."""
+    store = make_store()
+    store.create("p")
+    store.append("p", [ev("p", i + 1, float(i), "a", data={"i": i} if i % 2 else {})
+                       for i in range(n_parent)], 0)
+    store.seal("p")
+    for j, k in enumerate(ks):
+        k = min(k, n_parent)
+        child = f"c{j}"
+        store.fork("p", k, child)
+        store.append(child, [ev(child, k + i + 1, 10.0 + i, "b") for i in range(n_own)], k)
+        if grand:
+            store.fork(child, k + n_own, child + "g")
+            store.append(child + "g", [ev(child + "g", k + n_own + 1, 99.5, "c")], k + n_own)
+            assert store.seal(child + "g") == hashlib.sha256(
+                canonical(store.read(child + "g"))).hexdigest()
+        assert store.seal(child) == hashlib.sha256(canonical(store.read(child))).hexdigest()
