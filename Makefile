@@ -26,5 +26,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/run.py
 
+figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after looking at them)
+	SIM_REGEN_BASELINES=1 $(BIN)/python -m pytest tests/test_plots.py -q
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -1066,7 +1066,9 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
     def emit(fig: Figure, stem: str) -> None:
         paths.append(save(fig, out / stem)[0])
 
-    grid = np.arange(0.0, horizon + 1.0, max(1.0, horizon / 600))
+    # from a year before the fork: earlier is history, the same in every replicate
+    start = max(0.0, fork - 365.0)
+    grid = np.arange(start, horizon + 1.0, max(1.0, (horizon - start) / 600))
     for kind in _key_events(sc.outcomes):
         curves = {}
         for b in names:
