@@ -135,7 +135,8 @@ class _Rule:
     """A rule compiled for the engine's inner loop."""
 
     __slots__ = ("id", "then", "p", "fixed", "inverse", "certain", "src", "key", "off", "cap",
-                 "when", "recheck", "cancellable", "data", "actor", "target")
+                 "end", "at_fork", "pos", "when", "recheck", "cancellable", "data", "actor",
+                 "target")
 
     def __init__(self, rule: Any, world: World, src: int):
         self.id = rule.id
@@ -149,9 +150,10 @@ class _Rule:
         self.certain = self.p >= 1.0 and self.fixed is not None
         self.src = src
         self.key = source_key("rule", rule.id)
-        # where its first uniforms sit in a replicate's table, and how many (Engine._layout)
-        self.off = 0
-        self.cap = 0
+        # where its first uniforms sit in a replicate's table, how many, and where they
+        # end (Engine._layout); uniforms used before the fork; during a run, the table
+        # index of its next uniform (run() resets it)
+        self.off = self.cap = self.end = self.at_fork = self.pos = 0
         self.when = compile_condition(rule.when)
         self.recheck = self.when
         self.cancellable = bool(rule.unless)
@@ -425,7 +427,8 @@ class Engine:
         for r in self._random_rules:
             r.cap = _FIRST_CAP
         self._layout()
-        self._fork_evals = tuple(evals)
+        for r in self._random_rules:
+            r.at_fork = evals[r.src]
         self._steps = tuple(steps)
         self._fork_state = state
         self._fork_occurred = frozenset(occurred)
@@ -440,6 +443,7 @@ class Engine:
         for r in self._random_rules:
             r.off = off
             off += r.cap
+            r.end = off
             src.append(np.full(r.cap, r.src, dtype=np.intp))
             ns.append(np.arange(r.cap, dtype=np.uint64))
         self._table_src = np.concatenate(src)
@@ -465,10 +469,10 @@ class Engine:
         np.multiply(z, _UNIT, out=out)
         return out.data
 
-    def _grow(self, rules: Collection[_Rule], evals: Sequence[int]) -> None:
+    def _grow(self, rules: Collection[_Rule]) -> None:
         """Give rules that ran past their share of the table a larger one."""
         for r in rules:
-            r.cap = min(_MAX_CAP, max(2 * r.cap, evals[r.src] + 2))
+            r.cap = min(_MAX_CAP, max(2 * r.cap, r.pos - r.off + 2))
         self._layout()
 
     def _occur_state(self, state: State, kind: str, version: int, occurred: set[str],
@@ -501,7 +505,8 @@ class Engine:
         # first ones of every source, ``far`` computes the others
         base = rng.getrandbits(64)
         table = self._table(base)
-        evals = list(self._fork_evals)
+        for r in self._random_rules:
+            r.pos = r.off + r.at_fork
         overflow: list[_Rule] = []
 
         def far(r: _Rule, e: int) -> tuple[float, float]:
@@ -583,18 +588,16 @@ class Engine:
                             continue
                         d = r.fixed
                     else:
-                        j = r.src
-                        e = evals[j]
-                        evals[j] = e + 2
+                        e = r.pos
+                        r.pos = e + 2
                         if r.when is not None and not r.when(values):
                             continue
-                        if e < r.cap:
-                            e += r.off
+                        if e < r.end:
                             if table[e] >= r.p:
                                 continue
                             v = table[e + 1]
                         else:
-                            u, v = far(r, e)
+                            u, v = far(r, e - r.off)
                             if u >= r.p:
                                 continue
                         d = r.fixed if r.fixed is not None else r.inverse(v)
@@ -672,7 +675,7 @@ class Engine:
                 schedule(it, _RULE, due)
         env.run()
         if overflow:
-            self._grow(set(overflow), evals)
+            self._grow(set(overflow))
         return out
 
 

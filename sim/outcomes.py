@@ -287,19 +287,20 @@ def wilson(k: Any, n: Any, z: float = 1.96) -> tuple[Any, Any, Any]:
 
 @lru_cache(maxsize=256)
 def t_quantile(q: float, df: float) -> float:
-    """Quantile of Student's t with ``df`` degrees of freedom (scipy.stats.t).
+    """Quantile of Student's t with ``df`` degrees of freedom (scipy.special.stdtrit,
+    the same function scipy.stats.t.ppf calls, without importing all of scipy.stats).
 
     >>> round(t_quantile(0.975, 9), 4)
     2.2622
     """
     if not 0.0 < q < 1.0:
         raise ValueError(f"t_quantile: q must be in (0, 1), got {q}")
-    from scipy.stats import t
+    from scipy.special import stdtrit
 
-    return float(t.ppf(q, df))
+    return float(stdtrit(df, q))
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Estimate:
     """A point estimate with an interval: ``mean`` in [``lo``, ``hi``] from ``n`` replicates.
 
@@ -341,6 +342,10 @@ class Estimate:
 
     def __str__(self) -> str:
         return f"{_fmt(self.mean)} [{_fmt(self.lo)}, {_fmt(self.hi)}] (n={self.n})"
+
+    def __repr__(self) -> str:  # what Jupyter shows: rounded, with what it is
+        return (f"Estimate({self.kind} {_fmt(self.mean)}, 95% interval "
+                f"[{_fmt(self.lo)}, {_fmt(self.hi)}], n={self.n})")
 
 
 def _fmt(x: float) -> str:
@@ -440,7 +445,7 @@ def halfwidth_curve(values: Any, ns: Any, level: float = 0.95) -> np.ndarray:
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Summary:
     """One outcome summarised over a branch's replicates.
 
@@ -457,6 +462,11 @@ class Summary:
     @property
     def main(self) -> Estimate:
         return self.stats[0][1]
+
+    def __repr__(self) -> str:
+        stats = "; ".join(f"{k} {_fmt(e.mean)} [{_fmt(e.lo)}, {_fmt(e.hi)}]"
+                          for k, e in self.stats)
+        return f"Summary({self.spec.id}: {stats}; n={self.n})"
 
     def __getitem__(self, name: str) -> Estimate:
         for k, e in self.stats:

@@ -406,3 +406,8 @@ def test_wilson_contains_p_and_stays_in_unit_interval(k, extra):
         return
     p, lo, hi = wilson(k, n)
     assert 0.0 <= lo <= p <= hi <= 1.0
+
+
+def test_estimates_display_rounded_with_what_they_are():
+    e = Estimate.proportion(81, 263)
+    assert repr(e) == "Estimate(probability 0.308, 95% interval [0.255, 0.366], n=263)"
