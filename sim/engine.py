@@ -3,7 +3,7 @@
 :class:`Engine` owns the *engine semantics* of DESIGN.md. Build it once per
 branch (it precomputes indexes and the deterministic pre-fork prefix), then
 call :meth:`Engine.run` once per replicate with that replicate's
-``random.Random``. ``engine.prefix`` (stream ``"prefix"``, versions 1..k)
+``random.Random`` (it takes one 64-bit number from it: decision 3). ``engine.prefix`` (stream ``"prefix"``, versions 1..k)
 followed by ``engine.run(rng, stream)`` (versions k+1..) is exactly what one
 uninterrupted run from the world's ``starts`` would record.
 
@@ -37,7 +37,7 @@ carries them for users):
    carried: the engine computes each replicate's first uniforms of every
    source in one numpy pass and the rest one by one, with the same floats.
    (A ``random.Random`` per source, as first built, cost ~3.7 us to seed each
-   and made the S-400 baseline 40% slower; this costs ~8%.)
+   and made the S-400 baseline 40% slower; this costs 5-7%: benchmarks/engine.py.)
    Each evaluation of a rule -- an occurrence of its ``on`` event, before or
    after the fork, while its ``then`` can still occur -- uses the next two
    uniforms of its stream, whether or not ``when`` holds and whatever the

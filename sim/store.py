@@ -229,7 +229,7 @@ def _prepare(stream: str, events: Sequence[Event], expected: int, known: dict
         d = e.data
         if d:
             try:
-                dj = _dumps(dict(d), ensure_ascii=True)
+                dj = _encode_data(d)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"stream {stream!r} event {v}: data is not JSON-able: "
                                  f"{exc}") from None
@@ -237,6 +237,38 @@ def _prepare(stream: str, events: Sequence[Event], expected: int, known: dict
             dj = None
         out.append((e, shape, dj))
     return out
+
+
+# Event data payloads repeat a great deal (e.g. a review's {"p": hazard} takes a few
+# values), so each distinct payload is encoded and decoded once and the immutable
+# result shared. Keys carry the value types, so 1, 1.0 and True never share an entry.
+_DATA_CACHE_MAX = 4096
+_ENCODED: dict[tuple, str] = {}
+_DECODED: dict[str, Any] = {}
+
+
+def _encode_data(d: Any) -> str:
+    try:
+        key = tuple((k, type(v), v) for k, v in d.items())
+        got = _ENCODED.get(key)
+    except TypeError:  # an unhashable value (a list): encode it every time
+        return _dumps(dict(d), ensure_ascii=True, sort_keys=True)
+    if got is None:
+        got = _dumps(dict(d), ensure_ascii=True, sort_keys=True)
+        if len(_ENCODED) >= _DATA_CACHE_MAX:
+            _ENCODED.clear()
+        _ENCODED[key] = got
+    return got
+
+
+def _decode_data(text: str) -> Any:
+    got = _DECODED.get(text)
+    if got is None:
+        got = FrozenData(_loads(text))
+        if len(_DECODED) >= _DATA_CACHE_MAX:
+            _DECODED.clear()
+        _DECODED[text] = got
+    return got
 
 
 def _gc_paused(fn: Any) -> Any:
@@ -939,8 +971,7 @@ class SQLiteStore(EventStore):
         sh = self._shapes
         E = Event
         empty = _EMPTY
-        loads = _loads
-        fd = FrozenData
+        dec = _decode_data
         paused = gc.isenabled()
         if paused:
             gc.disable()
@@ -949,10 +980,10 @@ class SQLiteStore(EventStore):
                 try:
                     if skip:
                         return [E(name, v, t, (s := sh[h])[0], s[1], s[2],
-                                  empty if d is None else fd(loads(d)), c, s[3], s[4], s[5])
+                                  empty if d is None else dec(d), c, s[3], s[4], s[5])
                                 for _, v, t, h, d, c in rows]
                     return [E(name, v, t, (s := sh[h])[0], s[1], s[2],
-                              empty if d is None else fd(loads(d)), c, s[3], s[4], s[5])
+                              empty if d is None else dec(d), c, s[3], s[4], s[5])
                             for v, t, h, d, c in rows]
                 except KeyError:
                     i = 3 if skip else 2

@@ -780,3 +780,24 @@ def test_crn_paired_differences_are_far_tighter_than_unpaired():
     unpaired = math.sqrt((statistics.variance(a) + statistics.variance(b)) / n)
     assert paired / unpaired < 0.3, (paired, unpaired)
     assert statistics.fmean(b) > statistics.fmean(a) + 4 * paired   # the effect shows
+
+
+def test_streams_follow_ids_not_positions_and_take_one_number_from_the_replicate():
+    # the same rule keeps its numbers when another rule is added before it or the
+    # reviews are reordered; run() takes exactly one 64-bit number from the generator
+    r_b = rule("r_b", "a", "b", p=0.5, delay=Delay("lognormal", {"median": 9, "sigma": 1}))
+    extra = rule("extra", "a", "c", p=0.5, delay=Delay("exponential", {"mean": 4}))
+    v1, v2 = Review("v1", "A", 7, "c", 0.3), Review("v2", "A", 11, "d", 0.3)
+    events = {"a": {}, "b": {}, "c": {}, "d": {}}
+    one = Engine(make_world(events=events, rules=[r_b], reviews=[v1, v2]), [], fork=0,
+                 horizon=100, inject=[inj(t, "a") for t in (0, 30, 60)])
+    two = Engine(make_world(events=events, rules=[extra, r_b], reviews=[v2, v1]), [], fork=0,
+                 horizon=100, inject=[inj(t, "a") for t in (0, 30, 60)])
+    for seed in range(30):
+        a, b = random.Random(seed), random.Random(seed)
+        x, y = one.run(a, "s"), two.run(b, "s")
+        for kind in ("b", "d"):
+            assert [e.time for e in x if e.kind == kind] == [e.time for e in y if e.kind == kind]
+        ref = random.Random(seed)
+        ref.getrandbits(64)
+        assert a.random() == b.random() == ref.random()

@@ -675,3 +675,14 @@ def test_sealed_digest_of_forks_is_the_digest_of_what_they_read(make_store, n_pa
             assert store.seal(child + "g") == hashlib.sha256(
                 canonical(store.read(child + "g"))).hexdigest()
         assert store.seal(child) == hashlib.sha256(canonical(store.read(child))).hexdigest()
+
+
+def test_shared_data_payloads_keep_their_types(store):
+    """Repeated payloads are encoded once and shared; 1, 1.0 and True hash alike but are
+    different JSON, so each must come back as it went in, in every repetition."""
+    vals = [1, 1.0, True, 1, True, 1.0, [1, 2], "1"]
+    store.append("s", [ev("s", i + 1, float(i), "k", data={"p": v}) for i, v in enumerate(vals)],
+                 0)
+    got = [e.data["p"] for e in store.read("s")]
+    assert got == vals
+    assert [type(g) for g in got] == [type(v) for v in vals]
