@@ -303,6 +303,8 @@ def cmd_show(a: argparse.Namespace) -> int:
         cause = f" <- #{e.cause}" if e.cause is not None else ""
         print(f"#{e.version:<4} {world.date(e.time)}  {e.kind:<26} {who:<9} "
               f"{e.origin:<9} {why or ''}{cause}")
+    if not shown_fork and fork <= limit:
+        print(f"---------- fork {world.date(fork)} ----------")
     state = as_of(world, events, limit)
     print("\nstate" + (f" as of {a.as_of}" if a.as_of else " at the end") + ":")
     for k, v in state.items():
