@@ -5,8 +5,9 @@ numbers), so an unchanged branch reproduces the baseline exactly and paired
 differences between branches have small variance. Streams come from
 ``numpy.random.SeedSequence(seed, spawn_key=(i,))``, which makes them
 independent of each other and of the order or the worker they run on. The
-engine draws from a ``random.Random`` seeded from that sequence: its scalar
-draws are cheaper than numpy's (see benchmarks/engine.py).
+engine takes one 64-bit number from this generator and derives from it one
+counter-based stream per rule and per review (see :mod:`sim.engine`), so a
+change to one rule does not shift the draws of the others.
 
 >>> replicate_rng(42, 3).random() == replicate_rng(42, 3).random()
 True

@@ -7,6 +7,7 @@ The seed-article checks compare against facts stated in /work/shared/CASE.md.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,194 @@ def test_seed_output_is_deterministic_and_reports_unknowns(coding):
     # S003 misnames CAATSA: the coder reports the unknown name instead of guessing.
     unknown = {u.text for u in ingest(_seed("003"), SEED_PUBLISHED["003"], coding).unknown}
     assert "Countering America's Adversarial Missile Act" in unknown
+
+
+# ------------------------------------------------------------------ defects found in use (H11)
+# Each test below failed before the fix it documents.
+
+# A practice article written for these tests (our own words; no seed text).
+WRAP_ARTICLE = [
+    "Ankara and Washington trade warnings over Russian missiles",
+    "Turkish soldiers stand beside a missile launcher at an air base near the capital "
+    "(Photo by Staff/Agency)",
+    "The United States formally suspended Turkey from the F-35 programme on 17 July 2019, a "
+    "day after the Pentagon briefed allies on the decision. Officials said the removal of "
+    "Turkish suppliers would take months.",
+    "Russia delivered the first parts of the S-400 system to the Murted air base on 12 July "
+    "2019, the Turkish defence ministry said. Turkey has not activated the batteries, officials "
+    "in Ankara said on Monday.",
+    "On Friday Secretary of State Mike Pompeo warned Ankara that it would face sanctions under "
+    "CAATSA if it switched the system on.",
+    "Lawmakers in the House passed a bill on Tuesday that would impose sanctions on Turkey over "
+    "its offensive in Syria.",
+]
+WRAP_PUBLISHED = dt.date(2019, 11, 1)       # a Friday: Tuesday is 29 October, Monday the 28th
+WRAP_EXPECTED = {
+    ("f35_suspended", "USA", dt.date(2019, 7, 17), "day"),
+    ("s400_delivered", "RUS", dt.date(2019, 7, 12), "day"),
+    ("sanctions_threatened", "USA", dt.date(2019, 11, 1), "day"),
+    ("bill_passed_house", "USC", dt.date(2019, 10, 29), "day"),
+}
+
+
+def _comparable(text, res):
+    """Candidates without their offsets: evidence as whitespace-normalised text."""
+    return sorted((c.date, c.granularity, c.confidence, c.event, c.actor, c.target, c.note,
+                   tuple((" ".join(text[e.start:e.end].split()), e.patterns) for e in c.evidence))
+                  for c in res.candidates)
+
+
+def _wrap(paragraphs, width, sep="\n\n"):
+    import textwrap
+    return sep.join(textwrap.fill(p, width, break_on_hyphens=False) for p in paragraphs)
+
+
+def test_hard_wrapped_article_gives_the_same_candidates(coding):
+    flat = "\n\n".join(WRAP_ARTICLE) + "\n"
+    wrapped = _wrap(WRAP_ARTICLE, 60) + "\n"
+    assert max(len(x) for x in wrapped.splitlines()) <= 60
+    assert wrapped.count("\n") > 15                        # really wrapped
+    one_line_each = "\n".join(WRAP_ARTICLE)               # no blank lines, like seeds 001/003
+    base = ingest(flat, WRAP_PUBLISHED, coding)
+    assert {_key(c) for c in base.candidates} == WRAP_EXPECTED
+    for variant in (wrapped, one_line_each, _wrap(WRAP_ARTICLE, 72), _wrap(WRAP_ARTICLE, 45)):
+        res = ingest(variant, WRAP_PUBLISHED, coding)
+        assert _comparable(variant, res) == _comparable(flat, base)
+        # negations and the conditional are still skipped, not lost nor coded
+        assert {k.event for k in res.skipped} >= {"s400_activated"}
+
+
+def test_wrapped_evidence_offsets_point_into_the_original_text(coding):
+    wrapped = _wrap(WRAP_ARTICLE, 60)
+    res = ingest(wrapped, WRAP_PUBLISHED, coding)
+    (c,) = [c for c in res.candidates if c.event == "f35_suspended"]
+    (ev,) = c.evidence
+    span = wrapped[ev.start:ev.end]
+    assert span.startswith("The United States formally suspended") and span.endswith("decision.")
+    assert "\n" in span and re.search(r"suspended\s+Turkey\s+from\s+the\s+F-35", span)
+    # a skipped match carries the offsets of the matched words themselves
+    (sk,) = [k for k in res.skipped if k.event == "s400_activated"]
+    assert re.fullmatch(r"activated\s+the\s+batteries", wrapped[sk.start:sk.end])
+
+
+def test_wrapped_sentence_spans_cross_line_ends():
+    text = ("The Pentagon said on Friday that the\nUnited States had suspended Turkey from the\n"
+            "F-35 programme. It gave no date.\n")
+    parts = [(text[a:b], cap) for a, b, cap in split_sentences(text)]
+    assert parts == [("The Pentagon said on Friday that the\nUnited States had suspended Turkey "
+                      "from the\nF-35 programme.", False), ("It gave no date.", False)]
+
+
+def test_headlines_and_captions_are_short_paragraphs():
+    text = ("Turkey defies US warnings over missiles\n\n"             # headline: short, no stop
+            "Turkish troops beside a launcher near the capital on a\n"   # caption wrapped on two
+            "grey morning (Photo by Staff/Agency)\n\n"                 # lines, credit on line 2
+            "Russia delivered the system in July. Officials said the second batch of parts "
+            "would follow and that the talks over payment had made progress, though they gave "
+            "no figures and no schedule for the remaining launchers and radars\n")
+    parts = [(text[a:b], cap) for a, b, cap in split_sentences(text)]
+    assert parts[0] == ("Turkey defies US warnings over missiles", True)
+    assert parts[1][1] is True and parts[1][0].endswith("(Photo by Staff/Agency)")
+    assert ("Russia delivered the system in July.", False) in parts
+    assert parts[-1][1] is False          # a long paragraph without a final stop is still text
+
+
+def test_seed_articles_wrapped_give_the_same_candidates(coding):
+    for n, published in SEED_PUBLISHED.items():
+        text = _seed(n)
+        paragraphs = [p for p in text.splitlines() if p.strip()]
+        flat = "\n\n".join(paragraphs)
+        wrapped = _wrap(paragraphs, 60)
+        assert (_comparable(wrapped, ingest(wrapped, published, coding))
+                == _comparable(flat, ingest(flat, published, coding))), n
+
+
+@pytest.mark.parametrize("text, published, fact", [
+    ("Washington suspended Turkey from the F-35 programme on Wednesday.", dt.date(2019, 7, 18),
+     ("f35_suspended", "USA", dt.date(2019, 7, 17), "day")),
+    ("The United States suspended F-35 deliveries to Turkey on April 1.", dt.date(2019, 6, 10),
+     ("f35_deliveries_suspended", "USA", dt.date(2019, 4, 1), "day")),
+    ("The Pentagon suspended Turkey from the F\u201135 programme on Wednesday.",  # no-break hyphen
+     dt.date(2019, 7, 18), ("f35_suspended", "USA", dt.date(2019, 7, 17), "day")),
+    ("The US removed Turkey from the F-35A programme on Wednesday.", dt.date(2019, 7, 18),
+     ("f35_suspended", "USA", dt.date(2019, 7, 17), "day")),
+])
+def test_hyphenated_model_names_are_one_token(coding, text, published, fact):
+    res = ingest(text, published, coding)
+    assert fact in {_key(c) for c in res.candidates}
+    assert not any(u.text.endswith("f-") for u in res.unknown)
+
+
+def test_unknown_verb_keeps_the_model_name_whole(coding):
+    res = ingest("Washington grounded F-35 training for Turkish pilots.", dt.date(2019, 6, 10),
+                 coding)
+    verbs = {u.text for u in res.unknown if u.kind == "verb"}
+    assert verbs == {"grounded f-35"}
+
+
+def test_model_numbers_are_not_days_of_a_month():
+    assert find_dates("Turkey wanted F-35 March deliveries.", dt.date(2019, 6, 10)) == []
+
+
+@pytest.mark.parametrize("phrase, published, expected, context", [
+    ("set a deadline of July 31", dt.date(2019, 6, 10), dt.date(2019, 7, 31), "deadline"),
+    ("set a deadline of July 31", dt.date(2019, 8, 5), dt.date(2019, 7, 31), "deadline"),
+    ("set a deadline of January 6", dt.date(2019, 11, 15), dt.date(2020, 1, 6), "deadline"),
+    ("gave Turkey until 31 July", dt.date(2019, 6, 10), dt.date(2019, 7, 31), "deadline"),
+    ("must drop the system by July 31", dt.date(2019, 6, 10), dt.date(2019, 7, 31), "deadline"),
+    ("missed the July 31 deadline", dt.date(2019, 8, 5), dt.date(2019, 7, 31), "deadline"),
+    ("will deliver the rest in October", dt.date(2019, 11, 15), dt.date(2020, 10, 1), "future"),
+    ("is due to visit on March 3", dt.date(2019, 11, 15), dt.date(2020, 3, 3), "future"),
+    ("will meet on Friday", dt.date(2019, 6, 10), dt.date(2019, 6, 14), "future"),
+    ("had delivered all parts by September", dt.date(2019, 11, 15), dt.date(2019, 9, 1), ""),
+    ("delivered the rest in December", dt.date(2019, 11, 15), dt.date(2018, 12, 1), ""),
+])
+def test_deadline_and_future_dates_do_not_prefer_the_past(phrase, published, expected, context):
+    (d,) = find_dates(f"Washington {phrase}.", published)
+    assert (d.date, d.context) == (expected, context)
+
+
+def test_a_deadline_is_dated_when_set_and_its_day_goes_in_the_note(coding):
+    text = ("On Friday the acting US defence secretary wrote to his Turkish counterpart and set "
+            "a deadline of July 31 for Turkey to drop the Russian system.")
+    (c,) = ingest(text, dt.date(2019, 6, 10), coding).candidates
+    assert (c.event, c.date, c.granularity) == ("deadline_set", dt.date(2019, 6, 7), "day")
+    assert "deadline 2019-07-31" in c.note
+    undated = ingest("Washington set Ankara a deadline of July 31 to drop the Russian system.",
+                     dt.date(2019, 6, 10), coding)
+    (c,) = undated.candidates
+    assert (c.date, c.granularity, c.confidence) == (dt.date(2019, 6, 10), "week", "low")
+    assert "deadline 2019-07-31" in c.note
+
+
+def test_a_future_date_does_not_date_a_warning(coding):
+    text = "Turkey will face sanctions in January if it keeps the system, Pompeo warned."
+    (c,) = ingest(text, dt.date(2019, 11, 15), coding).candidates
+    assert (c.event, c.date, c.granularity) == ("sanctions_threatened", dt.date(2019, 11, 15),
+                                                "week")
+
+
+@pytest.mark.parametrize("text, published, date, granularity", [
+    ("Ankara proposed a joint working group on the missiles on Monday.", dt.date(2019, 4, 30),
+     dt.date(2019, 4, 29), "day"),
+    ("Erdogan renewed his proposal to form a working group on the S-400 on Tuesday.",
+     dt.date(2019, 6, 13), dt.date(2019, 6, 11), "day"),
+    ("Turkey offered to set up a working group with Washington in April.", dt.date(2019, 6, 10),
+     dt.date(2019, 4, 1), "month"),
+    ("Turkey's defence industry chief said on Monday that Washington had taken no step toward "
+     "the joint working group Ankara proposed in April.", dt.date(2019, 6, 10),
+     dt.date(2019, 4, 1), "month"),
+    ("The technical working group, which Ankara suggested in April, has not met.",
+     dt.date(2019, 6, 10), dt.date(2019, 4, 1), "month"),
+])
+def test_working_group_proposal_wordings(coding, text, published, date, granularity):
+    res = ingest(text, published, coding)
+    assert ("wg_proposed", "TUR", date, granularity) in {_key(c) for c in res.candidates}
+    assert all(c.target == "USA" for c in res.candidates if c.event == "wg_proposed")
+
+
+def test_working_group_proposal_is_still_negated(coding):
+    for text in ("Ankara has not proposed a joint working group.",
+                 "The working group Ankara never proposed was discussed on Monday."):
+        assert "wg_proposed" not in {c.event for c in
+                                     ingest(text, dt.date(2019, 6, 10), coding).candidates}
