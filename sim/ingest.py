@@ -420,37 +420,96 @@ _ABBREV = {"u.s", "u.k", "u.n", "mr", "mrs", "ms", "dr", "gen", "lt", "col", "se
            "jr", "sr", "a.m", "p.m", "approx"}
 _CAPTION = re.compile(r"\(Photo\b|\bphoto\)|\[File:|^FILE PHOTO|^Photo:|\[caption\]|"
                       r"\(AFP/File|Getty Images\)|/Reuters\]", re.IGNORECASE)
+_CAPTION_START = re.compile(r"FILE PHOTO|Photo:|\(Photo\b|\[File:|\[caption\]", re.IGNORECASE)
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
+HEADLINE_WORDS = 30     # a paragraph this short without a final stop is a headline
+CAPTION_WORDS = 60      # a paragraph this short with a photo credit is a caption
 
 
-def is_caption(line: str) -> bool:
-    """A caption, headline or boilerplate line: never coded (see the module docstring)."""
-    s = line.strip()
-    return bool(_CAPTION.search(s)) or not _ENDS_SENTENCE.search(s)
+def is_caption(paragraph: str) -> bool:
+    """A caption, headline or boilerplate paragraph: never coded (see the module docstring)."""
+    s = paragraph.strip()
+    words = len(re.findall(r"\w+", s))
+    if _CAPTION.search(s) and words <= CAPTION_WORDS:
+        return True
+    return not _ENDS_SENTENCE.search(s) and words <= HEADLINE_WORDS
+
+
+def _wrap_width(lengths: list[int]) -> int:
+    """The width a text seems wrapped at: the 90th percentile of its line lengths (the
+    longest line when there are fewer than ten), so one stray long line does not count."""
+    ordered = sorted(lengths)
+    if len(ordered) < 10:
+        return ordered[-1]
+    return ordered[int(0.9 * (len(ordered) - 1))]
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph, offsets into ``text``; lines of one paragraph are joined.
+
+    Blank lines always end a paragraph. Inside a run of non-blank lines, a line break is a
+    soft wrap (the paragraph goes on) when the next line starts in lower case, or when the
+    line plus the next line's first word would not have fitted in the text's wrap width (so
+    a wrapper must have broken it there); it is a hard break when the next line is indented,
+    a bullet or starts a caption, or when the line carries a photo credit.
+
+    >>> t = "Short headline\\nA long line of text that was\\nwrapped here.\\n\\nNext one."
+    >>> [t[a:b] for a, b in paragraphs(t)][1:]
+    ['A long line of text that was\\nwrapped here.', 'Next one.']
+    """
+    lines = [(m.start(), m.start() + len(m.group().rstrip())) for m in re.finditer(r"[^\n]*", text)]
+    lines = [(a, b) for a, b in lines if text[a:b].strip()]
+    if not lines:
+        return []
+    width = _wrap_width([b - a for a, b in lines])
+    out: list[tuple[int, int]] = []
+    start = None
+    for i, (a, b) in enumerate(lines):
+        lead = len(text[a:b]) - len(text[a:b].lstrip())
+        if start is None:
+            start = a + lead
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        if nxt is None or "\n" in text[b:nxt[0]].replace("\n", "", 1) or not _soft_break(
+                text[a:b], text[nxt[0]:nxt[1]], width):
+            out.append((start, b))
+            start = None
+    return out
+
+
+def _soft_break(line: str, following: str, width: int) -> bool:
+    if following[:1].isspace() or re.match(r"[-*•\u2022]\s|\d+[.)]\s", following):
+        return False
+    if _CAPTION_START.match(following) or _CAPTION.search(line):
+        return False
+    if following[:1].islower():
+        return True
+    first = following.split()[0]
+    return len(line) + 1 + len(first) > width
 
 
 def split_sentences(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, is_caption) for each sentence; captions/headlines are one whole line.
+    """(start, end, is_caption) for each sentence; a caption or headline is one whole paragraph.
+
+    Sentences run across the line ends of a hard-wrapped paragraph (see :func:`paragraphs`);
+    offsets are into ``text``, so a span may hold newlines.
 
     >>> t = "The U.S. warned Mr. Akar. He left."
     >>> [t[a:b] for a, b, _ in split_sentences(t)]
     ['The U.S. warned Mr. Akar.', 'He left.']
     """
     out: list[tuple[int, int, bool]] = []
-    for m in re.finditer(r"[^\n]+", text):
-        line = m.group()
-        if not line.strip():
+    for base, pend in paragraphs(text):
+        para = text[base:pend]
+        if is_caption(para):
+            out.append((base, pend, True))
             continue
-        base = m.start()
-        lead = len(line) - len(line.lstrip())
-        if is_caption(line):
-            out.append((base + lead, base + len(line.rstrip()), True))
-            continue
-        start = lead
-        for end in re.finditer(r"[.!?]+[\"'”’)\]]*(?=\s+|$)", line):
-            before = line[start:end.start() + 1]
+        marked = bool(_CAPTION.search(para))     # a long paragraph with a credit inside
+        start = 0
+        pieces = []
+        for end in re.finditer(r"[.!?]+[\"'”’)\]]*(?=\s+|$)", para):
+            before = para[start:end.start() + 1]
             word = re.search(r"([\w.]+)\.$", before)
-            nxt = line[end.end():].lstrip()
+            nxt = para[end.end():].lstrip()
             if end.group().startswith(".") and word:
                 w = word.group(1).lower()
                 if w == "no" and not nxt[:1].isdigit():
@@ -459,11 +518,14 @@ def split_sentences(text: str) -> list[tuple[int, int, bool]]:
                     continue
             if nxt and not re.match(r"[A-Z0-9\"“'‘(\[]", nxt):
                 continue
-            out.append((base + start, base + end.end(), False))
-            start = end.end() + (len(line[end.end():]) - len(nxt))
-        rest = line[start:].rstrip()
+            pieces.append((start, end.end()))
+            start = end.end() + (len(para[end.end():]) - len(nxt))
+        rest = para[start:].rstrip()
         if rest.strip():
-            out.append((base + start, base + start + len(rest), False))
+            pieces.append((start, start + len(rest)))
+        for a, b in pieces:
+            cap = marked and bool(_CAPTION.search(para[a:b].strip()))
+            out.append((base + a, base + b, cap))
     return out
 
 
@@ -651,8 +713,21 @@ def _mask_quotes(s: str) -> str:
         if len(re.findall(r"\w+", inner)) >= 5:
             return m.group()[0] + " " * len(inner) + m.group()[-1]
         return m.group()
-    s = re.sub(r"“[^”\n]*”", blank, s)
-    return re.sub(r"\"[^\"\n]*\"", blank, s)
+    s = re.sub(r"“[^”]*”", blank, s)
+    return re.sub(r"\"[^\"]*\"", blank, s)
+
+
+_ODD_HYPHEN = re.compile(r"(?<=\b[A-Z])[\u2010\u2011\u2012\u2013\u2212](?=\d)")
+
+
+def _prepare(text: str) -> str:
+    """The text the coder reads: quotes blanked per paragraph (a quote never runs into the
+    next paragraph) and a typographic hyphen in a model name ("F\u201135") made plain;
+    always the same length as ``text``, so every offset holds for both."""
+    out = _ODD_HYPHEN.sub("-", text)
+    for a, b in paragraphs(out):
+        out = out[:a] + _mask_quotes(out[a:b]) + out[b:]
+    return out
 
 
 def _clause_tokens(s: str, pos: int) -> tuple[list[str], str | None, int]:
@@ -807,10 +882,11 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
     skipped: list[Skipped] = []
     unknown_names: dict[str, list] = {}
     unknown_verbs: dict[str, list] = {}
-    cap_mid = {w for a, b, _ in sentences for w in re.findall(r"(?<=\w )[A-Z][\w\-]+",
+    cap_mid = {w for a, b, _ in sentences for w in re.findall(r"(?<=\w\s)[A-Z][\w\-]+",
                                                                 text[a:b])}
 
-    masked = _mask_quotes(text)
+    masked = _prepare(text)
+    assert len(masked) == len(text)
     for a, b, caption in sentences:
         raw = text[a:b]
         if caption:

@@ -178,18 +178,25 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int) -> list[Re
     return out
 
 
-_WORKER_SCENARIO: Scenario | None = None
+_WORKER: dict[str, Any] = {}
 
 
-def _init_worker(scenario: Scenario) -> None:
-    global _WORKER_SCENARIO
-    _WORKER_SCENARIO = scenario
+def _init_worker(scenario: Scenario, store_path: str | None, prefix_len: list[int]) -> None:
+    """A local worker process: it simulates its chunks and, when it shares the run
+    folder's disk, writes them itself (one transaction per chunk, like the parent)."""
+    _WORKER.update(scenario=scenario, prefix_len=prefix_len,
+                   store=SQLiteStore(store_path) if store_path else None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
 def _worker_chunk(b: int, start: int, stop: int) -> list[ReplicateResult]:
-    assert _WORKER_SCENARIO is not None
-    return simulate_chunk(_WORKER_SCENARIO, b, start, stop)
+    results = simulate_chunk(_WORKER["scenario"], b, start, stop)
+    store = _WORKER["store"]
+    if store is None:
+        return results
+    _write_results(store, _WORKER["scenario"], _WORKER["prefix_len"], results)
+    # the events are stored: send back only what the parent counts
+    return [attrs.evolve(r, rows=()) for r in results]
 
 
 # --------------------------------------------------------------------------- executors
@@ -203,6 +210,7 @@ class SerialExecutor:
     """
 
     name = "serial"
+    writes = False
 
     def __init__(self, scenario: Scenario, jobs: int = 1):
         self.scenario = scenario
@@ -224,18 +232,23 @@ class SerialExecutor:
 
 
 class ProcessExecutor:
-    """A local process pool; workers receive the scenario once, at start."""
+    """A local process pool; workers receive the scenario once, at start, and write
+    their chunks into the run's store themselves (``writes = True``)."""
 
     name = "processes"
+    writes = True
 
-    def __init__(self, scenario: Scenario, jobs: int | None = None):
+    def __init__(self, scenario: Scenario, jobs: int | None = None,
+                 store_path: str | None = None, prefix_len: list[int] | None = None):
         import multiprocessing as mp
 
         self.jobs = jobs or os.cpu_count() or 1
+        self.writes = store_path is not None
         # forkserver: safe with threads (Jupyter, tqdm) and cheaper than spawn
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context(method),
-                                        initializer=_init_worker, initargs=(scenario,))
+                                        initializer=_init_worker,
+                                        initargs=(scenario, store_path, prefix_len or []))
 
     def submit(self, b: int, start: int, stop: int) -> Future:
         return self.pool.submit(_worker_chunk, b, start, stop)
@@ -251,6 +264,7 @@ class DaskExecutor:
     """dask.distributed: a scheduler at ``address``, or a LocalCluster of ``jobs`` workers."""
 
     name = "dask"
+    writes = False   # workers may be on other machines: they send their events back
 
     def __init__(self, scenario: Scenario, jobs: int | None = None, address: str | None = None):
         try:
@@ -298,7 +312,8 @@ def _in_jupyter() -> bool:
 
 
 def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: str | None,
-                  total: int):
+                  total: int, store_path: str | None = None,
+                  prefix_len: list[int] | None = None):
     if kind not in EXECUTORS:
         raise InputError(Problem(None, None, None, f"unknown executor '{kind}'",
                                  "expected one of: " + ", ".join(EXECUTORS)))
@@ -310,7 +325,7 @@ def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: st
     if kind == "serial":
         return SerialExecutor(scenario)
     if kind == "processes":
-        return ProcessExecutor(scenario, jobs)
+        return ProcessExecutor(scenario, jobs, store_path, prefix_len)
     return DaskExecutor(scenario, jobs, scheduler)
 
 
@@ -533,7 +548,8 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
             if not s.meta.get("prefix") and "replicate" in s.meta
             for b in scenario.branches if b.name == s.meta.get("branch")}
     total = len(scenario.branches) * scenario.replicates
-    ex = make_executor(executor, scenario, jobs, scheduler, total - len(done))
+    ex = make_executor(executor, scenario, jobs, scheduler, total - len(done),
+                       str(folder / STORE), prefix_len)
     manifest["executor"] = ex.name
     manifest["jobs"] = ex.jobs
     size = _chunk_size(total - len(done), ex.jobs)
@@ -555,7 +571,8 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
             finished, pending = ex.wait(pending)
             for fut in finished:
                 results = fut.result()
-                _write_results(store, scenario, prefix_len, results)
+                if not ex.writes:
+                    _write_results(store, scenario, prefix_len, results)
                 failed += sum(r.error is not None for r in results)
                 bar.update(len(results))
         ex.close()
