@@ -138,6 +138,7 @@ class DateRef:
     date: dt.date
     granularity: str
     confidence: str
+    context: str = ""   # "deadline", "future" or "" (see find_dates): only "" dates an event
 
 
 @attrs.frozen
@@ -550,15 +551,37 @@ def _month_start(d: dt.date, back: int = 0) -> dt.date:
     return dt.date(y, m + 1, 1)
 
 
+def _pick_year(month: int, day: int, pub: dt.date, mode: str) -> int | None:
+    """The year of a month/day phrase: on or before ``pub`` (the default: dates prefer the
+    past), on or after it (``future``), or the nearest to it either way (``deadline``)."""
+    if mode == "future":
+        years = (pub.year, pub.year + 1)
+    elif mode == "deadline":
+        years = (pub.year - 1, pub.year, pub.year + 1)
+    else:
+        years = (pub.year, pub.year - 1)
+    found = [(y, d) for y in years if (d := _safe(y, month, day)) is not None]
+    if mode == "future":
+        found = [(y, d) for y, d in found if d >= pub]
+    elif mode == "deadline":
+        found.sort(key=lambda yd: (abs((yd[1] - pub).days), -yd[0]))
+    else:
+        found = [(y, d) for y, d in found if d <= pub]
+    return found[0][0] if found else None
+
+
 def _past_year(month: int, day: int, pub: dt.date) -> int | None:
     """The year that puts month/day on or before ``pub`` (dates prefer the past)."""
-    for y in (pub.year, pub.year - 1):
-        try:
-            if dt.date(y, month, day) <= pub:
-                return y
-        except ValueError:
-            continue
-    return None
+    return _pick_year(month, day, pub, "")
+
+
+def _month_year(month: int, pub: dt.date, mode: str) -> int:
+    if mode == "future":
+        return pub.year if month >= pub.month else pub.year + 1
+    if mode == "deadline":
+        return min((pub.year - 1, pub.year, pub.year + 1),
+                   key=lambda y: (abs(y * 12 + month - pub.year * 12 - pub.month), -y))
+    return pub.year if month <= pub.month else pub.year - 1
 
 
 def _safe(y: int, m: int, d: int) -> dt.date | None:
@@ -568,47 +591,58 @@ def _safe(y: int, m: int, d: int) -> dt.date | None:
         return None
 
 
+_NB = r"(?<![\w\-])"      # a number that is not part of a model name ("F-35", "S-400")
+
+
 def _date_rules(pub: dt.date):
-    """(regex, flags, function(match) -> (date, granularity, confidence) | None)."""
-    def full_dmy(m):
+    """(regex, flags, function(match, mode) -> (date, granularity, confidence) | None).
+
+    ``mode`` is the phrase's context (see :func:`_date_context`): "" (prefer the past),
+    "future" or "deadline"; only phrases without an explicit year or direction use it."""
+    def full_dmy(m, mode):
         return _safe(int(m[3]), _MONTHS[m[2]], int(m[1])), "day", "high"
 
-    def full_mdy(m):
+    def full_mdy(m, mode):
         return _safe(int(m[3]), _MONTHS[m[1]], int(m[2])), "day", "high"
 
-    def iso(m):
+    def iso(m, mode):
         return _safe(int(m[1]), int(m[2]), int(m[3])), "day", "high"
 
-    def md(m):
+    def md(m, mode):
         mon, day = _MONTHS[m[1]], int(m[2])
-        y = _past_year(mon, day, pub)
+        y = _pick_year(mon, day, pub, mode)
         return (_safe(y, mon, day) if y else None), "day", "high"
 
-    def dm(m):
+    def dm(m, mode):
         mon, day = _MONTHS[m[2]], int(m[1])
-        y = _past_year(mon, day, pub)
+        y = _pick_year(mon, day, pub, mode)
         return (_safe(y, mon, day) if y else None), "day", "high"
 
-    def month_year(m):
+    def month_year(m, mode):
         return dt.date(int(m[2]), _MONTHS[m[1]], 1), "month", "low"
 
-    def month(m):
+    def month(m, mode):
         mon = _MONTHS[m[1]]
-        y = pub.year if mon <= pub.month else pub.year - 1
-        return dt.date(y, mon, 1), "month", "low"
+        return dt.date(_month_year(mon, pub, mode), mon, 1), "month", "low"
 
-    def year(m):
+    def year(m, mode):
         return dt.date(int(m[1]), 1, 1), "year", "low"
 
-    def weekday(m):
+    def weekday(m, mode):
         wd = _WEEKDAYS.index(m[2])
-        back = (pub.weekday() - wd) % 7
-        if back == 0 and (m[1] or "").lower() == "last":
-            back = 7
-        return pub - dt.timedelta(days=back), "day", "medium"
+        back, ahead = (pub.weekday() - wd) % 7, (wd - pub.weekday()) % 7
+        word = (m[1] or "").lower()
+        if word == "last" or (word not in ("next", "this") and mode == ""):
+            return pub - dt.timedelta(days=back or (7 if word == "last" else 0)), "day", "medium"
+        if word == "next" or mode == "future":
+            return pub + dt.timedelta(days=ahead or (7 if word == "next" else 0)), "day", "medium"
+        if word == "this" and mode == "":
+            return pub - dt.timedelta(days=back), "day", "medium"
+        days = -back if back < ahead else ahead          # a deadline: the nearest such day
+        return pub + dt.timedelta(days=days), "day", "medium"
 
-    def relative(m):
-        w = m[0].lower()
+    def relative(m, mode):
+        w = " ".join(m[0].lower().split())
         if "yesterday" in w:
             return pub - dt.timedelta(days=1), "day", "medium"
         if "tomorrow" in w:
@@ -633,7 +667,7 @@ def _date_rules(pub: dt.date):
             return dt.date(pub.year, 1, 1), "year", "low"
         return None, "", ""
 
-    def ago(m):
+    def ago(m, mode):
         n = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1].lower()]
         unit = m[2].lower().rstrip("s")
         if unit == "day":
@@ -648,27 +682,64 @@ def _date_rules(pub: dt.date):
     nums = "|".join(_NUMBERS)
     return [
         (r"\b(\d{4})-(\d{2})-(\d{2})\b", 0, iso),
-        (rf"\b{_ORD}\s+{_MON},?\s+(\d{{4}})\b", 0, full_dmy),
+        (rf"{_NB}{_ORD}\s+{_MON},?\s+(\d{{4}})\b", 0, full_dmy),
         (rf"\b{_MON}\s+{_ORD},?\s+(\d{{4}})\b", 0, full_mdy),
         (rf"\b{_MON}\s+{_ORD}\b", 0, md),
-        (rf"\b{_ORD}\s+{_MON}(?!\w)", 0, dm),
+        (rf"{_NB}{_ORD}\s+{_MON}(?!\w)", 0, dm),
         (rf"\b{_MON},?\s+((?:19|20)\d\d)\b", 0, month_year),
         (rf"(?:\b(?:in|since|during|by|until|from|of|early|late|mid)\s+|\bmid-)"
          rf"(?:(?:early|late|mid)[\s-]+)?{_MON}(?!\w)", 0, month),
         (r"(?:\b(?:in|since|during|by|until|from|early|late|mid)\s+|\bmid-)"
          r"((?:19|20)\d\d)\b(?![-\w])", 0, year),
-        (r"\b(?:(?i:(on|last|this|since|by|until|earlier on|late on|early on))\s+)?"
+        (r"\b(?:(?i:(on|last|this|next|since|by|until|earlier\s+on|late\s+on|early\s+on))\s+)?"
          r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", 0, weekday),
-        (r"\b(?:yesterday|today|tomorrow|this morning|tonight|next (?:week|month|year)|"
-         r"(?:earlier |later )?(?:last|this) (?:week|month|year))\b", re.IGNORECASE, relative),
+        (r"\b(?:yesterday|today|tomorrow|this\s+morning|tonight|next\s+(?:week|month|year)|"
+         r"(?:earlier\s+|later\s+)?(?:last|this)\s+(?:week|month|year))\b", re.IGNORECASE,
+         relative),
         (rf"\b(\d+|{nums})\s+(days?|weeks?|months?|years?)\s+ago\b", re.IGNORECASE, ago),
     ]
 
 
-def find_dates(sentence: str, published: dt.date) -> list[DateRef]:
-    """Date expressions in ``sentence`` resolved against ``published`` (past preferred).
+_DEADLINE_BEFORE = re.compile(
+    r"\b(?:deadlines?|ultimatum)\s+(?:(?:of|for|on|is|was|set\s+for|falls\s+on|expires\s+on|"
+    r"expiring\s+on|ends\s+on|ending\s+on)\s+)?(?:the\s+)?(?:end\s+of\s+)?$", re.IGNORECASE)
+_DEADLINE_AFTER = re.compile(r"^[\s,]*(?:deadlines?|ultimatum)\b", re.IGNORECASE)
+_UNTIL_BEFORE = re.compile(r"\b(?:(?:has|have|had|given|gave|give|gives)\s+(?:\w+\s+)?until|"
+                           r"until|till|by|before|no\s+later\s+than|not\s+later\s+than)\s+"
+                           r"(?:the\s+)?(?:end\s+of\s+)?$", re.IGNORECASE)
+_OBLIGATION = re.compile(r"\b(?:must|deadlines?|ultimatum|gave|given|give|gives|giving|"
+                         r"(?:has|have|had)\s+(?:\w+\s+)?until|has\s+to|have\s+to|needs?\s+to|"
+                         r"required\s+to|demanded|demands)\b", re.IGNORECASE)
+_FUTURE = re.compile(r"\b(?:will|shall|won['’]t)\b|\w['’]ll\b|\b(?:is|are)\s+(?:due|scheduled|"
+                     r"set|going)\s+to\b|\b(?:plans?|planning|intends?|intending)\s+to\b",
+                     re.IGNORECASE)
 
-    Earlier rules win over later ones where spans overlap; results are in text order.
+
+def _date_context(sentence: str, start: int, end: int, lead: str) -> str:
+    """"deadline", "future" or "" for a date phrase at ``start:end`` (``lead``: its own
+    leading preposition, e.g. "by "). A deadline: right after "deadline (of)", right before
+    "deadline", or after "by/until/before" in a clause of obligation ("must ... by July 31",
+    "gave Turkey until July 31"). Future: an explicit future ("will", "is due to", "plans
+    to") earlier in the same clause."""
+    before = sentence[:start] + lead
+    if _DEADLINE_BEFORE.search(before) or _DEADLINE_AFTER.match(sentence[end:]):
+        return "deadline"
+    _, _, cstart = _clause_tokens(sentence, start)
+    clause = before[cstart:]
+    if _UNTIL_BEFORE.search(before) and _OBLIGATION.search(clause):
+        return "deadline"
+    if _FUTURE.search(clause):
+        return "future"
+    return ""
+
+
+def find_dates(sentence: str, published: dt.date) -> list[DateRef]:
+    """Date expressions in ``sentence`` resolved against ``published``.
+
+    Dates prefer the past, except a deadline (the nearest such date, either side of
+    publication) and a date in an explicitly future clause (on or after publication); each
+    result says which in ``context``. Earlier rules win over later ones where spans
+    overlap; results are in text order.
     """
     taken: list[tuple[int, int]] = []
     out: list[DateRef] = []
@@ -677,11 +748,14 @@ def find_dates(sentence: str, published: dt.date) -> list[DateRef]:
             s, e = m.span()
             if any(s < b and a < e for a, b in taken):
                 continue
-            date, gran, conf = fn(m)
+            lead = re.match(r"(?:(?:by|until|of|in|from|since|during)\s+)?", m.group(),
+                            re.IGNORECASE).group()
+            context = _date_context(sentence, s, e, lead)
+            date, gran, conf = fn(m, context)
             if date is None:
                 continue
             taken.append((s, e))
-            out.append(DateRef(s, e, m.group().strip(), date, gran, conf))
+            out.append(DateRef(s, e, " ".join(m.group().split()), date, gran, conf, context))
     return sorted(out, key=lambda d: d.start)
 
 
