@@ -1,7 +1,7 @@
 """Article text -> candidate history entries, for a person to review (``sim ingest``).
 
-This module owns the rule-based coder: sentence splitting with offsets, date
-resolution against the publication date, the coding dictionaries
+This module owns the rule-based coder: paragraphs and sentence splitting with offsets,
+date resolution against the publication date, the coding dictionaries
 (``scenarios/s400/coding.yaml``: actor names with office dates, verb-phrase
 patterns in the spirit of PETRARCH/CAMEO) and the YAML printer. It never
 writes a history file; it prints candidates with their evidence as comments.
@@ -16,24 +16,53 @@ What is deliberately *not* coded (each becomes a "skipped" comment instead):
   negation or conditionals;
 - questions (a sentence ending in "?");
 - quoted speech of five words or more (it is what someone said, not what happened);
-- captions, headlines and boilerplate: a line that carries a photo credit
-  ("(Photo by ...)", "[File: ...]", "FILE PHOTO", "Photo:", "[caption]", "/File photo)")
-  or that does not end with a full stop, "!" or "?" (optionally followed by a quote
-  or bracket) is not split into sentences and never yields events;
-- anything dated after the publication date.
+- captions, headlines and boilerplate: a *paragraph* of at most 60 words that carries a
+  photo credit ("(Photo by ...)", "[File: ...]", "FILE PHOTO", "Photo:", "[caption]",
+  "/File photo)"), or of at most 30 words that does not end with a full stop, "!" or "?"
+  (optionally followed by a quote or bracket), is not split into sentences and never
+  yields events; a longer paragraph is text even without a final stop;
+- anything dated after the publication date, or by a date in an explicitly future clause
+  ("will ... in October"), unless the pattern is ``modal_ok``.
+
+Paragraphs (:func:`paragraphs`): blank lines separate paragraphs; inside a run of lines a
+line end is a soft wrap, joined into the paragraph, unless it looks like a hard break (the
+line plus the next line's first word would have fitted the text's wrap width, the next line
+is indented, a bullet or a caption, and no lower-case start, trailing comma or word like
+"the" says the sentence goes on). So hard-wrapped text (most plain-text articles) and the
+same text unwrapped give the same candidates, and text with one paragraph per line and no
+blank lines still keeps its headline apart. Sentences run across line ends; every offset is
+into the original text (a span may hold newlines), and the text the coder reads has the
+same length (quotes blanked per paragraph, a typographic hyphen in "F‑35" made plain).
+Known weakness: a headline nearly as long as the wrap width, with no blank line after it,
+is joined to the first sentence.
+
+Model names with a hyphen ("F-35", "S-400", "F-16") are one word everywhere (patterns,
+negation and modality checks, unknown-verb reports), and a number in one is never a day
+of the month; a hyphen at a line end joins the word ("test-" / "fired").
 
 Dates are resolved by hand (no dateparser: we need the span, the granularity
 and a confidence for each phrase, and a fixed small grammar is easier to test
 and to keep deterministic). Explicit day dates ("12 July 2019", "April 1") are
 ``high``; weekdays, "yesterday", "last/this week", "two weeks ago" are
 ``medium``; months and years, absolute or relative, are ``low``. Dates prefer
-the past ("in December" in a November article is last December). For a week,
+the past ("in December" in a November article is last December), with two
+exceptions that never push a date back a year: a date in an explicitly future
+clause ("will", "shall", "'ll", "is due/scheduled/set/going to", "plans/intends
+to" earlier in its clause) is the first such date on or after publication; a
+deadline ("a deadline of July 31", "the July 31 deadline", "by/until July 31"
+in a clause of obligation: "must", "gave Turkey until", "has until") is the
+nearest such date on either side of publication (a deadline in the news has
+usually just passed or is about to). Neither kind dates an event: a deadline's
+date is the day it was SET -- the sentence's other date, else the publication
+date -- and the deadline day itself goes in the note ("deadline 2019-07-31");
+``DateRef.context`` says which kind a phrase is. For a week,
 month or year the date is the first day of that period. A phrase takes the
 nearest date in its sentence, except one inside a later subordinate clause
 ("an incursion that began last month"). An undated sentence gets the
 publication date (an upper bound), granularity ``week`` and confidence ``low``.
 
-Actors: the subject is the nearest named actor before the verb phrase in its
+Actors: the subject is the nearest named actor before the verb phrase (for an
+``object_first`` pattern, "the working group Ankara proposed", before its last slot) in its
 clause (not inside a prepositional phrase; coordinated subjects "X and Y" give
 one candidate each). A subject that is the pattern's target ("Ankara received")
 gives the actor named elsewhere in the sentence or the pattern's default. A
@@ -103,6 +132,7 @@ class Pattern:
     requires: tuple[str, ...] = ()
     leaders: tuple[str, ...] = ()
     note: str = ""
+    object_first: bool = False      # the verb is the last slot: mood and subject read there
 
     @property
     def words(self) -> set[str]:
@@ -199,7 +229,15 @@ class IngestResult:
 # ============================================================================ patterns
 
 _WORD = r"[\w'’\-\.]+"
+# Words for negation and modality checks: a hyphenated word or model name ("F-35", "S-400",
+# "test-fired") is one word, as in the patterns of coding.yaml.
+_WORDS = re.compile(r"[\w'’]+(?:-[\w'’]+)*")
 _LB, _RB = r"(?<![\w\-])", r"(?![\w\-])"
+
+
+def _word_regex(word: str) -> str:
+    """One word: ' also matches ’, and a hyphen may end a line ("Russian-" / "made")."""
+    return re.escape(word).replace("'", "['’]").replace(r"\-", r"\-(?:\n[ \t]*)?")
 
 
 def _literal(text: str) -> str:
@@ -208,9 +246,9 @@ def _literal(text: str) -> str:
     parts = []
     for w in words:
         if w.endswith("*") and len(w) > 1:
-            parts.append(re.escape(w[:-1]).replace("'", "['’]") + r"[\w'’\-]*")
+            parts.append(_word_regex(w[:-1]) + r"[\w'’\-]*")
         else:
-            parts.append(re.escape(w).replace("'", "['’]"))
+            parts.append(_word_regex(w))
     body = r"\W+".join(parts)
     # a trailing '.' (U.S.) cannot be followed by a right boundary check on \w only
     return _LB + body + (r"(?!\w)" if text.endswith(".") else _RB)
@@ -255,6 +293,7 @@ def compile_pattern(match: str, classes: dict[str, list[str]]) -> re.Pattern:
         out.append(_alternation(choices))
     if gap is not None:
         raise ValueError("a pattern cannot end with a gap '*'")
+    out[-1] = f"(?P<last>{out[-1]})"        # the verb of an ``object_first`` pattern
     return re.compile("".join(out), re.IGNORECASE)
 
 
@@ -271,7 +310,7 @@ def _names_regex(names: Iterable[str]) -> re.Pattern:
     ordered = sorted(variants, key=lambda c: (-len(c), c))
     alts = []
     for n in ordered:
-        body = r"\s+".join(re.escape(w).replace("'", "['’]") for w in n.split())
+        body = r"\s+".join(_word_regex(w) for w in n.split())
         alts.append(_LB + body + (r"(?!\w)" if n.endswith(".") else r"(?![\w\-])"))
     return re.compile("|".join(alts))
 
@@ -359,7 +398,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
     patterns: list[Pattern] = []
     seen: dict[str, int] = {}
     pkeys = ["id", "match", "event", "actors", "targets", "modal_ok", "requires", "leaders",
-             "note"]
+             "note", "object_first"]
     for i, entry in enumerate(data.get("patterns") or []):
         p = ("patterns", i)
         if not isinstance(entry, dict):
@@ -408,7 +447,8 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             id=pid, match=str(entry["match"]), event=entry["event"], regex=regex,
             actors=lists["actors"], targets=lists["targets"],
             modal_ok=bool(entry.get("modal_ok", False)), requires=lists["requires"],
-            leaders=tuple(entry.get("leaders") or ()), note=str(entry.get("note", ""))))
+            leaders=tuple(entry.get("leaders") or ()), note=str(entry.get("note", "")),
+            object_first=bool(entry.get("object_first", False))))
     bad.raise_if_any()
     return Coding(tuple(names), tuple(patterns), str(path))
 
@@ -449,10 +489,11 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     """(start, end) of each paragraph, offsets into ``text``; lines of one paragraph are joined.
 
     Blank lines always end a paragraph. Inside a run of non-blank lines, a line break is a
-    soft wrap (the paragraph goes on) when the next line starts in lower case, or when the
-    line plus the next line's first word would not have fitted in the text's wrap width (so
-    a wrapper must have broken it there); it is a hard break when the next line is indented,
-    a bullet or starts a caption, or when the line carries a photo credit.
+    soft wrap (the paragraph goes on) when the next line starts in lower case, when the line
+    ends with a comma, dash or a word no headline ends with ("the", "of", "said" ...), or when
+    the line plus the next line's first word would not have fitted in the text's wrap width
+    (so a wrapper must have broken it there); it is a hard break when the next line is
+    indented, a bullet or starts a caption, or when the line carries a photo credit.
 
     >>> t = "Short headline\\nA long line of text that was\\nwrapped here.\\n\\nNext one."
     >>> [t[a:b] for a, b in paragraphs(t)][1:]
@@ -477,12 +518,21 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_GLUE_WORDS = {"the", "a", "an", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and",
+               "or", "but", "that", "which", "who", "its", "their", "his", "her", "as", "into",
+               "than", "said", "says", "told", "would", "will", "has", "have", "had", "was",
+               "were", "is", "are", "be", "been"}
+
+
 def _soft_break(line: str, following: str, width: int) -> bool:
     if following[:1].isspace() or re.match(r"[-*•\u2022]\s|\d+[.)]\s", following):
         return False
     if _CAPTION_START.match(following) or _CAPTION.search(line):
         return False
-    if following[:1].islower():
+    if following[:1].islower() or re.search(r"[,;\u2013\u2014-]$", line):
+        return True
+    last = re.findall(r"[\w'’]+", line[-20:])
+    if last and last[-1].lower() in _GLUE_WORDS:     # no headline ends "... from the"
         return True
     first = following.split()[0]
     return len(line) + 1 + len(first) > width
@@ -724,10 +774,13 @@ def _date_context(sentence: str, start: int, end: int, lead: str) -> str:
     before = sentence[:start] + lead
     if _DEADLINE_BEFORE.search(before) or _DEADLINE_AFTER.match(sentence[end:]):
         return "deadline"
+    until = _UNTIL_BEFORE.search(before)
+    if until:      # "until" may open a clause of its own: read the clause it stands in
+        _, _, ustart = _clause_tokens(sentence, until.start())
+        if _OBLIGATION.search(before[ustart:]):
+            return "deadline"
     _, _, cstart = _clause_tokens(sentence, start)
     clause = before[cstart:]
-    if _UNTIL_BEFORE.search(before) and _OBLIGATION.search(clause):
-        return "deadline"
     if _FUTURE.search(clause):
         return "future"
     return ""
@@ -977,6 +1030,8 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
             for m in pat.regex.finditer(s):
                 coded_here = True
                 ms, me = m.span()
+                # where the verb starts: negation, modality and the subject are read before it
+                vs = m.start("last") if pat.object_first else ms
 
                 def skip(reason: str, _a=a, _ms=ms, _me=me, _pat=pat) -> None:
                     skipped.append(Skipped(_a + _ms, _a + _me, _pat.id, _pat.event, reason))
@@ -984,15 +1039,20 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 if question:
                     skip("a question")
                     continue
-                why = _mood(s, ms, pat.modal_ok) or _inner_mood(
-                    [w.lower() for w in re.findall(r"[\w'’]+", m.group())], pat.words,
+                why = _mood(s, vs, pat.modal_ok) or _inner_mood(
+                    [w.lower() for w in _WORDS.findall(m.group())], pat.words,
                     pat.modal_ok)
                 if not why:
-                    why = _not_a_verb(s, ms, m.group().split()[0])
+                    why = _not_a_verb(s, vs, s[vs:me].split()[0])
                 if why:
                     skip(why)
                     continue
-                ref = _nearest([d for d in dates if not _in_later_clause(s, me, d)], ms, me)
+                own = [d for d in dates if not _in_later_clause(s, me, d)]
+                near = _nearest(own, ms, me)
+                if near and near.context == "future" and not pat.modal_ok:
+                    skip(f"dated in the future ('{near.text}': {near.date.isoformat()})")
+                    continue
+                ref = _nearest([d for d in own if not d.context], ms, me)
                 when = ref.date if ref else published
                 if when > published:
                     skip(f"dated after publication ({when.isoformat()})")
@@ -1007,7 +1067,7 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                                         if re.search(rf"\b{re.escape(n)}\b", s)}) < 2:
                     skip("needs two leaders named")
                     continue
-                subjects, how = _subjects(s, ms, mentions)
+                subjects, how = _subjects(s, vs, mentions)
                 notes: list[str] = []
                 actors_ok = [x for x in subjects if x in pat.actors]
                 if subjects and not actors_ok:
@@ -1028,8 +1088,8 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                         skip(f"subject {'/'.join(subjects)} is not a source of {pat.event}")
                         continue
                 if not actors_ok and how == "not named" and any(
-                        x.inactive and x.end <= ms for x in mentions):
-                    name = next(x.text for x in mentions if x.inactive and x.end <= ms)
+                        x.inactive and x.end <= vs for x in mentions):
+                    name = next(x.text for x in mentions if x.inactive and x.end <= vs)
                     skip(f"{name} is not in office on {when.isoformat()}")
                     continue
                 if not actors_ok:
@@ -1054,6 +1114,9 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                     else:
                         date, gran, conf = ref.date, ref.granularity, ref.confidence
                         extra = []
+                    if pat.event == "deadline_set":
+                        extra += [f"deadline {_period_text(d)}" for d in dates
+                                  if d.context == "deadline"]
                     key = (date, gran, pat.event, actor, target)
                     rec = found.setdefault(key, {"conf": conf, "ev": {}, "notes": [],
                                                  "note": pat.note})
@@ -1084,6 +1147,14 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
     skipped.sort(key=lambda x: (x.start, x.pattern))
     return IngestResult(published, source, tuple(cands), tuple(unknown), tuple(skipped),
                         tuple((x, y) for x, y, _ in sentences))
+
+
+def _period_text(d: DateRef) -> str:
+    if d.granularity == "month":
+        return d.date.strftime("%B %Y")
+    if d.granularity == "year":
+        return str(d.date.year)
+    return d.date.isoformat()
 
 
 def _in_later_clause(s: str, me: int, d: DateRef) -> bool:
@@ -1176,7 +1247,7 @@ def _first_word(s: str) -> int:
 def _scan_verbs(s: str, base: int, mentions: list[_Mention], out: dict[str, list]) -> None:
     """Report the main verb phrase after the first named actor in an uncoded sentence."""
     first = next(m for m in mentions if m.actor)
-    toks = list(re.finditer(r"[A-Za-z'’\-]+", s[first.end:]))
+    toks = list(re.finditer(r"[A-Za-z][A-Za-z0-9'’\-]*", s[first.end:]))
     skipping_reporting = True
     for i, t in enumerate(toks):
         w = t.group().lower()

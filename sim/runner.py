@@ -194,9 +194,26 @@ def _worker_chunk(b: int, start: int, stop: int) -> list[ReplicateResult]:
     store = _WORKER["store"]
     if store is None:
         return results
-    _write_results(store, _WORKER["scenario"], _WORKER["prefix_len"], results)
+    return _store_and_trim(store, _WORKER["scenario"], _WORKER["prefix_len"], results)
+
+
+def _store_and_trim(store: SQLiteStore, scenario: Scenario, prefix_len: list[int],
+                    results: list[ReplicateResult]) -> list[ReplicateResult]:
+    _write_results(store, scenario, prefix_len, results)
     # the events are stored: send back only what the parent counts
     return [attrs.evolve(r, rows=()) for r in results]
+
+
+_STORES: dict[str, SQLiteStore] = {}
+
+
+def simulate_chunk_into(scenario: Scenario, b: int, start: int, stop: int, store_path: str,
+                        prefix_len: list[int]) -> list[ReplicateResult]:
+    """A Dask task on a worker that shares the run folder's disk: simulate and write."""
+    store = _STORES.get(store_path)
+    if store is None:
+        store = _STORES[store_path] = SQLiteStore(store_path)
+    return _store_and_trim(store, scenario, prefix_len, simulate_chunk(scenario, b, start, stop))
 
 
 # --------------------------------------------------------------------------- executors
@@ -264,9 +281,9 @@ class DaskExecutor:
     """dask.distributed: a scheduler at ``address``, or a LocalCluster of ``jobs`` workers."""
 
     name = "dask"
-    writes = False   # workers may be on other machines: they send their events back
 
-    def __init__(self, scenario: Scenario, jobs: int | None = None, address: str | None = None):
+    def __init__(self, scenario: Scenario, jobs: int | None = None, address: str | None = None,
+                 store_path: str | None = None, prefix_len: list[int] | None = None):
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
@@ -285,8 +302,15 @@ class DaskExecutor:
                                         silence_logs=40)
             self.client = Client(self.cluster)
         self.scenario_future = self.client.scatter(scenario, broadcast=True)
+        # A LocalCluster's workers share this disk, so they write their own chunks; a
+        # remote cluster's may not, so they send their events back to be written here.
+        self.writes = address is None and store_path is not None
+        self.store_path, self.prefix_len = store_path, prefix_len or []
 
     def submit(self, b: int, start: int, stop: int) -> Future:
+        if self.writes:
+            return self.client.submit(simulate_chunk_into, self.scenario_future, b, start, stop,
+                                      self.store_path, self.prefix_len, pure=False)
         return self.client.submit(simulate_chunk, self.scenario_future, b, start, stop,
                                   pure=False)
 
@@ -326,7 +350,7 @@ def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: st
         return SerialExecutor(scenario)
     if kind == "processes":
         return ProcessExecutor(scenario, jobs, store_path, prefix_len)
-    return DaskExecutor(scenario, jobs, scheduler)
+    return DaskExecutor(scenario, jobs, scheduler, store_path, prefix_len)
 
 
 # --------------------------------------------------------------------------- run folder files
@@ -531,7 +555,15 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
              progress: bool | None) -> Run:
     t0 = time.perf_counter()
     # prefix streams (history before the fork), one per branch, written once
-    existing = {s.name: s for s in store.streams()}
+    # what the store already holds (a resumed run): prefixes, and finished replicates
+    index = {b.name: i for i, b in enumerate(scenario.branches)}
+    existing: set[str] = set()
+    done: set[tuple[int, int]] = set()
+    for info in store.iter_infos():
+        existing.add(info.name)
+        m = info.meta
+        if not m.get("prefix") and "replicate" in m and m.get("branch") in index:
+            done.add((index[m["branch"]], m["replicate"]))
     prefix_len = []
     with store.batch():
         for b, br in enumerate(scenario.branches):
@@ -543,10 +575,6 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
                 if eng.prefix:
                     store.append(name, [e.evolve(stream=name) for e in eng.prefix], 0)
                 store.seal(name)
-    done = {(scenario.branches.index(b), s.meta["replicate"])
-            for s in existing.values()
-            if not s.meta.get("prefix") and "replicate" in s.meta
-            for b in scenario.branches if b.name == s.meta.get("branch")}
     total = len(scenario.branches) * scenario.replicates
     ex = make_executor(executor, scenario, jobs, scheduler, total - len(done),
                        str(folder / STORE), prefix_len)
@@ -590,7 +618,7 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
     table = runobj.outcome_table()
     table.to_csv(folder / OUTCOMES)
     _write_replicates_csv(runobj, folder / REPLICATES)
-    digests = {s.name: s.digest for s in store.streams()}
+    digests = runobj.digests()
     manifest.update(
         status="complete",
         finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -622,11 +650,13 @@ def _write_replicates_csv(run: Run, path: Path) -> None:
         w = csv.writer(f)
         w.writerow(["branch", "replicate", "status", *ids, "error"])
         for name in run.branch_names():
-            for rep, meta in run._replicate_metas(name):
-                vals = meta.get("outcomes", {})
-                w.writerow([name, rep, meta.get("status"),
-                            *[_csv_value(_from_json_float(vals.get(k))) if k in vals else ""
-                              for k in ids], meta.get("error", "")])
+            vals = run.outcome_values(name)
+            errors = {rep: err for _, rep, err in run.failed(name)}
+            for rep in range(run.scenario.replicates):
+                if rep in errors:
+                    w.writerow([name, rep, "failed", *[""] * len(ids), errors[rep]])
+                else:
+                    w.writerow([name, rep, "ok", *[_csv_value(vals[k][rep]) for k in ids], ""])
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
@@ -658,8 +688,9 @@ class Run:
                            f"sim run --resume {self.folder}")
         self.scenario = scenario or load_scenario(self.folder / SCENARIO)
         self.store = store or open_store(self.folder / STORE)
-        self._metas: dict[str, list[tuple[int, dict]]] | None = None
-        self._values: dict[str, dict[str, np.ndarray]] = {}
+        self._values: dict[str, dict[str, np.ndarray]] | None = None
+        self._failed: dict[str, list[tuple[int, str]]] = {}
+        self._digests: dict[str, str | None] = {}
         self._table = None
 
     # ---- the interface plots, stories and notebooks use
@@ -703,35 +734,50 @@ class Run:
         return np.array([ft.get(replicate_stream(branch, i), np.inf)
                          for i in range(self.scenario.replicates)], dtype=float)
 
-    def _replicate_metas(self, branch: str) -> list[tuple[int, dict]]:
-        if self._metas is None:
-            metas: dict[str, list[tuple[int, dict]]] = {}
-            for s in self.store.streams():
-                m = s.meta or {}
-                if m.get("prefix") or "replicate" not in m:
-                    continue
-                metas.setdefault(m["branch"], []).append((m["replicate"], m))
-            for v in metas.values():
-                v.sort(key=lambda t: t[0])
-            self._metas = metas
-        return self._metas.get(branch, [])
+    def _scan(self) -> None:
+        """One pass over the store's stream records: per-replicate outcome values,
+        failures and digests, without keeping a record per stream in memory."""
+        if self._values is not None:
+            return
+        n = self.scenario.replicates
+        ids = [o.id for o in self.scenario.outcomes]
+        values = {b: {k: np.full(n, np.nan) for k in ids} for b in self.branch_names()}
+        failed: dict[str, list[tuple[int, str]]] = {b: [] for b in self.branch_names()}
+        digests: dict[str, str | None] = {}
+        for info in self.store.iter_infos():
+            digests[info.name] = info.digest
+            m = info.meta
+            if m.get("prefix") or "replicate" not in m or m.get("branch") not in values:
+                continue
+            b, i = m["branch"], m["replicate"]
+            if m.get("status") == "failed":
+                failed[b].append((i, m.get("error", "")))
+            if not 0 <= i < n:
+                continue
+            vals = values[b]
+            for k, v in m.get("outcomes", {}).items():
+                if k in vals:
+                    vals[k][i] = _from_json_float(v)
+        for f in failed.values():
+            f.sort()
+        self._values, self._failed, self._digests = values, failed, digests
 
     def outcome_values(self, branch: str) -> dict[str, np.ndarray]:
         """Per-replicate values of each outcome (NaN for failed or missing replicates)."""
-        if branch not in self._values:
-            n = self.scenario.replicates
-            vals = {o.id: np.full(n, np.nan) for o in self.scenario.outcomes}
-            for rep, meta in self._replicate_metas(branch):
-                for k, v in meta.get("outcomes", {}).items():
-                    if k in vals:
-                        vals[k][rep] = _from_json_float(v)
-            self._values[branch] = vals
+        self.branch(branch)
+        self._scan()
         return self._values[branch]
 
     def failed(self, branch: str | None = None) -> list[tuple[str, int, str]]:
+        """(branch, replicate, error) of every replicate that failed."""
+        self._scan()
         names = [branch] if branch else self.branch_names()
-        return [(b, rep, m.get("error", "")) for b in names
-                for rep, m in self._replicate_metas(b) if m.get("status") == "failed"]
+        return [(b, rep, err) for b in names for rep, err in self._failed[b]]
+
+    def digests(self) -> dict[str, str | None]:
+        """Stream name -> digest, for every stream in the store."""
+        self._scan()
+        return self._digests
 
     def outcome_table(self):
         if self._table is None:
@@ -795,7 +841,7 @@ def verify(folder: str | os.PathLike, resimulate: int = 0,
     run_ = Run(folder, allow_incomplete=True)
     problems = [str(p) for p in run_.store.verify()]
     recorded = run_.manifest.get("digests") or {}
-    stored = {s.name: s.digest for s in run_.store.streams()}
+    stored = run_.digests()
     if not run_.complete:
         problems.append(f"{run_.folder}: the run is incomplete "
                         f"(status {run_.manifest.get('status')})")

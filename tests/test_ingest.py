@@ -112,6 +112,9 @@ def test_case_rejections(case, coding):
 # response to them (measured by hand with the same scoring as below; kept for the record).
 HELDOUT_A_FIRST_RUN = {"precision": 5 / 6, "recall": 5 / 15}
 HELDOUT_B_FIRST_RUN = {"precision": 8 / 10, "recall": 8 / 10}
+# Third batch, written after the H11 fixes (wrapping, model names, deadlines, working group);
+# its two misses were deadline wordings ("gave Ankara until", "has until"), then added.
+HELDOUT_C_FIRST_RUN = {"precision": 8 / 8, "recall": 8 / 10}
 
 
 def _score(cases, coding):
@@ -141,6 +144,7 @@ def test_case_table_precision_recall(coding, capsys):
     groups = {"tuning set": [c for c in CASES if not c.get("heldout")],
               "held-out A": [c for c in CASES if c.get("heldout") is True],
               "held-out B": [c for c in CASES if c.get("heldout") == "b"],
+              "held-out C": [c for c in CASES if c.get("heldout") == "c"],
               "all": CASES}
     lines, totals = [], None
     for name, cases in groups.items():
@@ -156,7 +160,8 @@ def test_case_table_precision_recall(coding, capsys):
         print(f"  first runs before tuning: held-out A precision "
               f"{HELDOUT_A_FIRST_RUN['precision']:.2f} recall {HELDOUT_A_FIRST_RUN['recall']:.2f};"
               f" held-out B precision {HELDOUT_B_FIRST_RUN['precision']:.2f} recall "
-              f"{HELDOUT_B_FIRST_RUN['recall']:.2f}")
+              f"{HELDOUT_B_FIRST_RUN['recall']:.2f}; held-out C precision "
+              f"{HELDOUT_C_FIRST_RUN['precision']:.2f} recall {HELDOUT_C_FIRST_RUN['recall']:.2f}")
         for m in misses:
             print("  missed:", m)
         for x in extras:
@@ -345,8 +350,8 @@ WRAP_ARTICLE = [
     "in Ankara said on Monday.",
     "On Friday Secretary of State Mike Pompeo warned Ankara that it would face sanctions under "
     "CAATSA if it switched the system on.",
-    "Lawmakers in the House passed a bill on Tuesday that would impose sanctions on Turkey over "
-    "its offensive in Syria.",
+    "Lawmakers in the House passed a bill on Tuesday to punish Turkey over its offensive in "
+    "Syria.",
 ]
 WRAP_PUBLISHED = dt.date(2019, 11, 1)       # a Friday: Tuesday is 29 October, Monday the 28th
 WRAP_EXPECTED = {
@@ -398,10 +403,10 @@ def test_wrapped_evidence_offsets_point_into_the_original_text(coding):
 
 
 def test_wrapped_sentence_spans_cross_line_ends():
-    text = ("The Pentagon said on Friday that the\nUnited States had suspended Turkey from the\n"
-            "F-35 programme. It gave no date.\n")
+    text = ("The Pentagon said on Friday that the United\nStates had suspended Turkey from the\n"
+            "F-35 programme. It gave no date.\n")         # wrapped at 44 columns
     parts = [(text[a:b], cap) for a, b, cap in split_sentences(text)]
-    assert parts == [("The Pentagon said on Friday that the\nUnited States had suspended Turkey "
+    assert parts == [("The Pentagon said on Friday that the United\nStates had suspended Turkey "
                       "from the\nF-35 programme.", False), ("It gave no date.", False)]
 
 
@@ -518,3 +523,24 @@ def test_working_group_proposal_is_still_negated(coding):
                  "The working group Ankara never proposed was discussed on Monday."):
         assert "wg_proposed" not in {c.event for c in
                                      ingest(text, dt.date(2019, 6, 10), coding).candidates}
+
+
+def test_a_hyphen_at_a_line_end_still_joins_the_word(coding):
+    text = ("Turkish forces test-\nfired the S-400 near the Black Sea coast on Friday, officials "
+            "in\nAnkara said.\n")
+    (c,) = ingest(text, dt.date(2020, 10, 19), coding).candidates
+    assert (c.event, c.date) == ("s400_live_test", dt.date(2020, 10, 16))
+
+
+def test_cli_output_of_a_wrapped_article_stays_one_comment_per_line(coding, tmp_path):
+    from sim.cli import main
+    article = tmp_path / "article.txt"
+    article.write_text(_wrap(WRAP_ARTICLE + ["Erdogan met Zorblat Quennick in Sochi last\nweek."],
+                             30), encoding="utf-8")
+    res = ingest(article.read_text(encoding="utf-8"), WRAP_PUBLISHED, coding)
+    out = to_yaml(res)
+    assert all(line.startswith(("#", "-", " ")) or not line for line in out.splitlines())
+    assert {u.text for u in res.unknown if u.kind == "name"} >= {"Zorblat Quennick", "Sochi"}
+    assert len(yaml.safe_load(out)) == len(WRAP_EXPECTED)
+    assert main(["ingest", str(article), "--published", "2019-11-01", "--world",
+                 str(ROOT / "scenarios" / "s400" / "world.yaml")]) == 0

@@ -149,10 +149,18 @@ def test_executors_give_identical_digests(tmp_path):
     runs = {ex: sim.run(MINI, out=tmp_path / ex, replicates=300, executor=ex, jobs=2,
                         progress=False)
             for ex in ("serial", "processes", "dask")}
+    # a scheduler given by address: workers that may not share the disk send events back
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        runs["dask-remote"] = sim.run(MINI, out=tmp_path / "remote", replicates=300,
+                                      scheduler=cluster.scheduler_address, progress=False)
     digests = {ex: r.manifest["digests"] for ex, r in runs.items()}
-    assert digests["serial"] == digests["processes"] == digests["dask"]
+    assert digests["serial"] == digests["processes"] == digests["dask"] == digests["dask-remote"]
     assert runs["processes"].manifest["executor"] == "processes"
     assert runs["dask"].manifest["executor"] == "dask"
+    assert runs["dask-remote"].manifest["executor"] == "dask"
 
 
 def _streams_in(store: Path) -> int:
