@@ -28,7 +28,10 @@ from sim.ingest import (
 ROOT = Path(__file__).resolve().parents[1]
 CODING = ROOT / "scenarios" / "s400" / "coding.yaml"
 CASES = yamlfile.load(Path(__file__).parent / "data" / "ingest_cases.yaml").data
-SEEDS = Path("/work/shared/seeds")
+# the project's shared folder sits beside the repository (as in CI); the seed articles are
+# read from there, never copied into the project
+SEEDS = next((p for p in (ROOT.parent / "shared" / "seeds", Path("/work/shared/seeds"))
+              if p.is_dir()), ROOT.parent / "shared" / "seeds")
 SEED_PUBLISHED = {"000": dt.date(2019, 11, 15), "001": dt.date(2021, 1, 14),
                   "002": dt.date(2019, 4, 29), "003": dt.date(2020, 11, 13),
                   "004": dt.date(2019, 6, 10)}
@@ -42,7 +45,7 @@ def coding():
 def _seed(number: str) -> str:
     files = sorted(SEEDS.glob(f"{number}_*.txt"))
     if not files:
-        pytest.skip("seed articles not available")
+        pytest.skip(f"seed articles not found in {SEEDS} (the shared folder beside the repo)")
     return files[0].read_text(encoding="utf-8")
 
 
