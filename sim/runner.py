@@ -102,9 +102,14 @@ class ReplicateResult:
     rows: tuple[tuple, ...] = ()
     values: dict[str, float] = attrs.field(factory=dict)
     error: str | None = None
+    records: tuple[Event, ...] = ()   # the events themselves, when they stay in-process
 
     def events(self, stream: str) -> list[Event]:
-        return _events_from_rows(stream, self.rows)
+        return list(self.records) if self.records else _events_from_rows(stream, self.rows)
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self.records or self.rows)
 
 
 def _rows(events: Sequence[Event]) -> tuple[tuple, ...]:
@@ -157,8 +162,13 @@ def _engine(scenario: Scenario, b: int) -> Engine:
     return eng
 
 
-def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int) -> list[ReplicateResult]:
-    """Simulate replicates ``start..stop-1`` of branch ``b`` (runs in a worker)."""
+def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
+                   as_rows: bool = True) -> list[ReplicateResult]:
+    """Simulate replicates ``start..stop-1`` of branch ``b`` (runs in a worker).
+
+    ``as_rows``: return the events as plain tuples, to be sent to another process;
+    otherwise as the Event records themselves (for a writer in this process).
+    """
     br = scenario.branches[b]
     eng = _engine(scenario, b)
     prefix = eng.prefix
@@ -169,7 +179,8 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int) -> list[Re
         try:
             events = eng.run(replicate_rng(scenario.seed, i), stream)
             values = evaluate([*prefix, *events])
-            out.append(ReplicateResult(b, i, _rows(events), values))
+            out.append(ReplicateResult(b, i, _rows(events), values) if as_rows
+                       else ReplicateResult(b, i, values=values, records=tuple(events)))
         except InputError:  # the world itself is wrong (e.g. a runaway loop): stop the run
             raise
         except Exception as exc:  # a failing replicate is recorded, not fatal
@@ -190,8 +201,8 @@ def _init_worker(scenario: Scenario, store_path: str | None, prefix_len: list[in
 
 
 def _worker_chunk(b: int, start: int, stop: int) -> list[ReplicateResult]:
-    results = simulate_chunk(_WORKER["scenario"], b, start, stop)
     store = _WORKER["store"]
+    results = simulate_chunk(_WORKER["scenario"], b, start, stop, as_rows=store is None)
     if store is None:
         return results
     return _store_and_trim(store, _WORKER["scenario"], _WORKER["prefix_len"], results)
@@ -201,7 +212,7 @@ def _store_and_trim(store: SQLiteStore, scenario: Scenario, prefix_len: list[int
                     results: list[ReplicateResult]) -> list[ReplicateResult]:
     _write_results(store, scenario, prefix_len, results)
     # the events are stored: send back only what the parent counts
-    return [attrs.evolve(r, rows=()) for r in results]
+    return [attrs.evolve(r, rows=(), records=()) for r in results]
 
 
 _STORES: dict[str, SQLiteStore] = {}
@@ -213,7 +224,8 @@ def simulate_chunk_into(scenario: Scenario, b: int, start: int, stop: int, store
     store = _STORES.get(store_path)
     if store is None:
         store = _STORES[store_path] = SQLiteStore(store_path)
-    return _store_and_trim(store, scenario, prefix_len, simulate_chunk(scenario, b, start, stop))
+    return _store_and_trim(store, scenario, prefix_len,
+                           simulate_chunk(scenario, b, start, stop, as_rows=False))
 
 
 # --------------------------------------------------------------------------- executors
@@ -236,7 +248,7 @@ class SerialExecutor:
     def submit(self, b: int, start: int, stop: int) -> Future:
         f: Future = Future()
         try:
-            f.set_result(simulate_chunk(self.scenario, b, start, stop))
+            f.set_result(simulate_chunk(self.scenario, b, start, stop, as_rows=False))
         except BaseException as exc:  # pragma: no cover - simulate_chunk catches per replicate
             f.set_exception(exc)
         return f
@@ -460,7 +472,7 @@ def _write_results(store: SQLiteStore, scenario: Scenario, prefix_len: list[int]
                 continue
             meta.update(status="ok", outcomes={k: _json_float(v) for k, v in r.values.items()})
             store.fork(prefix_stream(br.name), prefix_len[r.branch], stream, meta)
-            if r.rows:
+            if r.has_events:
                 store.append(stream, r.events(stream), prefix_len[r.branch])
             digests.append((stream, store.seal(stream)))
     return digests
@@ -858,7 +870,7 @@ def verify(folder: str | os.PathLike, resimulate: int = 0,
 
         for k, (b, i) in enumerate(picks):
             br = sc.branches[b]
-            res = simulate_chunk(sc, b, i, i + 1)[0]
+            res = simulate_chunk(sc, b, i, i + 1, as_rows=False)[0]
             if res.error:
                 continue
             mem = MemoryStore()
@@ -869,7 +881,7 @@ def verify(folder: str | os.PathLike, resimulate: int = 0,
                 mem.append(pname, [e.evolve(stream=pname) for e in eng.prefix], 0)
             stream = replicate_stream(br.name, i)
             mem.fork(pname, len(eng.prefix), stream)
-            if res.rows:
+            if res.has_events:
                 mem.append(stream, res.events(stream), len(eng.prefix))
             again = mem.seal(stream)
             if stored.get(stream) != again:

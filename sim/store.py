@@ -846,6 +846,9 @@ class SQLiteStore(EventStore):
         self._shape_ids: dict[tuple, int] = {}
         self._shapes: dict[int, tuple] = {}
         self._pcache: dict[tuple[int, int], list[Event]] = {}
+        # stream id -> (version before, version after, events) of its last append in the
+        # current transaction, for seal; emptied when the transaction ends
+        self._appended: dict[int, tuple[int, int, list[Event]]] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -883,6 +886,7 @@ class SQLiteStore(EventStore):
             raise
         finally:
             self._depth = 0
+            self._appended.clear()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -1034,6 +1038,9 @@ class SQLiteStore(EventStore):
             conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)", rows)
             new = expected_version + len(rows)
             conn.execute("UPDATE streams SET version=? WHERE id=?", (new, sid))
+            # kept (until sealed or rolled back) so that seal can hash these events
+            # without reading them back: they are normalised exactly as stored
+            self._appended[sid] = (expected_version, new, [e for e, _, _ in prepared])
         return new
 
     def _insert_stream(self, name: str, parent: int | None, k: int, meta: Any) -> int:
@@ -1089,9 +1096,17 @@ class SQLiteStore(EventStore):
         if parent is None or k == 0:
             return digest_of(self._read_sid(sid, version, None))
         h, n = self._prefix_hash(parent, k)
-        own = self._own_rows(sid, k + 1, version, None)
-        if own:
-            body = canonical(own)[1:-1]
+        fresh = self._appended.pop(sid, None)
+        body = None
+        if fresh is not None and fresh[0] == k and fresh[1] == version:
+            try:
+                body = canonical(fresh[2])[1:-1]
+            except (TypeError, ValueError):  # e.g. mixed key types: use what was stored
+                body = None
+        if body is None:
+            own = self._own_rows(sid, k + 1, version, None)
+            body = canonical(own)[1:-1] if own else b""
+        if body:
             h.update(b"," + body if n else body)
         h.update(b"]")
         return h.hexdigest()
