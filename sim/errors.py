@@ -34,12 +34,12 @@ class Problem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        where = str(self.file) if self.file is not None else "<input>"
+        where = str(self.file) if self.file is not None else ""
         if self.line is not None:
-            where += f":{self.line}"
+            where += f":{self.line}" if where else f"line {self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        text = f"{where}: {self.message}"
+        text = f"{where}: {self.message}" if where else self.message
         if self.hint:
             text += f" ({self.hint})"
         return text

@@ -390,10 +390,14 @@ def _versions() -> dict[str, str]:
 
 def read_manifest(folder: Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST
+    if Path(folder).is_file():
+        raise RunError(f"{folder}: is a file, not a run folder (to run a scenario file: "
+                       f"sim run {folder})")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RunError(f"{folder}: not a run folder (no {MANIFEST})") from None
+        raise RunError(f"{folder}: not a run folder (no {MANIFEST}; runs are made by "
+                       "sim run SCENARIO)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path}: damaged manifest ({exc})") from None
 

@@ -228,9 +228,9 @@ def test_replace_overrides_replicates_and_seed():
     with pytest.raises(InputError) as exc:
         s.replace(replicates=0, seed=-2)
     assert str(exc.value) == ("2 problems found:\n"
-                              "  <input>: --replicates: replicates must be at least 1, got 0 "
+                              "  --replicates: replicates must be at least 1, got 0 "
                               "(e.g. 1000)\n"
-                              "  <input>: --seed: seed must be 0 or more, got -2 (e.g. 20191115)")
+                              "  --seed: seed must be 0 or more, got -2 (e.g. 20191115)")
 
 
 def test_branch_lookup():
