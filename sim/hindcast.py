@@ -134,7 +134,7 @@ def format_report(report: HindcastReport) -> str:
     """A plain-text table, one row per historical event kind after the fork."""
     head = (f"Hindcast of {report.scenario} (branch {report.branch}): fork {report.fork}, "
             f"horizon {report.horizon}, {report.replicates} replicates, seed {report.seed}")
-    cols = ("event", "actual", "conf", "P(by horizon)", "5%", "50%", "95%", "percentile", "")
+    cols = ("event", "actual", "conf", "P(by horizon)", "5%", "50%", "95%", "percentile", "band")
     table = [cols]
     for r in report.rows:
         mark = "target" if r.kind in TARGETS else ""
