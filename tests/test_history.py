@@ -5,6 +5,7 @@ import datetime as dt
 import pickle
 
 import pytest
+from helpers import paths, replaced
 
 from sim.errors import InputError
 from sim.events import HISTORY
@@ -224,11 +225,11 @@ def test_empty_history():
 def test_any_wrong_value_anywhere_gives_input_error_not_a_crash():
     from sim.yamlfile import Located
     doc = loads(GOOD, "h.yaml")
-    paths = list(_paths(doc.data))
-    assert len(paths) > 30
-    for path in paths:
+    all_paths = list(paths(doc.data))
+    assert len(all_paths) > 30
+    for path in all_paths:
         for value in WRONG:
-            mutated = Located(_replaced(doc.data, path, value), doc.positions, "h.yaml")
+            mutated = Located(replaced(doc.data, path, value), doc.positions, "h.yaml")
             try:
                 parse_history(mutated, WORLD)
             except InputError as exc:
@@ -238,20 +239,3 @@ def test_any_wrong_value_anywhere_gives_input_error_not_a_crash():
 WRONG = [None, "zzz", [], {}, -1, True, 1.5, [1, "a"], {"k": None}, dt.date(2000, 1, 1)]
 
 
-def _paths(data, path=()):
-    yield path
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _paths(v, path + (k,))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from _paths(v, path + (i,))
-
-
-def _replaced(data, path, value):
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(data, dict):
-        return {k: (_replaced(v, rest, value) if k == head else v) for k, v in data.items()}
-    return [(_replaced(v, rest, value) if i == head else v) for i, v in enumerate(data)]

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import paths, replaced
 
 from sim.errors import InputError
 from sim.history import parse_history
@@ -489,24 +490,6 @@ def test_the_documented_examples_load():
     assert [(e.event, e.actor, e.target) for e in h.entries] == [("s400_delivered", "RUS", "TUR")]
 
 
-def _paths(data, path=()):
-    """Every path to a value in nested dicts and lists."""
-    yield path
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _paths(v, path + (k,))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from _paths(v, path + (i,))
-
-
-def _replaced(data, path, value):
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(data, dict):
-        return {k: (_replaced(v, rest, value) if k == head else v) for k, v in data.items()}
-    return [(_replaced(v, rest, value) if i == head else v) for i, v in enumerate(data)]
 
 
 WRONG = [None, "zzz", [], {}, -1, True, 1.5, [1, "a"], {"k": None}, dt.date(2000, 1, 1)]
@@ -515,12 +498,12 @@ WRONG = [None, "zzz", [], {}, -1, True, 1.5, [1, "a"], {"k": None}, dt.date(2000
 def test_any_wrong_value_anywhere_gives_input_error_not_a_crash():
     from sim.yamlfile import Located
     doc = loads(VALID, "w.yaml")
-    paths = list(_paths(doc.data))
-    assert len(paths) > 100
+    all_paths = list(paths(doc.data))
+    assert len(all_paths) > 100
     outcomes = {"error": 0, "ok": 0}
-    for path in paths:
+    for path in all_paths:
         for value in WRONG:
-            mutated = Located(_replaced(doc.data, path, value), doc.positions, "w.yaml")
+            mutated = Located(replaced(doc.data, path, value), doc.positions, "w.yaml")
             try:
                 parse_world(mutated)
                 outcomes["ok"] += 1
