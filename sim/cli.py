@@ -393,9 +393,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args) or 0
-    except KeyboardInterrupt:
-        print("\ninterrupted. An interrupted run is marked incomplete; finish it with "
-              "'sim run --resume RUN'.", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        folder = getattr(exc, "run_folder", None)
+        if folder:
+            print(f"\ninterrupted: {folder} is marked incomplete; finish it with "
+                  f"'sim run --resume {folder}'.", file=sys.stderr)
+        else:
+            print("\ninterrupted.", file=sys.stderr)
         return 130
     except (InputError, SimError) as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error: {exc}", file=sys.stderr)

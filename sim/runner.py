@@ -620,9 +620,11 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
                 failed += sum(r.error is not None for r in results)
                 bar.update(len(results))
         ex.close()
-    except BaseException:
+    except BaseException as exc:
         bar.close()
         ex.close(cancel=True)
+        if isinstance(exc, KeyboardInterrupt):
+            exc.run_folder = str(folder)  # type: ignore[attr-defined]  # for the CLI's message
         manifest["status"] = "incomplete"
         manifest["interrupted"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
