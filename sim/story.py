@@ -179,7 +179,7 @@ def why(events: Sequence[Event], world: World, kind_or_version: str | int,
     did-you-mean hint when the kind is unknown to the world.
     """
     teller = _Teller(events, world, sources)
-    stream = events[0].stream if events else "this replicate"
+    stream = events[-1].stream if events else "this replicate"  # not its history prefix
     target: Event | None
     note = ""
     if isinstance(kind_or_version, int) or str(kind_or_version).isdigit():

@@ -151,3 +151,17 @@ def test_story_names_the_replicate_not_its_history_prefix():
     evs = [Event("base/history", 1, 1.0, "a", origin="history"),
            Event("base/7", 2, 5.0, "b", origin="simulated")]
     assert story(evs, w).splitlines()[0].startswith("Story of base/7 ")
+
+
+def test_why_names_the_replicate_when_the_event_never_occurred():
+    import datetime as dt
+
+    from sim.events import Event
+    from sim.story import why
+    from sim.world import EventType, World
+
+    w = World("w", dt.date(2020, 1, 1), {}, {}, {"a": EventType("a", label="A"),
+                                                 "b": EventType("b", label="B")})
+    evs = [Event("base/history", 1, 1.0, "a", origin="history"),
+           Event("base/7", 2, 5.0, "a", origin="simulated")]
+    assert "never occurred in base/7" in why(evs, w, "b")
