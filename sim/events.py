@@ -50,6 +50,28 @@ class FrozenData(dict):
 _EMPTY: Any = FrozenData()
 
 
+_SHARED: dict[tuple, Any] = {}
+
+
+def shared_data(data: Any) -> Any:
+    """Like :func:`frozen_data`, but equal payloads share one read-only mapping (event
+    data repeats a great deal, e.g. a review's ``{"p": hazard}``). Keys include the
+    value types, so 1, 1.0 and True never share; unhashable values are not shared.
+    """
+    if not data:
+        return _EMPTY
+    try:
+        key = tuple((k, type(v), v) for k, v in data.items())
+        got = _SHARED.get(key)
+    except TypeError:
+        return frozen_data(data)
+    if got is None:
+        if len(_SHARED) >= 4096:
+            _SHARED.clear()
+        got = _SHARED[key] = frozen_data(data)
+    return got
+
+
 def frozen_data(data: Any) -> Any:
     """A read-only copy of a data mapping (the shared empty one when empty)."""
     if not data:

@@ -59,7 +59,7 @@ import yaml
 from sim import outcomes as oc
 from sim.engine import Engine
 from sim.errors import InputError, Problem, SimError
-from sim.events import Event, frozen_data
+from sim.events import Event, shared_data
 from sim.scenario import Scenario, load_scenario
 from sim.seeding import replicate_rng
 from sim.store import SQLiteStore, open_store
@@ -117,28 +117,10 @@ def _rows(events: Sequence[Event]) -> tuple[tuple, ...]:
                   e.cause, e.rule, e.origin, e.source) for e in events)
 
 
-_SHARED_DATA: dict[tuple, Any] = {}
-
-
 def _events_from_rows(stream: str, rows: Sequence[tuple]) -> list[Event]:
     """Events from rows; equal data payloads share one read-only mapping."""
-    out = []
-    shared = _SHARED_DATA
-    for v, t, k, a, tg, d, c, ru, o, src in rows:
-        if d:
-            try:
-                key = tuple((x, type(y), y) for x, y in d.items())
-                fd = shared.get(key)
-                if fd is None:
-                    if len(shared) > 4096:
-                        shared.clear()
-                    fd = shared[key] = frozen_data(d)
-            except TypeError:  # an unhashable value: not shared
-                fd = frozen_data(d)
-        else:
-            fd = None
-        out.append(Event(stream, v, t, k, a, tg, fd or frozen_data(None), c, ru, o, src))
-    return out
+    return [Event(stream, v, t, k, a, tg, shared_data(d), c, ru, o, src)
+            for v, t, k, a, tg, d, c, ru, o, src in rows]
 
 
 # Engines are built once per (scenario, branch) in each process. The cache holds the
