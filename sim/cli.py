@@ -282,7 +282,7 @@ def cmd_show(a: argparse.Namespace) -> int:
 
     r, b, events = _replicate(a)
     world = r.world(b)
-    limit = world.day(a.as_of) if a.as_of else float("inf")
+    limit = world.end_of_day(a.as_of) if a.as_of else float("inf")   # the whole day
     print(f"{r.scenario.name} / branch {b} / replicate {a.replicate}"
           + (f" / as of {a.as_of}" if a.as_of else ""))
     fork = r.branch(b).fork

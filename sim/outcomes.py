@@ -3,7 +3,9 @@
 This module owns what a scenario's ``outcomes:`` mean and how they are
 summarised across replicates. It is pure (numpy, no I/O except
 :meth:`OutcomeTable.to_csv`). Times are days since the world's ``starts``;
-``fork`` and ``horizon`` are the branch's, in the same unit.
+``fork`` and ``horizon`` are the branch's, in the same unit. Every bound is
+inclusive (``t <= by``); a scenario turns a date into the last instant of that
+day (:func:`sim.world.end_of_day`), so an event on the ``by:`` date counts.
 
 Per replicate (:func:`evaluate`, one stream's events, history prefix included):
 
@@ -378,6 +380,15 @@ def cumulative_incidence(times: Any, grid: Any, horizon: float,
     for a in (p, lo, hi):
         a[beyond] = np.nan
     return p, lo, hi
+
+
+def cumulative_grid(start: float, horizon: float, points: int = 600) -> np.ndarray:
+    """About ``points`` times from ``start`` to the horizon, at least a day apart, ending
+    exactly at ``horizon`` (the end of the horizon date), so a cumulative curve's last
+    value is the share that occurred by the horizon."""
+    step = max(1.0, (horizon - start) / points)
+    grid = np.arange(float(start), float(horizon), step)
+    return np.append(grid, float(horizon))
 
 
 def median_interval(values: Any, level: float = 0.95) -> Estimate:

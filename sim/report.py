@@ -24,8 +24,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sim import __version__
 from sim.compare import Column, columns, compare_runs
 
@@ -97,7 +95,7 @@ def _png(fig: Any) -> str:
 
 def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
     from sim import plots
-    from sim.outcomes import cumulative_incidence
+    from sim.outcomes import cumulative_grid, cumulative_incidence
 
     pairs = columns(runs)
     cols = [c for c, _ in pairs]
@@ -105,8 +103,8 @@ def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
     ref = runs[0]
     sc = ref.scenario
     world = ref.world()
-    horizon = max(world.day(r.scenario.horizon_date) for r in runs)
-    grid = np.arange(0.0, horizon + 1.0, max(1.0, horizon / 600))
+    horizon = max(world.end_of_day(r.scenario.horizon_date) for r in runs)
+    grid = cumulative_grid(0.0, horizon)
     kinds: list[str] = []
     for o in sc.outcomes:
         for k in ([o.event] if o.event else []) + list(o.events):
@@ -117,7 +115,7 @@ def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
         curves = {}
         for c, label in zip(cols, labels):
             t = c.run.first_times(c.branch, kind)
-            hz = c.run.world(c.branch).day(c.run.scenario.horizon_date)
+            hz = c.run.world(c.branch).end_of_day(c.run.scenario.horizon_date)
             p, lo, hi = cumulative_incidence(t, grid, hz)
             curves[label] = (grid, p, lo, hi)
         fig = plots.cumulative(curves, world, sc.fork_date, horizon=horizon,
