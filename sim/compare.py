@@ -72,10 +72,10 @@ Side = Column
 
 def columns(runs: Sequence[Any]) -> list[tuple[Column, str]]:
     """Every (run, branch) column with a unique label: the branch name (a base branch is
-    named after its scenario); ``scenario:branch`` if branch names repeat; the run
-    folder's name ``folder:branch`` if scenarios repeat too."""
+    named after its scenario); :attr:`Column.label` (``scenario:branch``) if branch names
+    repeat; the run folder's name ``folder:branch`` if scenarios repeat too."""
     cols = [Column(r, b) for r in runs for b in r.branch_names()]
-    for make in (lambda c: c.branch, lambda c: f"{c.run.scenario.name}:{c.branch}",
+    for make in (lambda c: c.branch, lambda c: c.label,
                  lambda c: f"{c.run.folder.name}:{c.branch}"):
         labels = [make(c) for c in cols]
         if len(set(labels)) == len(labels):
