@@ -6,8 +6,9 @@ scripts, no links to fetch. It holds, in order:
 
 1. the runs (scenario, description, seed, replicates, branches, folder);
 2. how each scenario and branch differs from the first (resolved settings);
-3. the outcome table with 95% intervals and differences against the first
-   column (paired under common random numbers, see :mod:`sim.compare`);
+3. the outcome table with 95% intervals and, for each branch, its difference
+   from its control (paired or unpaired as :mod:`sim.compare` decides, and
+   marked so);
 4. figures: the cumulative probability of each key event for every branch
    of every run on one plot, and the time-to-event distributions;
 5. one example story per branch (replicate 0), with the reason for each step.
