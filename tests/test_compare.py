@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from sim import compare, runner
@@ -314,3 +316,21 @@ def test_the_issue_example_baseline_and_patriot_2017(tmp_path):
     assert "fork 2017-06-01 vs 2019-11-15" in note
     with pytest.raises(InputError, match="fork 2017-06-01 vs 2019-11-15"):
         compare.compare_runs(runs, against="baseline")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(0, 400, allow_nan=False), st.just(math.inf)), min_size=1,
+                max_size=40),
+       st.floats(1, 400, allow_nan=False))
+def test_restricted_mean_is_the_area_under_the_survival_curve(times, tau):
+    """E[min(T, tau)] equals the integral of the empirical survival function over [0, tau]
+    (computed here piece by piece from the sorted times): the restricted mean time."""
+    t = np.array(times)
+    t = np.where(t > tau, math.inf, t)       # beyond the window: not by the horizon
+    n = len(t)
+    area, prev, alive = 0.0, 0.0, n
+    for x in sorted(v for v in t if np.isfinite(v)):
+        area += (x - prev) * alive / n
+        prev, alive = x, alive - 1
+    area += (tau - prev) * alive / n
+    assert float(np.mean(compare.restricted_mean(t, tau))) == pytest.approx(area, abs=1e-9)
