@@ -208,20 +208,22 @@ class Difference:
         return f"{iv} {verdict}" + ("" if self.paired else " (unpaired)")
 
     def words(self) -> str:
-        """One plain sentence, e.g. "sanctioned_by_2021 (CAATSA sanctions by 2021): lower
-        by 0.190 [0.130, 0.250] in patriot_2017 than in its control (paired)"."""
+        """One plain sentence, e.g. "sanctioned_by_2021 (CAATSA sanctions by 2021): lower by
+        0.190 [0.130, 0.250] in patriot_2017 than in patriot_2017_control (paired)"."""
         e = self.estimate
         how = "paired" if self.paired else self.note or "unpaired"
         where = f"in {self.branch} than in {self.control}"
         if not self.clear:
-            return (f"{self.name}: {CANNOT_TELL} {where} (difference {_f(e.mean, True)}, "
-                    f"95% interval [{_f(e.lo, True)}, {_f(e.hi, True)}]; {how})")
+            same = " (the same in every replicate)" if self.paired and e.lo == e.hi == 0 else ""
+            return (f"{self.name}: {CANNOT_TELL} {self.branch} and {self.control}{same}: "
+                    f"difference {_iv(e, True)} ({how})")
+        d = _digits(e.mean, e.lo, e.hi)
+        size = (f"{_f(abs(e.mean), digits=d)} [{_f(min(abs(e.lo), abs(e.hi)), digits=d)}, "
+                f"{_f(max(abs(e.lo), abs(e.hi)), digits=d)}]")
         if self.kind == "days":
-            return (f"{self.name}: {_f(abs(e.mean))} days {self.direction} on average {where} "
-                    f"[{_f(min(abs(e.lo), abs(e.hi)))}, {_f(max(abs(e.lo), abs(e.hi)))}] "
+            return (f"{self.name}: {size} days {self.direction} on average {where} "
                     f"(restricted mean time to the event up to the horizon; {how})")
-        return (f"{self.name}: {self.direction} by {_f(abs(e.mean))} {where} "
-                f"[{_f(min(abs(e.lo), abs(e.hi)))}, {_f(max(abs(e.lo), abs(e.hi)))}] ({how})")
+        return f"{self.name}: {self.direction} by {size} {where} ({how})"
 
 
 def unpaired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> oc.Estimate:
@@ -308,12 +310,14 @@ def differences(branch: Column, control: Column, level: float = 0.95) -> list[Di
 
 
 def effects(run: Any, level: float = 0.95) -> list[Difference]:
-    """Every non-control branch of ``run`` against its control (its file's base branch)."""
+    """Every non-control branch of ``run`` against its control (its file's base branch);
+    ``branch`` and ``control`` of each difference are branch names."""
     out = []
     for b in run.branch_names():
         ctrl = control_of(run, b)
         if ctrl is not None:
-            out += differences(Column(run, b), Column(run, ctrl), level)
+            out += [attrs.evolve(d, branch=b, control=ctrl)
+                    for d in differences(Column(run, b), Column(run, ctrl), level)]
     return out
 
 

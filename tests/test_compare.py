@@ -334,3 +334,14 @@ def test_restricted_mean_is_the_area_under_the_survival_curve(times, tau):
         prev, alive = x, alive - 1
     area += (tau - prev) * alive / n
     assert float(np.mean(compare.restricted_mean(t, tau))) == pytest.approx(area, abs=1e-9)
+
+
+def test_words_say_the_direction_only_when_the_interval_excludes_zero(ctl):
+    eff = compare.effects(ctl)
+    d = by([x for x in eff if x.branch == "later"], "t_b")
+    assert d.words() == ("t_b (days to b): 10.000 [10.000, 10.000] days later on average in "
+                         "later than in ctl (restricted mean time to the event up to the "
+                         "horizon; paired)")
+    d = by([x for x in eff if x.branch == "same"], "got_c")
+    assert d.words().startswith("got_c (c happens): cannot tell apart same and ctl (the same "
+                                "in every replicate): difference +0.000 [+0.000, +0.000]")
