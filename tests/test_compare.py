@@ -339,7 +339,7 @@ def test_restricted_mean_is_the_area_under_the_survival_curve(times, tau):
 def test_words_say_the_direction_only_when_the_interval_excludes_zero(ctl):
     eff = compare.effects(ctl)
     d = by([x for x in eff if x.branch == "later"], "t_b")
-    assert d.words() == ("t_b (days to b): 10.000 [10.000, 10.000] days later on average in "
+    assert d.words() == ("t_b (days to b): 10.0 [10.0, 10.0] days later on average in "
                          "later than in ctl (restricted mean time to the event up to the "
                          "horizon; paired)")
     d = by([x for x in eff if x.branch == "same"], "got_c")
