@@ -22,7 +22,7 @@ EPILOG = textwrap.dedent("""\
       sim run scenarios/s400/baseline.yaml -n 200 --out runs/quick
       sim run --resume runs/quick                          finish an interrupted run
       sim validate scenarios/s400/*.yaml                   check files without running
-      sim compare scenarios/s400/baseline.yaml scenarios/s400/no_congress_hold.yaml
+      sim compare scenarios/s400/no_congress_hold.yaml     a branch against its own control
       sim story runs/quick --replicate 3                   one simulated world, told
       sim why runs/quick --replicate 3 caatsa_sanctions    the causal chain of one event
       sim plot runs/quick                                  the standard figures
@@ -100,9 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
             "  sim validate scenarios/s400/*.yaml\n")
     q.add_argument("files", nargs="+")
 
-    q = cmd("compare", "Compare scenarios or runs: outcomes and paired differences.",
-            "  sim compare scenarios/s400/baseline.yaml scenarios/s400/crete_model.yaml -n 500\n")
+    q = cmd("compare", "Compare scenarios or runs: each branch against the control of its own "
+            "scenario file, with paired differences.",
+            "  sim compare scenarios/s400/crete_model.yaml -n 500       crete_model vs its control\n"
+            "  sim compare scenarios/s400/patriot_2017.yaml scenarios/s400/russia_wedge.yaml "
+            "-n 300 --csv diffs.csv\n"
+            "  sim compare runs/a runs/b --against a                   every column vs run a\n")
     q.add_argument("items", nargs="+", metavar="FILE_OR_RUN")
+    q.add_argument("--against", metavar="COLUMN", help="compare every column with this one "
+                   "(a column label as printed) instead of each branch with its own control")
+    q.add_argument("--csv", metavar="FILE", help="also write every difference to this CSV file")
     q.add_argument("--replicates", "-n", type=_positive,
                    help="replicates for scenarios that are not run yet")
     q.add_argument("--out-root", default="runs", help="where new runs go (default: runs/)")
@@ -253,21 +260,30 @@ def _validate_one(path: Path) -> str:
 
 
 def cmd_compare(a: argparse.Namespace) -> int:
-    from sim import runner
+    from sim import compare, runner
     from sim.compare import compare_runs
 
+    if a.csv and (Path(a.csv).is_dir() or not Path(a.csv).resolve().parent.is_dir()):
+        raise InputError(f"--csv {a.csv}: not a file in an existing folder "
+                         "(give a file name, e.g. --csv diffs.csv)")
     runs = []
     for item in a.items:
         if runner.is_run_folder(item):
             runs.append(_open(item))
         else:
-            sc_out = None
-            r = runner.run(item, out=sc_out, replicates=a.replicates, executor=a.executor,
+            from sim.scenario import load_scenario
+
+            sc = load_scenario(item)
+            r = runner.run(sc, out=runner.default_folder(sc, Path(a.out_root)),
+                           replicates=a.replicates, executor=a.executor,
                            jobs=a.jobs, scheduler=a.scheduler,
                            progress=False if a.no_progress else None)
             print(f"ran {item} -> {r.folder}", file=sys.stderr)
             runs.append(r)
-    print(compare_runs(runs))
+    table = compare_runs(runs, against=a.against)
+    print(table)
+    if a.csv:
+        print(f"\ndifferences written to {compare.Comparison.to_csv(table, a.csv)}")
     return 0
 
 
@@ -282,7 +298,7 @@ def cmd_show(a: argparse.Namespace) -> int:
 
     r, b, events = _replicate(a)
     world = r.world(b)
-    limit = world.day(a.as_of) if a.as_of else float("inf")
+    limit = world.end_of_day(a.as_of) if a.as_of else float("inf")   # the whole day
     print(f"{r.scenario.name} / branch {b} / replicate {a.replicate}"
           + (f" / as of {a.as_of}" if a.as_of else ""))
     fork = r.branch(b).fork

@@ -21,6 +21,9 @@ carries them for users):
    time < fork and every injected occurrence with time < fork, in time order
    (history before injections at the same time, otherwise input order).
    History at or after the fork is ignored; injections after the horizon too.
+   ``horizon`` is inclusive (``t <= horizon``); a scenario passes the last
+   instant of its horizon date (:func:`sim.world.end_of_day`), so the whole
+   horizon date counts and nothing of the next day does.
 2. Ties at equal times: first external occurrences (history and injected, in
    the order of 1.), then review ticks (reviews in file order), then rule
    consequences in the order they were scheduled (pre-fork ones first). This

@@ -12,7 +12,8 @@ the fork). For each such kind it reports:
   the fork and the horizon;
 - ``percentile``: where the actual date falls among the simulated first dates,
   counting a replicate in which the kind never occurs as "after the horizon"
-  (so it is 100 * P(simulated first date <= actual), ties counted half);
+  (so it is 100 * P(simulated first date < actual) + 50 * P(same day): dates
+  are whole days, so a simulated first occurrence on the actual date is a tie);
 - ``q05``/``q50``/``q95``: the 5/50/95% simulated first dates over *all*
   replicates (None when that quantile falls among the replicates where it never
   occurs, shown as "never");
@@ -115,8 +116,9 @@ def hindcast(scenario: Scenario | str | os.PathLike, replicates: int | None = No
     for kind, entry in actual.items():
         t = first[kind]
         real = world.day(entry.date)
-        below = float(np.sum(t < real))
-        ties = float(np.sum(t == real))
+        day = np.floor(t)              # a date is a whole day: same day = a tie
+        below = float(np.sum(day < real))
+        ties = float(np.sum(day == real))
         pct = 100.0 * (below + 0.5 * ties) / n
         qs = []
         for q in (0.05, 0.5, 0.95):

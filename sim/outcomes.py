@@ -3,7 +3,9 @@
 This module owns what a scenario's ``outcomes:`` mean and how they are
 summarised across replicates. It is pure (numpy, no I/O except
 :meth:`OutcomeTable.to_csv`). Times are days since the world's ``starts``;
-``fork`` and ``horizon`` are the branch's, in the same unit.
+``fork`` and ``horizon`` are the branch's, in the same unit. Every bound is
+inclusive (``t <= by``); a scenario turns a date into the last instant of that
+day (:func:`sim.world.end_of_day`), so an event on the ``by:`` date counts.
 
 Per replicate (:func:`evaluate`, one stream's events, history prefix included):
 
@@ -380,6 +382,15 @@ def cumulative_incidence(times: Any, grid: Any, horizon: float,
     return p, lo, hi
 
 
+def cumulative_grid(start: float, horizon: float, points: int = 600) -> np.ndarray:
+    """About ``points`` times from ``start`` to the horizon, at least a day apart, ending
+    exactly at ``horizon`` (the end of the horizon date), so a cumulative curve's last
+    value is the share that occurred by the horizon."""
+    step = max(1.0, (horizon - start) / points)
+    grid = np.arange(float(start), float(horizon), step)
+    return np.append(grid, float(horizon))
+
+
 def median_interval(values: Any, level: float = 0.95) -> Estimate:
     """Sample median with a distribution-free interval from order statistics
     (ranks from the normal approximation to Binomial(m, 1/2))."""
@@ -510,14 +521,16 @@ def summarize(spec: OutcomeSpec, values: Any, level: float = 0.95,
     raise ValueError(f"outcome '{spec.id}': unknown measure '{m}'")
 
 
-COLUMNS = ("branch", "outcome", "measure", "estimate", "lo", "hi", "n")
+COLUMNS = ("branch", "outcome", "label", "measure", "estimate", "lo", "hi", "n")
+LABEL_WIDTH = 40          # the text table shortens labels to this; CSV and HTML keep them whole
 
 
 class OutcomeTable:
     """Per-branch outcome summaries: CSV, text, HTML (Jupyter) and pandas.
 
     One row per branch x outcome x statistic (most outcomes have one statistic;
-    time_to has two; first has one per event plus "none").
+    time_to has two; first has one per event plus "none"). Each row carries the
+    outcome's ``label`` next to its id.
     """
 
     def __init__(self, summaries: Mapping[str, Sequence[Summary]]):
@@ -558,7 +571,8 @@ class OutcomeTable:
         for b, sums in self.summaries.items():
             for s in sums:
                 for stat, e in s.stats:
-                    out.append({"branch": b, "outcome": s.spec.id, "measure": stat,
+                    out.append({"branch": b, "outcome": s.spec.id, "label": s.spec.label,
+                                "measure": stat,
                                 "estimate": e.mean, "lo": e.lo, "hi": e.hi, "n": e.n})
         return out
 
@@ -568,19 +582,25 @@ class OutcomeTable:
             w = csv.writer(f)
             w.writerow(COLUMNS)
             for r in self.rows():
-                w.writerow([r["branch"], r["outcome"], r["measure"],
+                w.writerow([r["branch"], r["outcome"], r["label"], r["measure"],
                             *(format(r[c], ".10g") for c in ("estimate", "lo", "hi")), r["n"]])
         return path
 
-    def _cells(self) -> list[list[str]]:
-        return [[r["branch"], r["outcome"], r["measure"], _fmt(r["estimate"]),
-                 f"[{_fmt(r['lo'])}, {_fmt(r['hi'])}]", str(r["n"])] for r in self.rows()]
+    def _cells(self, short: bool = False) -> list[list[str]]:
+        def label(text: str) -> str:
+            if short and len(text) > LABEL_WIDTH:
+                return text[:LABEL_WIDTH - 3].rstrip() + "..."
+            return text
+
+        return [[r["branch"], r["outcome"], label(r["label"]), r["measure"],
+                 _fmt(r["estimate"]), f"[{_fmt(r['lo'])}, {_fmt(r['hi'])}]", str(r["n"])]
+                for r in self.rows()]
 
     def __str__(self) -> str:
-        head = ["branch", "outcome", "measure", "estimate", "95% interval", "n"]
-        cells = self._cells()
+        head = ["branch", "outcome", "label", "measure", "estimate", "95% interval", "n"]
+        cells = self._cells(short=True)
         widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(head)]
-        right = {3, 4, 5}
+        right = {4, 5, 6}
 
         def line(cs: Sequence[str]) -> str:
             return "  ".join(c.rjust(w) if i in right else c.ljust(w)
@@ -593,7 +613,7 @@ class OutcomeTable:
         return f"<OutcomeTable: {len(self.summaries)} branches>\n{self}"
 
     def _repr_html_(self) -> str:
-        head = ["branch", "outcome", "measure", "estimate", "95% interval", "n"]
+        head = ["branch", "outcome", "label", "measure", "estimate", "95% interval", "n"]
         th = "".join(f"<th>{h}</th>" for h in head)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cs) + "</tr>"
                        for cs in self._cells())

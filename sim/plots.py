@@ -48,7 +48,12 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
 
 from sim.events import HISTORY, INJECTED, Event  # noqa: E402
-from sim.outcomes import cumulative_incidence, first_of_tree, halfwidth_curve  # noqa: E402
+from sim.outcomes import (  # noqa: E402
+    cumulative_grid,
+    cumulative_incidence,
+    first_of_tree,
+    halfwidth_curve,
+)
 from sim.world import World  # noqa: E402
 
 # --------------------------------------------------------------------------- style
@@ -1060,7 +1065,7 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
     branches = {b.name: b for b in sc.branches}
     world = run.world(names[0])
     fork = world.day(sc.fork_date)
-    horizon = world.day(sc.horizon_date)
+    horizon = world.end_of_day(sc.horizon_date)     # events on the horizon date count
     paths: list[Path] = []
 
     def emit(fig: Figure, stem: str) -> None:
@@ -1068,7 +1073,7 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
 
     # from a year before the fork: earlier is history, the same in every replicate
     start = max(0.0, fork - 365.0)
-    grid = np.arange(start, horizon + 1.0, max(1.0, (horizon - start) / 600))
+    grid = cumulative_grid(start, horizon)
     for kind in _key_events(sc.outcomes):
         curves = {}
         for b in names:

@@ -6,8 +6,9 @@ scripts, no links to fetch. It holds, in order:
 
 1. the runs (scenario, description, seed, replicates, branches, folder);
 2. how each scenario and branch differs from the first (resolved settings);
-3. the outcome table with 95% intervals and differences against the first
-   column (paired under common random numbers, see :mod:`sim.compare`);
+3. the outcome table with 95% intervals and, for each branch, its difference
+   from its control (paired or unpaired as :mod:`sim.compare` decides, and
+   marked so);
 4. figures: the cumulative probability of each key event for every branch
    of every run on one plot, and the time-to-event distributions;
 5. one example story per branch (replicate 0), with the reason for each step.
@@ -23,8 +24,6 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from sim import __version__
 from sim.compare import Column, columns, compare_runs
@@ -97,7 +96,7 @@ def _png(fig: Any) -> str:
 
 def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
     from sim import plots
-    from sim.outcomes import cumulative_incidence
+    from sim.outcomes import cumulative_grid, cumulative_incidence
 
     pairs = columns(runs)
     cols = [c for c, _ in pairs]
@@ -105,8 +104,8 @@ def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
     ref = runs[0]
     sc = ref.scenario
     world = ref.world()
-    horizon = max(world.day(r.scenario.horizon_date) for r in runs)
-    grid = np.arange(0.0, horizon + 1.0, max(1.0, horizon / 600))
+    horizon = max(world.end_of_day(r.scenario.horizon_date) for r in runs)
+    grid = cumulative_grid(0.0, horizon)
     kinds: list[str] = []
     for o in sc.outcomes:
         for k in ([o.event] if o.event else []) + list(o.events):
@@ -117,7 +116,7 @@ def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
         curves = {}
         for c, label in zip(cols, labels):
             t = c.run.first_times(c.branch, kind)
-            hz = c.run.world(c.branch).day(c.run.scenario.horizon_date)
+            hz = c.run.world(c.branch).end_of_day(c.run.scenario.horizon_date)
             p, lo, hi = cumulative_incidence(t, grid, hz)
             curves[label] = (grid, p, lo, hi)
         fig = plots.cumulative(curves, world, sc.fork_date, horizon=horizon,

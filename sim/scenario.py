@@ -47,7 +47,7 @@ from sim.errors import InputError, Problem, did_you_mean
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history
 from sim.outcomes import MEASURES, OutcomeSpec
-from sim.world import World
+from sim.world import World, end_of_day
 from sim.worldfile import load_world
 
 SCENARIO_KEYS = ("name", "description", "extends", "world", "history", "fork", "horizon",
@@ -80,7 +80,8 @@ class Branch:
     history_doc: the History document (sources, all entries)
     inject:      occurrences added by the scenario (origin "injected"), in time order
     suppress:    event kinds that can never occur in this branch
-    fork, horizon: days since the world's ``starts``
+    fork, horizon: days since the world's ``starts``; the fork is the start of its day,
+                 the horizon the end of its day (events on the horizon date count)
     settings:    the ``set:`` paths applied and their values (for reports)
     """
 
@@ -127,8 +128,9 @@ class Scenario:
 
     @property
     def horizon(self) -> float:
-        """The horizon in days since ``starts``."""
-        return float((self.horizon_date - self.starts).days)
+        """The horizon in days since ``starts``: the end of the horizon date (a date
+        means the whole day, so events on it count; :func:`sim.world.end_of_day`)."""
+        return end_of_day(float((self.horizon_date - self.starts).days))
 
     def branch(self, name: str) -> Branch:
         """The branch called ``name`` (InputError with a hint if there is none)."""
@@ -957,7 +959,7 @@ class _Builder:
                 if d is None:
                     ok = False
                 elif w is not None:
-                    when = w.day(d)
+                    when = w.end_of_day(d)      # the whole day counts
             if w is None:
                 continue
             kw: dict[str, Any] = {}
@@ -1035,7 +1037,7 @@ class _Builder:
         suppress = frozenset(k for _, k in base.suppress + ch.suppress)
         return Branch(name=name, description=description, world=world, history=history,
                       history_doc=kept, inject=tuple(inject), suppress=suppress,
-                      fork=fork_day, horizon=world.day(horizon), settings=settings)
+                      fork=fork_day, horizon=world.end_of_day(horizon), settings=settings)
 
 
 def _drop(kind: str, date: dt.date | None) -> dict[str, Any]:

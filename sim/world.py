@@ -97,6 +97,18 @@ class Not(Condition):
         return self.part.variables()
 
 
+def end_of_day(day: float) -> float:
+    """The last instant of day number ``day`` (a whole number of days since ``starts``):
+    the largest float below ``day + 1``, so ``t <= end_of_day(d)`` exactly when ``t`` falls
+    on day ``d`` or before. Engines and outcomes compare times with ``<=``; a date used as
+    a bound is converted with this (see :meth:`World.end_of_day`).
+
+    >>> end_of_day(9.0) < 10.0, 9.999 <= end_of_day(9.0), math.floor(end_of_day(9.0))
+    (True, True, 9)
+    """
+    return math.nextafter(float(day) + 1.0, -math.inf)
+
+
 def condition(spec: Any) -> Condition | None:
     """Build a Condition from its YAML form (no validation of names; see worldfile).
 
@@ -385,6 +397,13 @@ class World:
     def day(self, date: dt.date) -> float:
         """Days from ``starts`` to ``date``."""
         return float((date - self.starts).days)
+
+    def end_of_day(self, date: dt.date) -> float:
+        """The last instant of ``date`` in days since ``starts``: the largest float below
+        ``day(date) + 1``. A date used as a bound (a horizon, an outcome's ``by:`` or
+        ``at:``) means the whole day: ``t <= end_of_day(D)`` holds exactly for the times
+        on or before ``D``, including an event at 23:59 of ``D`` and none of ``D + 1``."""
+        return end_of_day(self.day(date))
 
     def date(self, day: float) -> dt.date:
         """The calendar date of day ``day`` (rounded down)."""

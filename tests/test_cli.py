@@ -124,12 +124,19 @@ def test_compare_paired_and_unpaired(mini_run: Path, tmp_path: Path):
                 "--executor", "serial", "--no-progress", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split()[:2] == ["outcome", "measure"]
-    # the unchanged branch 'same' is identical replicate by replicate: a zero paired difference
-    diff = next(ln for ln in lines if ln.startswith("decided") and "difference" in ln)
-    assert "+0.000 [+0.000, +0.000]" in diff
-    # same seed, same replicate count: every difference is paired
-    assert "(unpaired)" not in r.stdout and "paired by replicate" in r.stdout
+    assert lines[0].split()[:3] == ["outcome", "/", "measure"]
+    # each branch against its own control; the second run's control against the first run's
+    words = lines[1].split()
+    first = next(w for w in words if w.endswith(":mini"))
+    assert words[0] == "(control)" and words[1::2] == ["vs"] * 5
+    assert words[2::2] == [first, first, first, "run:mini", "run:mini"]
+    # the unchanged branch 'same' is identical replicate by replicate: a zero paired
+    # difference, which is no direction
+    start = lines.index("decided")
+    diff = next(ln for ln in lines[start:] if ln.strip().startswith("difference"))
+    assert diff.split()[1:6] == ["+0.000", "[+0.000,", "+0.000]", "cannot", "tell"]
+    # same seed, same replicate count, same history: every difference is paired
+    assert "(unpaired)" not in r.stdout and "\npaired:" in r.stdout
     assert (tmp_path / "runs").is_dir()          # the scenario not yet run went to runs/
 
 

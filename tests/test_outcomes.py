@@ -277,7 +277,8 @@ def test_summaries_per_measure():
 
 
 def make_table() -> OutcomeTable:
-    specs = [OutcomeSpec("act", "occurs", event="a"), OutcomeSpec("ttt", "time_to", event="a")]
+    specs = [OutcomeSpec("act", "occurs", event="a", label="acted"),
+             OutcomeSpec("ttt", "time_to", event="a", label="days to a")]
     values = {"baseline": {"act": [1, 0, 1, 1], "ttt": [5, np.inf, 10, 20]},
               "no_deal": {"act": [0, 0, 1, 0], "ttt": [np.inf, np.inf, 3, np.inf]}}
     return OutcomeTable.from_values(specs, values)
@@ -286,7 +287,8 @@ def make_table() -> OutcomeTable:
 def test_table_csv(tmp_path):
     path = make_table().to_csv(tmp_path / "outcomes.csv")
     rows = list(csv.DictReader(path.open()))
-    assert list(rows[0]) == ["branch", "outcome", "measure", "estimate", "lo", "hi", "n"]
+    assert list(rows[0]) == ["branch", "outcome", "label", "measure", "estimate", "lo", "hi", "n"]
+    assert [r["label"] for r in rows] == ["acted", "days to a", "days to a"] * 2
     assert [(r["branch"], r["outcome"], r["measure"]) for r in rows] == [
         ("baseline", "act", "probability"), ("baseline", "ttt", "probability_by_horizon"),
         ("baseline", "ttt", "median_days_if_occurs"), ("no_deal", "act", "probability"),
@@ -300,11 +302,13 @@ def test_table_text_html_pandas():
     table = make_table()
     text = str(table).splitlines()
     assert len(text) == 2 + 6
-    assert text[0].split()[:3] == ["branch", "outcome", "measure"]
+    assert text[0].split()[:4] == ["branch", "outcome", "label", "measure"]
+    assert text[2].split()[:4] == ["baseline", "act", "acted", "probability"]
     assert len({len(line) for line in text}) == 1          # aligned: the n column is flush right
     assert "0.750  [0.301, 0.954]" in text[2]
     html = table._repr_html_()
     assert html.startswith("<table>") and html.count("<tr>") == 7
+    assert "<td>act</td><td>acted</td>" in html
     assert table.summary("no_deal", "act").main.mean == 0.25
     try:
         import pandas  # noqa: F401
@@ -312,7 +316,7 @@ def test_table_text_html_pandas():
         with pytest.raises(ImportError, match="needs pandas"):
             table.to_pandas()
     else:
-        assert table.to_pandas().shape == (6, 7)
+        assert table.to_pandas().shape == (6, 8)
 
 
 def test_table_from_run_uses_the_run_interface():

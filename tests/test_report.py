@@ -44,7 +44,17 @@ def test_report_holds_the_comparison(runs, page: Path):
     # each outcome's estimate appears, as computed from the run
     est = runs[0].outcomes.summary("mini", "decided")["probability"]
     assert f"{est.mean:.3f} [{est.lo:.3f}, {est.hi:.3f}]" in text
-    assert "difference vs" in text and "(unpaired)" in text
+    # each branch against its own control; the second run (seed 9) against the first,
+    # unpaired, and the report says why
+    assert "<td>compared with</td>" in text and "<td>vs a:mini</td>" in text
+    assert "(unpaired)" in text and "seed 9 vs 7" in text
+    assert "cannot tell apart" in text            # 'same' is identical to its control
+    # outcome labels stand next to their ids, in the report and in outcomes.csv
+    assert "<td>punished</td><td>Beta punishes Alpha by the horizon</td>" in text
+    assert "days from the fork to Alpha&#x27;s decision" in text
+    csv_text = (runs[0].folder / "outcomes.csv").read_text()
+    assert csv_text.splitlines()[0].startswith("branch,outcome,label,measure")
+    assert "mini,punished,Beta punishes Alpha by the horizon,probability," in csv_text
     # one story per branch per run, with a reason from history
     assert text.count("replicate 0</h3>") == 6
     assert "Test Gazette" in text

@@ -36,12 +36,13 @@ def test_base_scenario_resolves():
     assert (s.name, s.description) == ("base", "The base case of the tiny world.")
     assert s.starts == dt.date(2020, 1, 1)
     assert (s.fork_date, s.horizon_date) == (dt.date(2020, 4, 1), dt.date(2020, 12, 31))
-    assert (s.fork, s.horizon) == (91.0, 365.0)
+    # the fork is the start of its day, the horizon the end of its day (it counts whole)
+    assert s.fork == 91.0 and 365.0 < s.horizon < 366.0 and s.horizon == math.nextafter(366, 0)
     assert (s.replicates, s.seed) == (200, 11)
     assert s.world_file == (DATA / "world.yaml").resolve()
     assert s.history_file == (DATA / "history.yaml").resolve()
     [b] = s.branches
-    assert b.name == "base" and (b.fork, b.horizon) == (91.0, 365.0)
+    assert b.name == "base" and (b.fork, b.horizon) == (91.0, s.horizon)
     # history strictly before the fork; the 2020-06-01 talk is the model's business
     assert kinds(b.history) == [(9.0, "arm"), (31.0, "talk"), (60.0, "arm")]
     assert {o.origin for o in b.history} == {HISTORY}
@@ -56,19 +57,24 @@ def test_base_scenario_resolves():
     assert b.world.reviews[0].probability == 0.1
 
 
+def end(day: float) -> float:
+    """The last instant of a day: a date as a bound means the whole day."""
+    return math.nextafter(day + 1.0, 0.0)
+
+
 def test_outcomes_resolve_dates_to_days():
     s = load_scenario(DATA / "base.yaml")
     o = {x.id: x for x in s.outcomes}
     assert [x.id for x in s.outcomes] == ["decided", "t_sanction", "armed_end", "armed_mid",
                                           "n_talks", "first_move"]
     assert (o["decided"].measure, o["decided"].event, o["decided"].by) == ("occurs", "decide",
-                                                                           273.0)
+                                                                           end(273.0))
     assert (o["t_sanction"].measure, o["t_sanction"].event) == ("time_to", "sanction")
     assert o["t_sanction"].by is None and o["t_sanction"].label == "days to sanctions"
-    assert (o["armed_end"].var, o["armed_end"].at) == ("armed", 365.0)      # default: horizon
-    assert o["armed_mid"].at == 182.0
-    assert (o["n_talks"].measure, o["n_talks"].by) == ("count", 365.0)
-    assert o["first_move"].events == ("sanction", "talk") and o["first_move"].by == 365.0
+    assert (o["armed_end"].var, o["armed_end"].at) == ("armed", end(365.0))   # default: horizon
+    assert o["armed_mid"].at == end(182.0)
+    assert (o["n_talks"].measure, o["n_talks"].by) == ("count", end(365.0))
+    assert o["first_move"].events == ("sanction", "talk") and o["first_move"].by == end(365.0)
 
 
 def test_extends_inherits_and_overrides():
@@ -108,7 +114,7 @@ def test_extends_two_levels_merges_set_and_branches_and_null_removes():
     s = load_scenario(DATA / "variants" / "grand.yaml")
     assert s.name == "grand" and s.replicates == 50 and s.description == "A child of the base."
     assert [o.id for o in s.outcomes] == ["decided"]           # lists replace
-    assert s.outcomes[0].by == 365.0
+    assert s.outcomes[0].by == end(365.0)
     base, eager, no_arms = s.branches
     assert base.settings == {"rules.sanction_after_decision.probability": 0.4,
                              "state.tension": 2.0, "reviews.alpha_decides.every": 45}
@@ -431,7 +437,7 @@ def test_history_after_fork_is_not_in_the_branch(folder):
     s = load_scenario(path)
     assert kinds(s.branches[0].history)[-1] == (152.0, "talk")
     assert s.fork == 153.0
-    assert math.isclose(s.horizon - s.fork, 212.0)
+    assert math.isclose(s.horizon - s.fork, 213.0)    # 2020-06-02 .. 2020-12-31, whole days
 
 
 def test_a_branch_error_points_at_the_branch_line(folder):
