@@ -416,13 +416,7 @@ class ScoreReport:
         output and ``force`` given). Returns the file."""
         folder = Path(folder)
         target = folder / SCORES_FILE
-        if folder.exists() and any(folder.iterdir()):
-            if not target.is_file():
-                raise InputError(Problem(folder, None, None, "exists and is not a scoring "
-                                         "output", "choose another --out folder"))
-            if not force:
-                raise InputError(Problem(folder, None, None, "exists",
-                                         "add --force to replace the scores in it"))
+        check_out(folder, force)
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".scores-", suffix=".json")
         try:
@@ -433,6 +427,38 @@ class ScoreReport:
             Path(tmp).unlink(missing_ok=True)
             raise
         return target
+
+
+def check_out(folder: str | os.PathLike, force: bool = False) -> None:
+    """Refuse an output folder that holds anything but an earlier scoring output, or an
+    earlier one without ``force`` (InputError; nothing is touched)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(Problem(folder, None, None, "is a file, not a folder",
+                                 "choose another --out folder"))
+    if folder.is_dir() and any(folder.iterdir()):
+        if not (folder / SCORES_FILE).is_file():
+            raise InputError(Problem(folder, None, None, "exists and is not a scoring output",
+                                     "choose another --out folder"))
+        if not force:
+            raise InputError(Problem(folder, None, None, "already holds scores",
+                                     "add --force to replace them"))
+
+
+def reliability_figure(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Draw the reliability diagram of a scoring output (model and base rate, all binary
+    questions) into ``FOLDER/figures/reliability.png`` (and .svg) or ``out``; returns the
+    PNG's path."""
+    from sim import plots
+
+    report = load_report(path)
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    bins = {f: reliability(report.questions, f) for f in (MODEL, BASE_RATE)}
+    nq = sum(q.kind == "by" for q in report.questions)
+    fig = plots.reliability(bins, title=f"Reliability: {report.name}, {nq} binary questions")
+    png, _ = plots.save(fig, out if out is not None else folder / "figures" / "reliability")
+    return png
 
 
 def is_scores(path: str | os.PathLike) -> bool:
