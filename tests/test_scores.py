@@ -10,8 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
-from sim.scores import (LOG_FLOOR, bootstrap, brier, crps_ensemble, crps_exponential,
-                        crps_never, log_loss, skill)
+from sim.scores import (
+    LOG_FLOOR,
+    bootstrap,
+    brier,
+    crps_ensemble,
+    crps_exponential,
+    crps_never,
+    log_loss,
+    skill,
+)
 
 
 def test_brier_and_log_loss_by_hand():

@@ -19,8 +19,18 @@ from sim.events import INJECTED, Occurrence
 from sim.hindcast import hindcast
 from sim.scenario import load_scenario
 from sim.scores import bootstrap
-from sim.scoring import (BASE_RATE, MODEL, NO_CHANGE, format_report, load_report, load_spec,
-                         reliability, score, summarise, time_scaled)
+from sim.scoring import (
+    BASE_RATE,
+    MODEL,
+    NO_CHANGE,
+    format_report,
+    load_report,
+    load_spec,
+    reliability,
+    score,
+    summarise,
+    time_scaled,
+)
 from sim.seeding import replicate_rng
 from sim.worldfile import load_world
 
