@@ -251,6 +251,12 @@ def _validate_one(path: Path) -> str:
 
         w = parse_world(doc)
         return f"world, {len(w.events)} events, {len(w.rules)} rules, {len(w.reviews)} reviews"
+    if "origins" in data and "scenario" in data:
+        from sim.scoring import load_spec
+
+        spec = load_spec(path)
+        return (f"scoring file, {len(spec.origins)} origins x {len(spec.events)} events x "
+                f"{len(spec.horizons)} horizons")
     if "sources" in data and isinstance(data.get("events"), list):
         from sim.history import load_history
 

@@ -403,3 +403,9 @@ def test_reliability_bins_count_every_binary_question(tmp_path):
         assert r["count"] == len(inside)
         if inside:
             assert r["observed"] == pytest.approx(np.mean([q.outcome for q in inside]))
+
+
+def test_sim_validate_recognises_a_scoring_file(capsys):
+    path = Path(__file__).resolve().parent.parent / "scenarios/s400/score.yaml"
+    assert main(["validate", str(path)]) == 0
+    assert "scoring file, 6 origins x 26 events x 3 horizons" in capsys.readouterr().out
