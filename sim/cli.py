@@ -161,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
     q.add_argument("--source", help='"Outlet, Title" to cite in the candidates')
 
-    q = cmd("report", "One self-contained HTML page comparing runs.",
-            "  sim report runs/a runs/b --out report.html\n")
+    q = cmd("report", "One self-contained HTML page comparing runs (and forecast scores).",
+            "  sim report runs/a runs/b --out report.html\n"
+            "  sim report runs/a runs/scores --out report.html   # runs/scores from sim score\n")
     q.add_argument("runs", nargs="+")
     q.add_argument("--out", "-o", default="report.html")
     return p
@@ -411,9 +412,14 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
 def cmd_report(a: argparse.Namespace) -> int:
     from sim.report import write_report
+    from sim.scoring import is_scores, load_report
 
-    runs = [_open(p) for p in a.runs]
-    out = write_report(runs, a.out)
+    scores = [load_report(p) for p in a.runs if is_scores(p)]
+    runs = [_open(p) for p in a.runs if not is_scores(p)]
+    if not runs:
+        raise InputError("sim report needs at least one run folder (scoring outputs are "
+                         "added to a report about runs)")
+    out = write_report(runs, a.out, scores=scores)
     print(out)
     return 0
 

@@ -409,3 +409,24 @@ def test_sim_validate_recognises_a_scoring_file(capsys):
     path = Path(__file__).resolve().parent.parent / "scenarios/s400/score.yaml"
     assert main(["validate", str(path)]) == 0
     assert "scoring file, 6 origins x 26 events x 3 horizons" in capsys.readouterr().out
+
+
+def test_sim_report_adds_a_scoring_output(tmp_path, capsys):
+    import sim
+
+    run = sim.run(Path(__file__).parent / "data" / "mini" / "scenario.yaml", out=tmp_path / "r",
+                  replicates=20, executor="serial", progress=False)
+    toy = tmp_path / "toy"
+    toy.mkdir()
+    path = _hazard_case(toy, [301], "[75d]", 20, k=2, variants=False)
+    assert main(["score", str(path), "--out", str(tmp_path / "sc")]) == 0
+    out = tmp_path / "page.html"
+    assert main(["report", str(run.folder), str(tmp_path / "sc"), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "<h2>Forecast scores</h2>" in page and "IN-SAMPLE" in page
+    assert page.count("data:image/png;base64,") >= 2
+    # scores alone are not a report
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "sc"), "--out", str(tmp_path / "x.html")]) == 2
+    assert "at least one run folder" in capsys.readouterr().err
+    assert not (tmp_path / "x.html").exists()
