@@ -31,7 +31,7 @@ figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after
 
 scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-model.md
 	$(BIN)/python -m sim.scoredoc scenarios/s400/score.yaml docs/s400-model.md \
-		--figure docs/images/s400-reliability
+		--figure docs/images/s400-reliability --hindcast scenarios/s400/hindcast.yaml
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -144,6 +144,31 @@ def markdown(report: ScoreReport, figure: str | None = None) -> str:
     return "\n".join(out)
 
 
+def band_checks(hindcast_file: str | os.PathLike,
+                variants: Sequence[tuple[str, float]]) -> str:
+    """The hindcast's band check (sim.hindcast) for the model and each time-scaled variant,
+    as Markdown: each calibration target's percentile, and whether all are in 5-95."""
+    import attrs
+
+    from sim.hindcast import TARGETS, hindcast
+    from sim.scenario import load_scenario
+    from sim.scoring import time_scaled
+
+    sc = load_scenario(hindcast_file)
+    br = sc.branches[0]
+    out = [_row(["model", *(f"`{k}` percentile" for k in TARGETS), "band check"]),
+           _row(["---"] * (len(TARGETS) + 2))]
+    for name, factor in [(MODEL, 1.0), *variants]:
+        scaled = attrs.evolve(sc, branches=(attrs.evolve(br, world=time_scaled(br.world,
+                                                                               factor)),))
+        rep = hindcast(scaled)
+        out.append(_row([name, *(f"{rep.row(k).percentile:.0f}" for k in TARGETS),
+                         "all inside 5-95" if rep.targets_in_band() else "fails"]))
+    return (f"The band check of section 5 (`{Path(hindcast_file).name}`, fork {sc.fork_date}, "
+            f"{sc.replicates} replicates, seed {sc.seed}) on the same three models:\n\n"
+            + "\n".join(out))
+
+
 def block(doc_text: str, file: str | os.PathLike = "<doc>") -> tuple[int, int]:
     """The character span strictly between the markers (InputError if missing)."""
     a = doc_text.find(BEGIN)
@@ -166,12 +191,14 @@ def update_doc(doc: str | os.PathLike, text: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sim.scoring import reliability_figure, score
+    from sim.scoring import load_spec, reliability_figure, score
 
     p = argparse.ArgumentParser(prog="python -m sim.scoredoc",
                                 description="Regenerate the forecast-score tables of a doc.")
     p.add_argument("scoring_file")
     p.add_argument("doc")
+    p.add_argument("--hindcast", help="also run the hindcast band check of this scenario "
+                   "on the model and each variant")
     p.add_argument("--figure", help="also draw the reliability diagram here (no extension); "
                    "linked from the doc by its path relative to the doc")
     a = p.parse_args(argv)
@@ -188,7 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (Path(tmp) / "scores.json").write_text(json.dumps(report.to_json()))
                 png = reliability_figure(tmp, a.figure)
             link = os.path.relpath(png, doc.parent)
-        changed = update_doc(doc, markdown(report, link))
+        text = markdown(report, link)
+        if a.hindcast:
+            spec = load_spec(a.scoring_file)
+            text += "\n\n" + band_checks(a.hindcast, spec.variants)
+        changed = update_doc(doc, text)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
