@@ -430,3 +430,26 @@ def test_sim_report_adds_a_scoring_output(tmp_path, capsys):
     assert main(["report", str(tmp_path / "sc"), "--out", str(tmp_path / "x.html")]) == 2
     assert "at least one run folder" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_horizons_add_calendar_months_and_days():
+    from sim.scoring import Horizon
+
+    assert Horizon(3, "m").end(dt.date(2019, 4, 1)) == dt.date(2019, 7, 1)
+    assert Horizon(3, "m").days(dt.date(2019, 4, 1)) == 91
+    assert Horizon(1, "m").end(dt.date(2020, 1, 31)) == dt.date(2020, 2, 29)
+    assert Horizon(12, "m").end(dt.date(2019, 11, 15)) == dt.date(2020, 11, 15)
+    assert Horizon(1, "y").end(dt.date(2020, 2, 29)) == dt.date(2021, 2, 28)
+    assert Horizon(90, "d").days(dt.date(2019, 4, 1)) == 90
+
+
+def test_a_bad_fitted_through_in_a_world_names_its_line(tmp_path):
+    wf = _hazard_world(tmp_path, k=1)
+    text = wf.read_text().replace("actors:", "fitted_through: soon\nactors:")
+    wf.write_text(text)
+    with pytest.raises(InputError) as exc:
+        load_world(wf)
+    line = next(i + 1 for i, t in enumerate(text.splitlines()) if t.startswith("fitted_through"))
+    assert f"{wf}:{line}:" in str(exc.value) and "'fitted_through' must be a date" in str(exc.value)
+    wf.write_text(text.replace("soon", "2001-05-01"))
+    assert load_world(wf).fitted_through == dt.date(2001, 5, 1)
