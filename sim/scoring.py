@@ -39,7 +39,7 @@ every rule delay and every review period x3, i.e. everything 3 times slower),
 so a report can show how much worse a deliberately wrong model does.
 
 Use: ``report = score("scenarios/s400/score.yaml")``; ``print(format_report(report))``;
-``report.save(folder)`` / ``load_report(folder)``; ``python -m sim.scoring --doc``
+``report.save(folder)`` / ``load_report(folder)``; :mod:`sim.scoredoc` (``make scores-doc``)
 regenerates the S-400 tables in docs/s400-model.md.
 """
 from __future__ import annotations
@@ -51,6 +51,7 @@ import math
 import os
 import re
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,8 @@ class ScoringSpec:
 
     @property
     def longest(self) -> Horizon:
-        return max(self.horizons, key=lambda h: h.days(dt.date(2001, 1, 1)))
+        """The last horizon (horizons are sorted by their length from 2001-01-01)."""
+        return self.horizons[-1]
 
 
 def _int(doc: yamlfile.Located, data: dict, key: str, default: int, minimum: int,
@@ -163,6 +165,11 @@ def load_spec(path: str | os.PathLike, replicates: int | None = None) -> Scoring
     if not isinstance(data, dict):
         raise InputError(doc.problem((), "a scoring file must be a mapping",
                                      "expected keys: " + ", ".join(SPEC_KEYS)))
+    if "origins" not in data and ("fork" in data or "world" in data or "extends" in data):
+        raise InputError(Problem(path, None, None, "this is a scenario, not a scoring file",
+                                 "a scoring file names a scenario (scenario: baseline.yaml) "
+                                 "and adds origins, horizons and events; see "
+                                 "scenarios/s400/score.yaml"))
     problems: list[Problem] = []
     for k in data:
         if k not in SPEC_KEYS:
@@ -499,8 +506,6 @@ def _first_times(engine: Engine, kinds: set[str], n: int, seed: int, origin: flo
 def score(spec: ScoringSpec | str | os.PathLike, replicates: int | None = None) -> ScoreReport:
     """Forecast every question of a scoring file with the model, its variants and the
     baselines. ``replicates`` overrides the file's count."""
-    import time
-
     t0 = time.perf_counter()
     if not isinstance(spec, ScoringSpec):
         spec = load_spec(spec, replicates=replicates)

@@ -361,6 +361,13 @@ def test_bad_scoring_files_exit_2_with_file_and_line_and_write_nothing(tmp_path,
         load_spec(path)
 
 
+def test_a_scenario_given_to_sim_score_is_named_as_such(tmp_path, capsys):
+    _hazard_case(tmp_path, [301], "[75d]", 5, k=2, variants=False)
+    assert main(["score", str(tmp_path / "base.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "this is a scenario, not a scoring file" in err and err.count("\n") == 1
+
+
 def test_out_folder_that_is_not_a_scoring_output_is_refused(tmp_path, capsys):
     path = _hazard_case(tmp_path, [301], "[75d]", 5, k=2, variants=False)
     other = tmp_path / "other"
