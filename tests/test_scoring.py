@@ -460,3 +460,17 @@ def test_a_bad_fitted_through_in_a_world_names_its_line(tmp_path):
     assert f"{wf}:{line}:" in str(exc.value) and "'fitted_through' must be a date" in str(exc.value)
     wf.write_text(text.replace("soon", "2001-05-01"))
     assert load_world(wf).fitted_through == dt.date(2001, 5, 1)
+
+
+def test_reliability_figure_draws_the_binned_points_and_counts():
+    from sim import plots
+
+    rows = [{"lo": 0.0, "hi": 0.1, "count": 50, "forecast": 0.04, "observed": 0.06},
+            {"lo": 0.1, "hi": 0.2, "count": 0, "forecast": math.nan, "observed": math.nan},
+            {"lo": 0.9, "hi": 1.0, "count": 7, "forecast": 0.95, "observed": 0.71}]
+    fig = plots.reliability({"model": rows})
+    top, bottom = fig.axes
+    line = [ln for ln in top.lines if ln.get_label() == "model"][0]
+    assert list(line.get_xdata()) == [0.04, 0.95] and list(line.get_ydata()) == [0.06, 0.71]
+    assert sorted(t.get_text() for t in top.texts) == ["50", "7"]
+    assert sorted(p.get_height() for p in bottom.patches) == [7, 50]
