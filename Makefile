@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean figures-baseline
+.PHONY: run test lint bench clean figures-baseline scores-doc
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 
 figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after looking at them)
 	SIM_REGEN_BASELINES=1 $(BIN)/python -m pytest tests/test_plots.py -q
+
+scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-model.md
+	$(BIN)/python -m sim.scoredoc scenarios/s400/score.yaml docs/s400-model.md \
+		--figure docs/images/s400-reliability --hindcast scenarios/s400/hindcast.yaml
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

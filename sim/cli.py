@@ -28,6 +28,7 @@ EPILOG = textwrap.dedent("""\
       sim plot runs/quick                                  the standard figures
       sim verify runs/quick --resimulate 20                digests, and 20 replicates re-run
       sim hindcast scenarios/s400/hindcast.yaml            model vs what really happened
+      sim score scenarios/s400/score.yaml --out runs/scores  forecast scores vs baselines
       sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml
     """)
 
@@ -150,6 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("file")
     q.add_argument("--replicates", "-n", type=_positive)
 
+    q = cmd("score", "Score the model's forecasts at rolling origins against base-rate and "
+            "'no change' baselines.",
+            "  sim score scenarios/s400/score.yaml -n 300\n"
+            "  sim score scenarios/s400/score.yaml --out runs/scores && sim plot runs/scores\n")
+    q.add_argument("file", help="scoring file (docs/scenarios.md, 'Scoring forecasts')")
+    q.add_argument("--replicates", "-n", type=_positive, help="override the file's count")
+    q.add_argument("--out", "-o", help="also write FOLDER/scores.json (for sim plot)")
+    q.add_argument("--force", action="store_true", help="replace an earlier scoring output")
+
     q = cmd("ingest", "Code a news article into candidate history entries (printed, for review).",
             "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n")
     q.add_argument("article")
@@ -158,8 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
     q.add_argument("--source", help='"Outlet, Title" to cite in the candidates')
 
-    q = cmd("report", "One self-contained HTML page comparing runs.",
-            "  sim report runs/a runs/b --out report.html\n")
+    q = cmd("report", "One self-contained HTML page comparing runs (and forecast scores).",
+            "  sim report runs/a runs/b --out report.html\n"
+            "  sim report runs/a runs/scores --out report.html   # runs/scores from sim score\n")
     q.add_argument("runs", nargs="+")
     q.add_argument("--out", "-o", default="report.html")
     return p
@@ -248,6 +259,12 @@ def _validate_one(path: Path) -> str:
 
         w = parse_world(doc)
         return f"world, {len(w.events)} events, {len(w.rules)} rules, {len(w.reviews)} reviews"
+    if "origins" in data and "scenario" in data:
+        from sim.scoring import load_spec
+
+        spec = load_spec(path)
+        return (f"scoring file, {len(spec.origins)} origins x {len(spec.events)} events x "
+                f"{len(spec.horizons)} horizons")
     if "sources" in data and isinstance(data.get("events"), list):
         from sim.history import load_history
 
@@ -361,8 +378,12 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
 def cmd_plot(a: argparse.Namespace) -> int:
     from sim.plots import standard_figures
+    from sim.scoring import is_scores, reliability_figure
 
     for path in a.runs:
+        if is_scores(path):
+            print(reliability_figure(path))
+            continue
         r = _open(path)
         for f in standard_figures(r):
             print(f)
@@ -375,6 +396,20 @@ def cmd_hindcast(a: argparse.Namespace) -> int:
 
     sc = load_scenario(a.file)
     print(format_report(hindcast(sc, replicates=a.replicates)))
+    return 0
+
+
+def cmd_score(a: argparse.Namespace) -> int:
+    from sim.scoring import check_out, format_report, load_spec, score
+
+    spec = load_spec(a.file, replicates=a.replicates)   # every input problem before any work
+    if a.out:
+        check_out(a.out, a.force)
+    report = score(spec)
+    text = format_report(report)
+    if a.out:
+        print(f"wrote {report.save(a.out, force=a.force)}", file=sys.stderr)
+    print(text)
     return 0
 
 
@@ -393,16 +428,21 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
 def cmd_report(a: argparse.Namespace) -> int:
     from sim.report import write_report
+    from sim.scoring import is_scores, load_report
 
-    runs = [_open(p) for p in a.runs]
-    out = write_report(runs, a.out)
+    scores = [load_report(p) for p in a.runs if is_scores(p)]
+    runs = [_open(p) for p in a.runs if not is_scores(p)]
+    if not runs:
+        raise InputError("sim report needs at least one run folder (scoring outputs are "
+                         "added to a report about runs)")
+    out = write_report(runs, a.out, scores=scores)
     print(out)
     return 0
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
             "story": cmd_story, "why": cmd_why, "verify": cmd_verify, "plot": cmd_plot,
-            "hindcast": cmd_hindcast, "ingest": cmd_ingest, "report": cmd_report}
+            "hindcast": cmd_hindcast, "score": cmd_score, "ingest": cmd_ingest, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

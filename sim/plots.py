@@ -1004,6 +1004,44 @@ def halfwidth(ns: Sequence[float], widths: Any, *, target: float | None = 0.02,
     return fig
 
 
+@styled
+def reliability(bins: Mapping[str, Sequence[Mapping[str, float]]], *,
+                title: str | None = None) -> Figure:
+    """A reliability diagram: observed frequency against mean forecast probability per
+    bin, one line per forecaster, each point labelled with its count; below, the number
+    of forecasts per bin. ``bins`` maps a forecaster to the rows of
+    :func:`sim.scoring.reliability` (``lo``, ``hi``, ``count``, ``forecast``, ``observed``).
+    """
+    fig = Figure(figsize=(6.4, 6.4), layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
+    top.plot([0, 1], [0, 1], color=GREY, ls=":", lw=1.0, label="perfectly calibrated")
+    width = None
+    for i, (name, rows) in enumerate(bins.items()):
+        rows = [r for r in rows if r["count"]]
+        x = np.array([r["forecast"] for r in rows])
+        y = np.array([r["observed"] for r in rows])
+        c = np.array([r["count"] for r in rows])
+        top.plot(x, y, marker="o", ms=4, lw=1.4, color=color(i), label=str(name))
+        for xi, yi, ci in zip(x, y, c):
+            top.annotate(f"{ci}", (xi, yi), textcoords="offset points", xytext=(4, -9),
+                         fontsize=7, color=color(i))
+        lo = np.array([r["lo"] for r in rows])
+        hi = np.array([r["hi"] for r in rows])
+        k = len(bins)
+        width = (hi - lo) / max(k, 1)
+        bottom.bar(lo + i * width, c, width=width * 0.9, align="edge", color=color(i),
+                   label=str(name))
+    top.set_xlim(0, 1)
+    top.set_ylim(-0.02, 1.02)
+    top.set_ylabel("observed frequency")
+    top.set_title(title or "Reliability: forecast probability against what happened")
+    top.legend(loc="upper left")
+    bottom.set_yscale("log")
+    bottom.set_xlabel("forecast probability (bin mean; bins of width 0.1)")
+    bottom.set_ylabel("forecasts")
+    return fig
+
+
 # --------------------------------------------------------------------------- standard set
 
 def _key_events(outcomes: Sequence[Any]) -> list[str]:

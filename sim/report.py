@@ -11,7 +11,9 @@ scripts, no links to fetch. It holds, in order:
    marked so);
 4. figures: the cumulative probability of each key event for every branch
    of every run on one plot, and the time-to-event distributions;
-5. one example story per branch (replicate 0), with the reason for each step.
+5. one example story per branch (replicate 0), with the reason for each step;
+6. forecast scores, when scoring outputs (``sim score --out``) are given too: the
+   scoring report and its reliability diagram.
 """
 from __future__ import annotations
 
@@ -131,8 +133,27 @@ def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
     return out
 
 
-def render(runs: Sequence[Any]) -> str:
-    """The report's HTML text."""
+def _scores_section(scores: Sequence[Any]) -> list[str]:
+    """Forecast scores (:class:`sim.scoring.ScoreReport`): the text report and the
+    reliability diagram of each."""
+    from sim import plots
+    from sim.scoring import BASE_RATE, MODEL, format_report, reliability
+
+    e = html.escape
+    parts = ["<h2>Forecast scores</h2>"]
+    for rep in scores:
+        bins = {f: reliability(rep.questions, f) for f in (MODEL, BASE_RATE)}
+        fig = plots.reliability(bins, title=f"Reliability: {rep.name}")
+        parts.append(f"<h3>{e(rep.name)}</h3><pre>{e(format_report(rep))}</pre>"
+                     f"<figure><img alt='reliability diagram' "
+                     f"src='data:image/png;base64,{_png(fig)}'><figcaption>Reliability of "
+                     f"the model and the base rate: forecast probability against observed "
+                     f"frequency, with counts</figcaption></figure>")
+    return parts
+
+
+def render(runs: Sequence[Any], scores: Sequence[Any] = ()) -> str:
+    """The report's HTML text (``scores``: scoring reports to add at the end)."""
     from sim.story import story
 
     e = html.escape
@@ -174,15 +195,18 @@ def render(runs: Sequence[Any]) -> str:
                          branch=r.branch(b))
             parts.append(f"<h3>{e(r.scenario.name)} / {e(b)}, replicate 0</h3>"
                          f"<pre>{e(text)}</pre>")
+    if scores:
+        parts += _scores_section(scores)
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_report(runs: Sequence[Any], out: str | os.PathLike) -> Path:
+def write_report(runs: Sequence[Any], out: str | os.PathLike,
+                 scores: Sequence[Any] = ()) -> Path:
     """Write the report atomically (a temporary file renamed) and return its path."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = render(runs)
+    text = render(runs, scores)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
