@@ -310,15 +310,18 @@ def cmd_show(a: argparse.Namespace) -> int:
 
 
 def cmd_story(a: argparse.Namespace) -> int:
+    from sim.runner import replicate_stream
     from sim.story import story
 
     r, b, events = _replicate(a)
-    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b)))
+    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b),
+                stream=replicate_stream(b, a.replicate)))
     return 0
 
 
 def cmd_why(a: argparse.Namespace) -> int:
     from sim.errors import Problem, did_you_mean
+    from sim.runner import replicate_stream
     from sim.story import why
 
     r, b, events = _replicate(a)
@@ -327,8 +330,28 @@ def cmd_why(a: argparse.Namespace) -> int:
     if isinstance(target, str) and target not in world.events:
         raise InputError(Problem(None, None, None, f"'{target}' is not an event of world "
                                  f"'{world.name}'", did_you_mean(target, world.events)))
-    print(why(events, world, target, sources=r.sources(b)))
+    elsewhere = None
+    if isinstance(target, str) and not any(e.kind == target for e in events):
+        elsewhere = _elsewhere(r, b, target, world)
+    print(why(events, world, target, sources=r.sources(b), elsewhere=elsewhere,
+              stream=replicate_stream(b, a.replicate)))
     return 0
+
+
+def _elsewhere(r, b: str, kind: str, world) -> str:
+    """Which replicates of branch ``b`` (or else which branches) have ``kind``."""
+    import numpy as np
+
+    from sim.story import elsewhere_text
+
+    hits = [int(i) for i in np.flatnonzero(np.isfinite(r.first_times(b, kind)))]
+    others = {}
+    if not hits:
+        others = {o: int(np.isfinite(r.first_times(o, kind)).sum())
+                  for o in r.branch_names() if o != b}
+    et = world.events.get(kind)
+    return elsewhere_text(et.label if et is not None and et.label else kind, b, hits,
+                          r.scenario.replicates, others)
 
 
 def cmd_verify(a: argparse.Namespace) -> int:

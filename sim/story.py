@@ -327,7 +327,7 @@ class _Named:
 
 
 def story(events: Sequence[Event], world: World, sources: Any = None, branch: Any = None,
-          fork: float | None = None) -> str:
+          fork: float | None = None, stream: str | None = None) -> str:
     """One replicate told line by line in date order, the fork marked by a separator.
 
     ``branch``: a scenario Branch (gives name, fork and sources) or just its name.
@@ -342,7 +342,8 @@ def story(events: Sequence[Event], world: World, sources: Any = None, branch: An
     evs = sorted(events, key=lambda e: (e.time, e.version))
     # a replicate read from the store starts with its branch's history prefix stream;
     # the replicate is the stream of its own (last) events
-    stream = events[-1].stream if events else "(empty stream)"
+    # (``stream`` names it when the replicate has no events of its own)
+    stream = stream or (events[-1].stream if events else "(empty stream)")
     head = f"Story of {stream} (world {world.name}"
     if branch is not None and getattr(branch, "name", None):
         head += f"; branch {branch.name}"
@@ -370,17 +371,42 @@ def story(events: Sequence[Event], world: World, sources: Any = None, branch: An
     return "\n".join(lines)
 
 
+def elsewhere_text(kind_label: str, branch: str, replicates: Sequence[int], total: int,
+                   other_branches: Mapping[str, int] | None = None, show: int = 10) -> str:
+    """Where an event that did not occur in one replicate did occur: the replicates of
+    the same branch (the first ``show`` of them), or else other branches with counts.
+
+    >>> elsewhere_text("Sanctions", "base", [2, 5], 40)
+    'It occurred in 2 of 40 replicates of branch base: 2, 5 (e.g. --replicate 2).'
+    """
+    if replicates:
+        listed = ", ".join(str(i) for i in replicates[:show])
+        more = f", ... ({len(replicates) - show} more)" if len(replicates) > show else ""
+        return (f"It occurred in {len(replicates)} of {total} replicates of branch {branch}: "
+                f"{listed}{more} (e.g. --replicate {replicates[0]}).")
+    text = f"{kind_label} never occurred in any of the {total} replicates of branch {branch}"
+    others = {b: n for b, n in (other_branches or {}).items() if n}
+    if others:
+        text += "; it did in branch " + ", ".join(
+            f"{b} ({n} replicate{'s' if n != 1 else ''})" for b, n in others.items()) \
+            + f" (use --branch {next(iter(others))})"
+    return text + "."
+
+
 def why(events: Sequence[Event], world: World, kind_or_version: str | int,
-        sources: Any = None) -> str:
+        sources: Any = None, elsewhere: str | None = None, stream: str | None = None) -> str:
     """The chain of causes of one event, back to where it starts.
 
     ``kind_or_version``: an event version in this stream (int, or a string of
     digits), or an event kind (its first occurrence is explained). Returns a
     message instead if there is no such event in this replicate, with a
-    did-you-mean hint when the kind is unknown to the world.
+    did-you-mean hint when the kind is unknown to the world, and ``elsewhere``
+    (e.g. from :func:`elsewhere_text`) appended when the kind did not occur.
+    ``stream``: the replicate's name (default: the stream of the last event).
     """
     teller = _Teller(events, world, sources)
-    stream = events[-1].stream if events else "this replicate"  # not its history prefix
+    # not its history prefix (``stream`` names it when it has no events of its own)
+    stream = stream or (events[-1].stream if events else "this replicate")
     target: Event | None
     note = ""
     if isinstance(kind_or_version, int) or str(kind_or_version).isdigit():
@@ -398,7 +424,8 @@ def why(events: Sequence[Event], world: World, kind_or_version: str | int,
                     + (f" ({hint})" if hint else "") + ".")
         hits = sorted((e for e in events if e.kind == kind), key=lambda e: (e.time, e.version))
         if not hits:
-            return (f"{teller.label_of(kind)} ('{kind}') never occurred in {stream}.")
+            return (f"{teller.label_of(kind)} ('{kind}') never occurred in {stream}."
+                    + (f"\n{elsewhere}" if elsewhere else ""))
         target = hits[0]
         if len(hits) > 1:
             note = (f" (the first of {len(hits)} occurrences; "

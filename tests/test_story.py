@@ -293,3 +293,31 @@ def test_condition_text_forms():
     assert condition_text(condition({"not": {"x": 3}})) == "not (x = 3)"
     assert condition_text(condition({"all": [{"any": [{"a": True}, {"b": False}]},
                                              {"c": {"!=": "y"}}]})) == "(a or not b) and c != 'y'"
+
+
+def test_docs_show_the_text_why_prints():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "world-language.md").read_text()
+    assert why(REVENTS, RWORLD, "protest", SOURCES) + "\n" in doc
+    line = story(REVENTS, RWORLD, SOURCES, fork=100.0).splitlines()[5]
+    one_line = ("hazard 0.027 (base 0.06; x1.5 (raises) because sanctioned since 2019-02-10; "
+                "x0.3 (lowers) because working_group since 2019-05-01)")
+    assert one_line in line and one_line in " ".join(doc.split())
+
+
+def test_elsewhere_text_lists_replicates_or_other_branches():
+    from sim.story import elsewhere_text
+
+    many = list(range(0, 24, 2))
+    assert elsewhere_text("X", "b", many, 30) == (
+        "It occurred in 12 of 30 replicates of branch b: 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, "
+        "... (2 more) (e.g. --replicate 0).")
+    assert elsewhere_text("X", "b", [], 30, {"c": 0, "d": 3, "e": 1}) == (
+        "X never occurred in any of the 30 replicates of branch b; it did in branch "
+        "d (3 replicates), e (1 replicate) (use --branch d).")
+    assert elsewhere_text("X", "b", [], 30, {"c": 0}) == (
+        "X never occurred in any of the 30 replicates of branch b.")
+    assert why(REVENTS, RWORLD, "activated").startswith("Why:")
+    assert why(REVENTS[:3], RWORLD, "protest", elsewhere="It occurred in 1 of 5 ...") == (
+        "US protests ('protest') never occurred in b/3.\nIt occurred in 1 of 5 ...")
