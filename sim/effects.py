@@ -188,7 +188,7 @@ def _name(d: Any) -> str:
     what = d.label or d.outcome
     if stat.startswith("first:"):
         k = stat.split(":", 1)[1]
-        return f"{what}: {'none of them' if k == 'none' else k} first"
+        return f"{'none' if k == 'none' else k} first ({what})"
     return what
 
 
@@ -230,9 +230,19 @@ def clear_first(diffs: Sequence[Any]) -> list[Any]:
     return sorted(clear, key=lambda d: (_KIND_ORDER.get(d.kind, 3), -abs(d.estimate.mean)))
 
 
-def summary(branch: Any, control: Any, limit: int = 8) -> tuple[list[str], int, int]:
-    """(plain-words lines of the clear differences, largest first, at most ``limit``;
-    how many were clear; how many differences there were in all)."""
+#: at most this many lines of each kind in a summary
+SUMMARY_LIMITS = {"probability": 6, "days": 3, "mean": 3}
+
+
+def summary(branch: Any, control: Any) -> tuple[list[str], int, int]:
+    """(plain-words lines of the clear differences, largest first, at most
+    ``SUMMARY_LIMITS`` of each kind; how many were clear; how many differences in all)."""
     diffs = differences(branch, control)
     clear = clear_first(diffs)
-    return [words(d) for d in clear[:limit]], len(clear), len(diffs)
+    shown: list[str] = []
+    used: dict[str, int] = {}
+    for d in clear:
+        used[d.kind] = used.get(d.kind, 0) + 1
+        if used[d.kind] <= SUMMARY_LIMITS.get(d.kind, 3):
+            shown.append(words(d))
+    return shown, len(clear), len(diffs)

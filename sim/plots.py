@@ -295,8 +295,9 @@ def difference_over_time(curves: Mapping[str, Any], world: World,
     a branch minus its control, over time, with its pointwise 95% band.
 
     ``curves`` maps a label (e.g. "no_hold - baseline") to ``(grid, d, lo, hi)`` as
-    ``sim.effects.cumulative_difference`` gives them (days since ``world.starts``).
-    The y axis is in percentage points; 0 (no effect) is a solid line.
+    ``sim.effects.cumulative_difference`` gives them (days since ``world.starts``;
+    differences of probabilities). The y axis is in percentage points (the data are
+    drawn multiplied by 100); 0 (no effect) is a solid line.
     """
     fig, ax = _new((7.5, 4.2), ax)
     fork_d = _day(world, fork)
@@ -304,10 +305,11 @@ def difference_over_time(curves: Mapping[str, Any], world: World,
         grid, d, lo, hi = _as_curve(value)
         x = _num(world, grid)
         c = color(i)
+        # in percentage points, so that tick labels need no rounding of their own
         if lo is not None and hi is not None:
-            ax.fill_between(x, lo, hi, step="post", color=c, alpha=0.18, lw=0,
+            ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=c, alpha=0.18, lw=0,
                             label=f"_band {name}")
-        ax.plot(x, d, drawstyle="steps-post", color=c, ls=linestyle(i), lw=1.8,
+        ax.plot(x, 100 * d, drawstyle="steps-post", color=c, ls=linestyle(i), lw=1.8,
                 label=str(name))
     ax.axhline(0.0, color="black", lw=0.9, zorder=2, gid="zero")
     if fork_d is not None:
@@ -319,10 +321,10 @@ def difference_over_time(curves: Mapping[str, Any], world: World,
     if hz is not None:
         ax.axvline(float(_num(world, hz)), color=GREY, lw=0.8, ls=":")
     lo_y, hi_y = ax.get_ylim()
-    span = max(abs(lo_y), abs(hi_y), 0.02)
+    span = max(abs(lo_y), abs(hi_y), 2.0)
     ax.set_ylim(min(lo_y, -0.1 * span), max(hi_y, 0.1 * span))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-        lambda v, _p: f"{v * 100:+.0f}" if abs(v) > 1e-12 else "0"))
+        lambda v, _p: f"{v:+.4g}" if abs(v) > 1e-9 else "0"))
     _date_axis(ax)
     what = event_label or "the event"
     ax.set_ylabel("difference in P(by date),\npercentage points")
@@ -1191,13 +1193,16 @@ def _forest_label(d: Any) -> str:
 
 def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | None = None,
                    start: float | None = None, points: int = 600,
-                   max_forests: int | None = None) -> list[tuple[str, str, Figure]]:
+                   max_forests: int | None = None,
+                   skip_identical: bool = True) -> list[tuple[str, str, Figure]]:
     """The comparison figures of (branch, control) pairs (``sim.effects.Side`` objects):
     for each key event, the paired difference in its cumulative probability over time
     (one curve per pair); for each pair, a forest plot of every outcome's difference.
 
     ``kinds`` default to the events the first run's outcomes name; the time axis
-    runs from ``start`` (default a year before the fork) to the horizon. Returns
+    runs from ``start`` (default a year before the fork) to the horizon. With
+    ``skip_identical``, an event whose probability by every date is the same in
+    every pair (e.g. it is in history before the fork) gets no figure. Returns
     ``(file stem, caption, figure)`` triples.
     """
     from sim import effects
@@ -1221,6 +1226,9 @@ def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | N
     for kind in (list(kinds) if kinds is not None else _key_events(sc.outcomes)):
         curves = {f"{name(b)} \u2212 {name(c)}": (grid, *effects.cumulative_difference(
             b, c, kind, grid)) for b, c in pairs}
+        if skip_identical and all(np.nanmax(np.abs(np.nan_to_num(v[k]))) == 0.0
+                                  for v in curves.values() for k in (1, 2, 3)):
+            continue      # the same at every date in every pair: nothing to draw
         what = label_of(world, kind)
         out.append((f"effect_{_slug(kind)}", f"Effect over time: {what}",
                     difference_over_time(curves, world, fork, event_label=what,
