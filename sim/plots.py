@@ -751,7 +751,10 @@ def tornado(results: Mapping[str, Sequence[float]], baseline_value: float, outco
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel(f"{outcome_label} (baseline {fmt(baseline_value)})")
     ax.set_title(title or f"One-way sensitivity of {shorten(outcome_label, 50)}")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    if len(fig.axes) == 1 and fig.get_layout_engine() is not None:
+        fig.legend(loc="outside lower center", ncol=2)     # below the x label, not on it
+    else:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     return fig
 
@@ -1262,8 +1265,9 @@ def sweep_figures(run: Any, *, max_outcomes: int = 4) -> list[tuple[str, str, Fi
     sweep points (at most ``max_outcomes``), the outcome against each swept parameter
     (:func:`sweep`; with two grid parameters one line per value of the other), a
     :func:`heatmap` over a two-parameter grid, and a :func:`tornado` of the grid's
-    parameters (each parameter at its lowest and highest value, averaged over the other
-    parameters' grid values, against the base branch). Returns (stem, caption, figure).
+    parameters against the base branch (each parameter at its lowest and highest grid
+    value, every other one at its grid value nearest its base value, ties to the lower;
+    the title says when that is not exactly the base). Returns (stem, caption, figure).
     """
     how, params = _sweep_params(run)
     if not params:
@@ -1324,16 +1328,28 @@ def sweep_figures(run: Any, *, max_outcomes: int = 4) -> list[tuple[str, str, Fi
                                     title=f"P({shorten(what, 50)}) over the grid")))
         if how == "grid" and base is not None and len(params) >= 2:
             results = {}
+            exact = True
             for p in params:
                 vals = sorted({setting[b][p] for b in points})
-                lo_b = [e[b].mean for b in points if setting[b][p] == vals[0]]
-                hi_b = [e[b].mean for b in points if setting[b][p] == vals[-1]]
-                results[short[p]] = (float(np.mean(lo_b)), float(np.mean(hi_b)),
-                                     vals[0], vals[-1])
-            out.append((f"tornado_{_slug(o.id)}", f"One-way sensitivity of {what}",
+                # one-way: every other parameter at its grid value nearest its base value
+                held = {}
+                for q in params:
+                    if q != p:
+                        qs = sorted({setting[b][q] for b in points})
+                        held[q] = min(qs, key=lambda v, q=q: abs(v - base_params.get(q, v)))
+                        exact = exact and held[q] == base_params.get(q)
+                ends = []
+                for v in (vals[0], vals[-1]):
+                    sel = [b for b in points if setting[b][p] == v
+                           and all(setting[b][q] == hv for q, hv in held.items())]
+                    ends.append(e[sel[0]].mean if sel else float("nan"))
+                results[short[p]] = (ends[0], ends[1], vals[0], vals[-1])
+            note = ("others at their base values" if exact
+                    else "others at the grid values nearest their base values")
+            out.append((f"tornado_{_slug(o.id)}", f"One-way sensitivity of {what} ({note})",
                         tornado(results, e[base].mean, f"P({shorten(what, 40)})",
-                                title=f"Sensitivity of P({shorten(what, 40)}) over the grid "
-                                      f"(other parameters averaged)")))
+                                title=f"One-way sensitivity of P({shorten(what, 40)})\n"
+                                      f"over the grid ({note})")))
     return out
 
 

@@ -549,6 +549,21 @@ def test_sweep_run_gets_sweep_heatmap_and_tornado(tmp_path):
             for b in ["probability=0.2,every=30", "probability=0.6,every=30",
                       "probability=0.2,every=60", "probability=0.6,every=60"]]
     assert [t.get_text() for t in heat.texts] == want
+    # tornado, one-way: 'every' at its base 30 while the rule's probability moves; the
+    # probability (base 0.4, grid 0.2 and 0.6) held at 0.2, the nearest (ties: the lower)
+    tor = figs[3][2].axes[0]
+    base = table.summary("sweep_grid", "decided")["probability"].mean
+    p = {b: table.summary(b, "decided")["probability"].mean for b in [
+        "probability=0.2,every=30", "probability=0.6,every=30", "probability=0.2,every=60"]}
+    labels = [t.get_text().split("\n")[0] for t in tor.get_yticklabels()]
+    low = dict(zip(labels, [r.get_width() + base for r in by_gid(tor, "low")]))
+    high = dict(zip(labels, [r.get_width() + base for r in by_gid(tor, "high")]))
+    assert low["sanction_after_decision.probability"] == pytest.approx(
+        p["probability=0.2,every=30"])
+    assert high["sanction_after_decision.probability"] == pytest.approx(
+        p["probability=0.6,every=30"])
+    assert high["alpha_decides.every"] == pytest.approx(p["probability=0.2,every=60"])
+    assert "nearest their base values" in tor.get_title()
     paths = plots.standard_figures(run)
     names = {p.name for p in paths}
     assert {"heatmap_decided.png", "tornado_decided.png"} <= names
