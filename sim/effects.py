@@ -96,6 +96,8 @@ class Difference:
     def direction(self) -> str:
         if not self.clear:
             return "cannot tell apart"
+        if self.kind == "days":
+            return "later" if self.estimate.mean > 0 else "sooner"
         return "higher" if self.estimate.mean > 0 else "lower"
 
 

@@ -1216,8 +1216,7 @@ def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | N
     sc = run0.scenario
     world = run0.world(pairs[0][1].branch)
     fork = world.day(sc.fork_date)
-    horizon = max(p[0].run.world(p[0].branch).day(p[0].run.scenario.horizon_date)
-                  for p in pairs)
+    horizon = max(float(p[0].run.branch(p[0].branch).horizon) for p in pairs)
     start = max(0.0, fork - 365.0) if start is None else start
     grid = np.arange(start, horizon + 1.0, max(1.0, (horizon - start) / points))
     out: list[tuple[str, str, Figure]] = []
