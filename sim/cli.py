@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replicates for scenarios that are not run yet")
     q.add_argument("--out-root", default="runs", help="where new runs go (default: runs/)")
     executor_args(q)
+    q.add_argument("--plot", action="store_true", help="also draw the effects: each branch "
+                   "minus its control over time, and a forest plot of every outcome's "
+                   "difference (into the branch's RUN/figures/)")
 
     q = cmd("show", "Show one replicate's events, and its state as of a date.",
             "  sim show runs/b --replicate 0 --as-of 2020-06-30\n")
@@ -268,7 +271,44 @@ def cmd_compare(a: argparse.Namespace) -> int:
             print(f"ran {item} -> {r.folder}", file=sys.stderr)
             runs.append(r)
     print(compare_runs(runs))
+    if a.plot:
+        paths = _compare_figures(runs)
+        for path in paths:
+            print(path)
+        if not paths:
+            print("--plot: no branch here has a control to compare with, so no figures",
+                  file=sys.stderr)
     return 0
+
+
+def _compare_figures(runs) -> list[Path]:
+    """The effect figures of ``sim compare --plot``: each run's branches against their
+    control into RUN/figures/; a run of a control alone against the first run's control
+    (when sim.compare can compare them) with stems ending in ``_vs_<that run>``."""
+    from sim import effects
+    from sim.plots import _slug, effect_figures, save
+
+    paths = []
+    for r in runs:
+        for stem, _caption, fig in effect_figures(effects.pairs(r)):
+            paths.append(save(fig, Path(r.folder) / "figures" / stem)[0])
+    if effects.CROSS_RUN:
+        first = runs[0]
+        for r in runs[1:]:
+            if effects.pairs(r) or r is first:
+                continue
+            pair = (effects.side(r, r.branch_names()[0]),
+                    effects.side(first, first.branch_names()[0]))
+            try:
+                figs = effect_figures([pair])
+            except InputError as exc:     # not comparable (another fork or horizon)
+                print(f"no figures for {pair[0].label} against {pair[1].label}: {exc}",
+                      file=sys.stderr)
+                continue
+            for stem, _caption, fig in figs:
+                paths.append(save(fig, Path(r.folder) / "figures"
+                                  / f"{stem}_vs_{_slug(first.folder.name)}")[0])
+    return paths
 
 
 def _replicate(a: argparse.Namespace):

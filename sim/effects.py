@@ -34,6 +34,8 @@ from sim import outcomes as oc
 
 #: the comparison API of sim.compare, when present (see the module docs)
 _API = all(hasattr(_compare, n) for n in ("Side", "differences", "cumulative_difference"))
+#: whether branches of different runs can be compared (only through sim.compare's pairing)
+CROSS_RUN = _API
 
 
 @attrs.frozen

@@ -311,7 +311,8 @@ def difference_over_time(curves: Mapping[str, Any], world: World,
                             label=f"_band {name}")
         ax.plot(x, 100 * d, drawstyle="steps-post", color=c, ls=linestyle(i), lw=1.8,
                 label=str(name))
-    ax.axhline(0.0, color="black", lw=0.9, zorder=2, gid="zero")
+    # under the curves, so that a branch with no effect stays visible on it
+    ax.axhline(0.0, color="black", lw=0.9, zorder=1.5, gid="zero")
     if fork_d is not None:
         ax.axvspan(ax.get_xlim()[0], float(_num(world, fork_d)), color=HISTORY_SHADE,
                    zorder=0, lw=0)
@@ -394,7 +395,7 @@ def forest(rows: Sequence[Sequence[Any]], *, title: str | None = None) -> Figure
         if mine:
             lo_x = min(0.0, min(r[2] for r in mine) * scale)
             hi_x = max(0.0, max(r[3] for r in mine) * scale)
-            pad = 0.08 * max(hi_x - lo_x, 1e-9)
+            pad = 0.08 * (hi_x - lo_x) if hi_x > lo_x else 1.0   # all zero: +-1 unit
             ax.set_xlim(lo_x - pad, hi_x + pad)
     axes[0].set_title(title or "Differences with 95% intervals", loc="left")
     fig.supxlabel("blue, filled: the interval excludes 0; grey, open: cannot tell apart",

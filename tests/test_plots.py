@@ -509,6 +509,7 @@ def test_forest_one_panel_per_unit_clear_and_unclear_marked():
     assert "+45 [+20, +70]" in txt
     assert "0: the same in every replicate" in txt
     assert axes[1].get_xlabel().startswith("difference in days")
+    assert axes[2].get_xlim() == (-1.0, 1.0)             # all zero: one unit either side
 
 
 def test_more_than_eight_branches_never_share_colour_and_style(world):
