@@ -107,6 +107,18 @@ def linestyle(i: int) -> str:
     return LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)]
 
 
+def _same_label(name: str, y: Any, seen: list[tuple[str, np.ndarray]]) -> str:
+    """``name``, with " (same as X)" when its values equal an earlier series X's (it
+    would be drawn exactly over X, hiding it)."""
+    y = np.asarray(y, dtype=float)
+    for other, oy in seen:
+        if oy.shape == y.shape and np.array_equal(oy, y, equal_nan=True):
+            seen.append((name, y))
+            return f"{name} (same as {other})"
+    seen.append((name, y))
+    return str(name)
+
+
 def _legend_outside(ax: Axes, handles: list, labels: list) -> None:
     """A legend outside the axes, so it never covers a curve: to the right when the
     labels are short, else under the figure (when the figure is ours alone)."""
@@ -255,6 +267,7 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
     """
     fig, ax = _new((7.5, 4.2), ax)
     fork_d = _day(world, fork)
+    seen: list = []
     for i, (name, value) in enumerate(curves.items()):
         grid, p, lo, hi = _as_curve(value)
         x = _num(world, grid)
@@ -263,7 +276,7 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
             ax.fill_between(x, lo, hi, step="post", color=c, alpha=0.18, lw=0,
                             label=f"_band {name}")
         ax.plot(x, p, drawstyle="steps-post", color=c, ls=linestyle(i), lw=1.8,
-                label=str(name))
+                label=_same_label(str(name), p, seen), gid=str(name))
     if fork_d is not None:
         ax.axvspan(ax.get_xlim()[0], float(_num(world, fork_d)), color=HISTORY_SHADE,
                    zorder=0, lw=0)
@@ -301,6 +314,7 @@ def difference_over_time(curves: Mapping[str, Any], world: World,
     """
     fig, ax = _new((7.5, 4.2), ax)
     fork_d = _day(world, fork)
+    seen: list = []
     for i, (name, value) in enumerate(curves.items()):
         grid, d, lo, hi = _as_curve(value)
         x = _num(world, grid)
@@ -310,7 +324,7 @@ def difference_over_time(curves: Mapping[str, Any], world: World,
             ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=c, alpha=0.18, lw=0,
                             label=f"_band {name}")
         ax.plot(x, 100 * d, drawstyle="steps-post", color=c, ls=linestyle(i), lw=1.8,
-                label=str(name))
+                label=_same_label(str(name), d, seen), gid=str(name))
     # under the curves, so that a branch with no effect stays visible on it
     ax.axhline(0.0, color="black", lw=0.9, zorder=1.5, gid="zero")
     if fork_d is not None:
@@ -787,12 +801,14 @@ def sweep(values: Sequence[float], param_name: str, estimates: Any, *,
     fig, ax = _new((6.5, 4.0), ax)
     x = np.asarray(values, dtype=float)
     series = estimates if isinstance(estimates, Mapping) else {outcome_label: estimates}
+    seen: list = []
     for i, (name, est) in enumerate(series.items()):
         p, lo, hi = _estimates(est, len(x))
         c = color(i)
         if lo is not None:
             ax.fill_between(x, lo, hi, color=c, alpha=0.18, lw=0)
-        ax.plot(x, p, marker="o", ms=4, color=c, ls=linestyle(i), lw=1.6, label=str(name))
+        ax.plot(x, p, marker="o", ms=4, color=c, ls=linestyle(i), lw=1.6,
+                label=_same_label(str(name), p, seen), gid=str(name))
     if baseline is not None:
         ax.axvline(baseline, color=GREY, ls="--", lw=0.9)
         ax.annotate("baseline", (baseline, 1.0), xycoords=("data", "axes fraction"),

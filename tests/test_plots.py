@@ -591,3 +591,14 @@ def test_image_forest(tmp_path, default_rc):
             ("US-Turkey tension at the horizon", 6.68, 5.34, 8.03, "mean")]
     check_image(plots.forest(rows, title="'no_hold' minus its control 'baseline'"), "forest",
                 tmp_path)
+
+
+def test_a_curve_drawn_exactly_over_another_says_so(world):
+    grid = np.array([0.0, 400.0, 800.0])
+    fig = plots.cumulative({"a": (grid, [0, 0.2, 0.4]), "b": (grid, [0, 0.3, 0.5]),
+                            "c": (grid, [0, 0.2, 0.4])}, world, FORK)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["a", "b", "c (same as a)", "95% interval"]
+    fig = plots.sweep([1, 2], "p", {"x": [0.1, 0.2], "y": [0.1, 0.2]})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "x", "y (same as x)"]
