@@ -105,3 +105,17 @@ def test_words_of_an_unclear_difference_say_so():
                            est)
     assert not d.clear and d.direction == "cannot tell apart"
     assert effects.words(d) == "X happens: cannot tell apart (95% interval -0.02 to +0.04)"
+
+
+def test_docs_quote_the_limits_the_code_uses():
+    import inspect
+
+    from sim import plots
+
+    doc = " ".join((Path(__file__).parent.parent / "docs" / "figures.md").read_text().split())
+    lim = effects.SUMMARY_LIMITS
+    assert f"(at most {lim['probability']}, {lim['days']} and {lim['mean']};" in doc
+    forests = inspect.signature(plots.standard_figures).parameters["max_forests"].default
+    assert f"`forest_<branch>` (up to {forests} branches)" in doc
+    most = inspect.signature(plots.sweep_figures).parameters["max_outcomes"].default
+    assert f"vary most across the points (at most {most})" in doc
