@@ -565,7 +565,7 @@ def test_sweep_run_gets_sweep_heatmap_and_tornado(tmp_path):
         p["probability=0.6,every=30"])
     assert high["alpha_decides.every"] == pytest.approx(p["probability=0.2,every=60"])
     assert "nearest their base values" in tor.get_title()
-    paths = plots.standard_figures(run)
+    paths = plots.standard_figures(run, max_trees=1)
     names = {p.name for p in paths}
     assert {"heatmap_decided.png", "tornado_decided.png"} <= names
     assert not any(n.startswith("forest_") for n in names)   # a sweep: no forest per point
