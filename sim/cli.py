@@ -285,8 +285,10 @@ def _compare_figures(runs) -> list[Path]:
     """The effect figures of ``sim compare --plot``: each run's branches against their
     control into RUN/figures/; a run of a control alone against the first run's control
     (when sim.compare can compare them) with stems ending in ``_vs_<that run>``."""
-    from sim import effects
+    from sim import compare, effects
     from sim.plots import _slug, effect_figures, save
+
+    refused = getattr(compare, "NotComparable", ())   # sim.compare's "cannot be compared"
 
     paths = []
     for r in runs:
@@ -301,7 +303,7 @@ def _compare_figures(runs) -> list[Path]:
                     effects.side(first, first.branch_names()[0]))
             try:
                 figs = effect_figures([pair])
-            except InputError as exc:     # not comparable (another fork or horizon)
+            except refused as exc:        # not comparable (another fork or horizon)
                 print(f"no figures for {pair[0].label} against {pair[1].label}: {exc}",
                       file=sys.stderr)
                 continue

@@ -1231,7 +1231,7 @@ def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | N
         return []
     run0 = pairs[0][0].run
     sc = run0.scenario
-    world = run0.world(pairs[0][1].branch)
+    world = run0.world(pairs[0][0].branch)
     fork = world.day(sc.fork_date)
     horizon = max(float(p[0].run.branch(p[0].branch).horizon) for p in pairs)
     start = max(0.0, fork - 365.0) if start is None else start
