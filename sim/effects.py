@@ -64,6 +64,14 @@ def control_of(run: Any, branch: str) -> str | None:
     return None if base is None or branch == base else base
 
 
+def is_paired(branch: Any, control: Any) -> bool:
+    """Whether the two sides share their random numbers replicate by replicate (so their
+    differences are paired): ``compare.pairing`` when it exists, else: the same run."""
+    if hasattr(_compare, "pairing"):
+        return bool(_compare.pairing(branch, control).paired)
+    return branch.run is control.run
+
+
 def pairs(run: Any) -> list[tuple[Any, Any]]:
     """(branch, control) sides for every branch of ``run`` that has a control."""
     out = []

@@ -303,6 +303,7 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
 def difference_over_time(curves: Mapping[str, Any], world: World,
                          fork: float | dt.date | None = None, *, event_label: str | None = None,
                          title: str | None = None, horizon: float | dt.date | None = None,
+                         band_label: str = "95% interval (paired)",
                          ax: Axes | None = None) -> Figure:
     """The effect itself: the paired difference in cumulative probability of an event,
     a branch minus its control, over time, with its pointwise 95% band.
@@ -347,8 +348,8 @@ def difference_over_time(curves: Mapping[str, Any], world: World,
     ax.set_title(title or f"Effect over time: {shorten(what, 60)}")
     handles, labels = ax.get_legend_handles_labels()
     if curves:
-        band = Patch(color=GREY, alpha=0.25, label="95% interval (paired)")
-        _legend_outside(ax, handles + [band], labels + ["95% interval (paired)"])
+        band = Patch(color=GREY, alpha=0.25, label=band_label)
+        _legend_outside(ax, handles + [band], labels + [band_label])
     return fig
 
 
@@ -1242,16 +1243,21 @@ def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | N
     def name(x: Any) -> str:  # branch names are enough within one run
         return x.branch if one_run else x.label
 
+    paired = [effects.is_paired(b, c) for b, c in pairs]
+    band = ("95% interval (paired)" if all(paired) else "95% interval (unpaired)"
+            if not any(paired) else "95% interval (paired unless marked)")
     for kind in (list(kinds) if kinds is not None else _key_events(sc.outcomes)):
-        curves = {f"{name(b)} \u2212 {name(c)}": (grid, *effects.cumulative_difference(
-            b, c, kind, grid)) for b, c in pairs}
+        curves = {f"{name(b)} \u2212 {name(c)}" + ("" if ok or not any(paired)
+                                                  else " (unpaired)"):
+                  (grid, *effects.cumulative_difference(b, c, kind, grid))
+                  for (b, c), ok in zip(pairs, paired)}
         if skip_identical and all(np.nanmax(np.abs(np.nan_to_num(v[k]))) == 0.0
                                   for v in curves.values() for k in (1, 2, 3)):
             continue      # the same at every date in every pair: nothing to draw
         what = label_of(world, kind)
         out.append((f"effect_{_slug(kind)}", f"Effect over time: {what}",
                     difference_over_time(curves, world, fork, event_label=what,
-                                         horizon=horizon,
+                                         horizon=horizon, band_label=band,
                                          title=f"Effect over time: {shorten(what, 50)}")))
     for b, c in pairs[:max_forests]:
         diffs = effects.differences(b, c)

@@ -487,6 +487,11 @@ def test_difference_over_time_draws_the_effect_in_points_with_zero_line(world):
     assert band[:, 1].min() == pytest.approx(-23.0) and band[:, 1].max() == pytest.approx(3.0)
     assert "percentage points" in ax.get_ylabel()
     assert _no_overlap(fig, ax)
+    legend = fig.legends[0] if fig.legends else ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["hold \u2212 base",
+                                                        "95% interval (paired)"]
+    fig = plots.difference_over_time({"a": (grid, d)}, world, band_label="95% interval (unpaired)")
+    assert "95% interval (unpaired)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
 
 
 def test_forest_one_panel_per_unit_clear_and_unclear_marked():
