@@ -1264,8 +1264,10 @@ def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | N
         rows = [(_forest_label(d), d.estimate.mean, d.estimate.lo, d.estimate.hi, d.kind)
                 for d in diffs]
         title = f"'{name(b)}' minus its control '{name(c)}' (95% paired intervals)"
-        if not all(getattr(d, "paired", True) for d in diffs):
-            title = f"'{name(b)}' minus '{name(c)}' (95% intervals, some unpaired)"
+        unpaired = [not getattr(d, "paired", True) for d in diffs]
+        if any(unpaired):
+            title = (f"'{name(b)}' minus '{name(c)}' (95% intervals, "
+                     f"{'unpaired' if all(unpaired) else 'some unpaired'})")
         out.append((f"forest_{_slug(name(b))}",
                     f"Every outcome: {name(b)} against {name(c)}", forest(rows, title=title)))
     return out
