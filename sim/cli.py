@@ -285,31 +285,22 @@ def _compare_figures(runs) -> list[Path]:
     """The effect figures of ``sim compare --plot``: each run's branches against their
     control into RUN/figures/; a run of a control alone against the first run's control
     (when sim.compare can compare them) with stems ending in ``_vs_<that run>``."""
-    from sim import compare, effects
+    from sim import effects
     from sim.plots import _slug, effect_figures, save
-
-    refused = getattr(compare, "NotComparable", ())   # sim.compare's "cannot be compared"
 
     paths = []
     for r in runs:
         for stem, _caption, fig in effect_figures(effects.pairs(r)):
             paths.append(save(fig, Path(r.folder) / "figures" / stem)[0])
-    if effects.CROSS_RUN:
-        first = runs[0]
-        for r in runs[1:]:
-            if effects.pairs(r) or r is first:
-                continue
-            pair = (effects.side(r, r.branch_names()[0]),
-                    effects.side(first, first.branch_names()[0]))
-            try:
-                figs = effect_figures([pair])
-            except refused as exc:        # not comparable (another fork or horizon)
-                print(f"no figures for {pair[0].label} against {pair[1].label}: {exc}",
-                      file=sys.stderr)
-                continue
-            for stem, _caption, fig in figs:
-                paths.append(save(fig, Path(r.folder) / "figures"
-                                  / f"{stem}_vs_{_slug(first.folder.name)}")[0])
+    for b, c in effects.cross_pairs(runs):
+        try:
+            figs = effect_figures([(b, c)])
+        except effects.REFUSED as exc:    # not comparable (another fork or horizon)
+            print(f"no figures for {b.label} against {c.label}: {exc}", file=sys.stderr)
+            continue
+        for stem, _caption, fig in figs:
+            paths.append(save(fig, Path(b.run.folder) / "figures"
+                              / f"{stem}_vs_{_slug(Path(c.run.folder).name)}")[0])
     return paths
 
 

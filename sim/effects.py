@@ -82,6 +82,25 @@ def pairs(run: Any) -> list[tuple[Any, Any]]:
     return out
 
 
+def cross_pairs(runs: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """(control of a later run, control of the first run) for each later run that has no
+    branch with a control of its own (as ``sim compare`` compares them), when branches of
+    different runs can be compared at all (:data:`CROSS_RUN`)."""
+    if not CROSS_RUN or not runs:
+        return []
+    first = runs[0]
+    out = []
+    for r in runs[1:]:
+        if r is first or pairs(r):
+            continue
+        out.append((side(r, r.branch_names()[0]), side(first, first.branch_names()[0])))
+    return out
+
+
+#: the error sim.compare raises for two runs it refuses to compare (another fork or horizon)
+REFUSED = getattr(_compare, "NotComparable", ())
+
+
 @attrs.frozen
 class Difference:
     """One outcome statistic, branch minus control (the fields of ``compare.Difference``)."""

@@ -197,6 +197,13 @@ def _effect_figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
         else:
             figs = plots.effect_figures(effects.pairs(r), max_forests=12)
         out += [(f"{r.scenario.name}: {caption}", _png(fig)) for _stem, caption, fig in figs]
+    for b, c in effects.cross_pairs(runs):
+        try:
+            figs = plots.effect_figures([(b, c)])
+        except effects.REFUSED:           # said in the summary
+            continue
+        out += [(f"{b.label} against {c.label}: {caption}", _png(fig))
+                for _stem, caption, fig in figs]
     return out
 
 
@@ -210,9 +217,10 @@ def _summary(runs: Sequence[Any]) -> list[str]:
              "scenario file, paired replicate by replicate under common random numbers). "
              "Listed: the differences whose 95% interval excludes 0, probabilities first, "
              "then times in days, then other means, largest first.</p>"]
+    cross = {id(b.run): (b, c) for b, c in effects.cross_pairs(runs)}
     for r in runs:
         pairs = effects.pairs(r)
-        if not pairs:
+        if not pairs and id(r) not in cross:
             parts.append(f"<p><b>{e(r.scenario.name)}</b>: a single branch, no control to "
                          f"compare with.</p>")
             continue
@@ -220,10 +228,17 @@ def _summary(runs: Sequence[Any]) -> list[str]:
             parts.append(f"<p><b>{e(r.scenario.name)}</b> is a sweep of {len(pairs)} points: "
                          f"see the sweep figures below.</p>")
             continue
-        for b, c in pairs:
-            lines, n_clear, n_all = effects.summary(b, c)
+        for b, c in pairs or [cross[id(r)]]:
+            try:
+                lines, n_clear, n_all = effects.summary(b, c)
+            except effects.REFUSED as exc:
+                parts.append(f"<p><b>{e(b.label)}</b> is not compared with <b>{e(c.label)}"
+                             f"</b>: {e(str(exc))}</p>")
+                continue
             head = (f"<p><b>{e(b.branch)}</b> against its control <b>{e(c.branch)}</b> "
-                    f"({e(r.scenario.name)}): ")
+                    f"({e(r.scenario.name)}): " if pairs else
+                    f"<p><b>{e(b.label)}</b> against the first run's <b>{e(c.label)}</b>"
+                    f"{'' if effects.is_paired(b, c) else ' (unpaired)'}: ")
             if not n_clear:
                 parts.append(head + f"no clear difference in any of {n_all} outcome "
                              f"statistics (every interval includes 0).</p>")
