@@ -214,7 +214,8 @@ def _summary(runs: Sequence[Any]) -> list[str]:
     e = html.escape
     parts = ["<h2>Summary</h2>",
              "<p class='note'>Each branch against its control (the base branch of its own "
-             "scenario file, paired replicate by replicate under common random numbers). "
+             "scenario file, paired replicate by replicate under common random numbers "
+             "unless marked unpaired). "
              "Listed: the differences whose 95% interval excludes 0, probabilities first, "
              "then times in days, then other means, largest first.</p>"]
     cross = {id(b.run): (b, c) for b, c in effects.cross_pairs(runs)}
