@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replicates for scenarios that are not run yet")
     q.add_argument("--out-root", default="runs", help="where new runs go (default: runs/)")
     executor_args(q)
+    q.add_argument("--plot", action="store_true", help="also draw the effects: each branch "
+                   "minus its control over time, and a forest plot of every outcome's "
+                   "difference (into the branch's RUN/figures/)")
 
     q = cmd("show", "Show one replicate's events, and its state as of a date.",
             "  sim show runs/b --replicate 0 --as-of 2020-06-30\n")
@@ -301,7 +304,37 @@ def cmd_compare(a: argparse.Namespace) -> int:
     print(table)
     if a.csv:
         print(f"\ndifferences written to {compare.Comparison.to_csv(table, a.csv)}")
+    if a.plot:
+        paths = _compare_figures(runs)
+        for path in paths:
+            print(path)
+        if not paths:
+            print("--plot: no branch here has a control to compare with, so no figures",
+                  file=sys.stderr)
     return 0
+
+
+def _compare_figures(runs) -> list[Path]:
+    """The effect figures of ``sim compare --plot``: each run's branches against their
+    control into RUN/figures/; a run of a control alone against the first run's control
+    (when sim.compare can compare them) with stems ending in ``_vs_<that run>``."""
+    from sim import effects
+    from sim.plots import _slug, effect_figures, save
+
+    paths = []
+    for r in runs:
+        for stem, _caption, fig in effect_figures(effects.pairs(r)):
+            paths.append(save(fig, Path(r.folder) / "figures" / stem)[0])
+    for b, c in effects.cross_pairs(runs):
+        try:
+            figs = effect_figures([(b, c)])
+        except effects.REFUSED as exc:    # not comparable (another fork or horizon)
+            print(f"no figures for {b.label} against {c.label}: {exc}", file=sys.stderr)
+            continue
+        for stem, _caption, fig in figs:
+            paths.append(save(fig, Path(b.run.folder) / "figures"
+                              / f"{stem}_vs_{_slug(Path(c.run.folder).name)}")[0])
+    return paths
 
 
 def _replicate(a: argparse.Namespace):
@@ -343,15 +376,18 @@ def cmd_show(a: argparse.Namespace) -> int:
 
 
 def cmd_story(a: argparse.Namespace) -> int:
+    from sim.runner import replicate_stream
     from sim.story import story
 
     r, b, events = _replicate(a)
-    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b)))
+    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b),
+                stream=replicate_stream(b, a.replicate)))
     return 0
 
 
 def cmd_why(a: argparse.Namespace) -> int:
     from sim.errors import Problem, did_you_mean
+    from sim.runner import replicate_stream
     from sim.story import why
 
     r, b, events = _replicate(a)
@@ -360,8 +396,28 @@ def cmd_why(a: argparse.Namespace) -> int:
     if isinstance(target, str) and target not in world.events:
         raise InputError(Problem(None, None, None, f"'{target}' is not an event of world "
                                  f"'{world.name}'", did_you_mean(target, world.events)))
-    print(why(events, world, target, sources=r.sources(b)))
+    elsewhere = None
+    if isinstance(target, str) and not any(e.kind == target for e in events):
+        elsewhere = _elsewhere(r, b, target, world)
+    print(why(events, world, target, sources=r.sources(b), elsewhere=elsewhere,
+              stream=replicate_stream(b, a.replicate)))
     return 0
+
+
+def _elsewhere(r, b: str, kind: str, world) -> str:
+    """Which replicates of branch ``b`` (or else which branches) have ``kind``."""
+    import numpy as np
+
+    from sim.story import elsewhere_text
+
+    hits = [int(i) for i in np.flatnonzero(np.isfinite(r.first_times(b, kind)))]
+    others = {}
+    if not hits:
+        others = {o: int(np.isfinite(r.first_times(o, kind)).sum())
+                  for o in r.branch_names() if o != b}
+    et = world.events.get(kind)
+    return elsewhere_text(et.label if et is not None and et.label else kind, b, hits,
+                          r.scenario.replicates, others)
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
