@@ -84,7 +84,7 @@ from typing import Any
 import attrs
 import yaml
 
-from sim import yamlfile
+from sim import lexicon, yamlfile
 from sim.errors import Collector, InputError, Problem, did_you_mean
 
 # The vocabulary fixed for the S-400 world; used when no world is given.
@@ -125,7 +125,7 @@ class Pattern:
     id: str
     match: str
     event: str
-    regex: re.Pattern = attrs.field(eq=False, repr=False)
+    slots: lexicon.Slots = attrs.field(eq=False, repr=False)
     actors: tuple[str, ...]
     targets: tuple[str, ...] = ()
     modal_ok: bool = False
@@ -133,12 +133,34 @@ class Pattern:
     leaders: tuple[str, ...] = ()
     note: str = ""
     object_first: bool = False      # the verb is the last slot: mood and subject read there
+    code: str = ""                  # the CAMEO code, for a phrase of the lexicon
 
     @property
     def words(self) -> set[str]:
         """The pattern's own words (lower case), which never count as negation or modality."""
         return {w.lower().rstrip("*") for w in re.split(r"[\s|_]+", self.match)
                 if w and not w.startswith(("&", "*"))} | {"n't", "won't", "won’t"}
+
+
+@attrs.frozen
+class Rule:
+    """A world's mapping of a CAMEO code (and object words) to one of its event kinds."""
+
+    id: str
+    codes: tuple[str, ...]          # CAMEO codes or prefixes ("16" covers 160-166)
+    event: str
+    actors: tuple[str, ...]
+    targets: tuple[str, ...] = ()
+    about: lexicon.Slots | None = attrs.field(eq=False, repr=False, default=None)
+    about_text: str = ""
+    requires: tuple[str, ...] = ()
+    leaders: tuple[str, ...] = ()
+    note: str = ""
+
+    def specificity(self, code: str) -> tuple[int, int] | None:
+        """How closely the rule fits a lexicon code (None: it does not)."""
+        fit = [len(c) for c in self.codes if code.startswith(c)]
+        return (max(fit), 1 if self.about else 0) if fit else None
 
 
 @attrs.frozen
@@ -149,6 +171,7 @@ class Coding:
     patterns: tuple[Pattern, ...]
     file: str | None = None
     name_regex: re.Pattern = attrs.field(eq=False, repr=False, default=None)
+    rules: tuple[Rule, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if self.name_regex is None:
@@ -240,61 +263,15 @@ def _word_regex(word: str) -> str:
     return re.escape(word).replace("'", "['’]").replace(r"\-", r"\-(?:\n[ \t]*)?")
 
 
-def _literal(text: str) -> str:
-    """Regex for a literal phrase: words separated by any non-word run; ' matches ’."""
-    words = [w for w in re.split(r"[\s_]+", text.strip()) if w]
-    parts = []
-    for w in words:
-        if w.endswith("*") and len(w) > 1:
-            parts.append(_word_regex(w[:-1]) + r"[\w'’\-]*")
-        else:
-            parts.append(_word_regex(w))
-    body = r"\W+".join(parts)
-    # a trailing '.' (U.S.) cannot be followed by a right boundary check on \w only
-    return _LB + body + (r"(?!\w)" if text.endswith(".") else _RB)
+def compile_pattern(match: str, classes: dict[str, list[str]]) -> lexicon.Slots:
+    """Compile the pattern language of coding.yaml (see its header; matched on lemmas).
 
-
-def _alternation(choices: Iterable[str]) -> str:
-    choices = sorted(set(choices), key=lambda c: (-len(c), c))
-    return "(?:" + "|".join(_literal(c) for c in choices) + ")"
-
-
-def compile_pattern(match: str, classes: dict[str, list[str]]) -> re.Pattern:
-    """Compile the pattern language of coding.yaml (see its header) to a regex.
-
-    >>> bool(compile_pattern("IMPOS* * SANCTIONS", {}).search("The US imposed new sanctions."))
+    >>> from sim.lexicon import find_all, tokens
+    >>> p = compile_pattern("impose * sanctions", {})
+    >>> bool(find_all(p, tokens("The US has imposed new sanctions.")))
     True
     """
-    slots = match.split()
-    if not slots:
-        raise ValueError("empty pattern")
-    out: list[str] = []
-    gap: int | None = None
-    for slot in slots:
-        m = re.fullmatch(r"\*(\d*)", slot)
-        if m:
-            if not out or gap is not None:
-                raise ValueError("a gap '*' must stand between two words")
-            gap = int(m.group(1)) if m.group(1) else 6
-            continue
-        if out:
-            out.append(r"\W+" if gap is None else rf"(?:\W+{_WORD}){{0,{gap}}}?\W+")
-        gap = None
-        choices: list[str] = []
-        for alt in slot.split("|"):
-            if not alt:
-                raise ValueError(f"empty choice in '{slot}'")
-            if alt.startswith("&"):
-                if alt[1:] not in classes:
-                    raise KeyError(alt[1:])
-                choices.extend(classes[alt[1:]])
-            else:
-                choices.append(alt.replace("_", " "))
-        out.append(_alternation(choices))
-    if gap is not None:
-        raise ValueError("a pattern cannot end with a gap '*'")
-    out[-1] = f"(?P<last>{out[-1]})"        # the verb of an ``object_first`` pattern
-    return re.compile("".join(out), re.IGNORECASE)
+    return lexicon.compile_slots(match, classes)
 
 
 def _cap(name: str) -> str:
@@ -347,7 +324,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
         bad.extend([doc.problem((), "a coding file is a mapping with actors, classes and "
                                     "patterns", "see scenarios/s400/coding.yaml")])
         bad.raise_if_any()
-    known_keys = {"actors", "others", "classes", "patterns"}
+    known_keys = {"actors", "others", "classes", "patterns", "cameo"}
     for key in data:
         if key not in known_keys:
             bad.extend([doc.problem((key,), f"unknown section '{key}'",
@@ -394,6 +371,8 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             isinstance(v, list) and all(isinstance(x, str) for x in v) for v in classes.values()):
         bad.extend([doc.problem(("classes",), "classes map a NAME to a list of words")])
         classes = {}
+    # the lexicon's classes (&SANCTION, &WEAPON ...) are there too; a world's own win
+    classes = {**lexicon.load_lexicon().classes, **classes}
 
     patterns: list[Pattern] = []
     seen: dict[str, int] = {}
@@ -434,7 +413,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
         if not lists["actors"]:
             bad.extend([doc.problem(p + ("actors",), "a pattern needs at least one actor")])
         try:
-            regex = compile_pattern(str(entry["match"]), classes)
+            slots = compile_pattern(str(entry["match"]), classes)
         except KeyError as exc:
             bad.extend([doc.problem(p + ("match",), f"unknown class &{exc.args[0]}",
                                     did_you_mean(exc.args[0], classes))])
@@ -444,13 +423,82 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
                                     "e.g. IMPOS*|SLAPPED * &SANCTION")])
             continue
         patterns.append(Pattern(
-            id=pid, match=str(entry["match"]), event=entry["event"], regex=regex,
+            id=pid, match=str(entry["match"]), event=entry["event"], slots=slots,
             actors=lists["actors"], targets=lists["targets"],
             modal_ok=bool(entry.get("modal_ok", False)), requires=lists["requires"],
             leaders=tuple(entry.get("leaders") or ()), note=str(entry.get("note", "")),
             object_first=bool(entry.get("object_first", False))))
+    rules = _load_rules(doc, data.get("cameo"), classes, events, actors, bad)
     bad.raise_if_any()
-    return Coding(tuple(names), tuple(patterns), str(path))
+    return Coding(tuple(names), tuple(patterns), str(path), rules=tuple(rules))
+
+
+RULE_KEYS = ("id", "code", "event", "actors", "targets", "about", "requires", "leaders", "note")
+
+
+def _load_rules(doc: Any, raw: Any, classes: dict[str, list[str]], events: set[str],
+                actors: set[str], bad: Collector) -> list[Rule]:
+    """The ``cameo:`` section: CAMEO codes (+ object words) and actor roles -> event kinds."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        bad.extend([doc.problem(("cameo",), "'cameo' is a list of mappings",
+                                "e.g. - {code: '163', event: sanctions_imposed, actors: [USA]}")])
+        return []
+    known_codes = {e.code for e in lexicon.load_lexicon().entries}
+    rules: list[Rule] = []
+    for i, entry in enumerate(raw):
+        p = ("cameo", i)
+        if not isinstance(entry, dict) or not {"code", "event", "actors"} <= set(entry):
+            bad.extend([doc.problem(p, "a cameo mapping needs code, event and actors",
+                                    "e.g. {code: '163', event: sanctions_imposed, "
+                                    "actors: [USA], targets: [RUS]}")])
+            continue
+        for k in entry:
+            if k not in RULE_KEYS:
+                bad.extend([doc.problem(p + (k,), f"unknown key '{k}' in a cameo mapping",
+                                        did_you_mean(k, RULE_KEYS), key=True)])
+        codes = entry["code"] if isinstance(entry["code"], list) else [entry["code"]]
+        codes = [str(c).strip() for c in codes]
+        for c in codes:
+            if not any(k.startswith(c) for k in known_codes):
+                bad.extend([doc.problem(p + ("code",), f"no phrase of the lexicon has CAMEO "
+                                        f"code '{c}'", "write codes as text ('163', '06'); "
+                                        "see sim/data/cameo.yaml and docs/ingest.md")])
+        if entry["event"] not in events:
+            bad.extend([doc.problem(p + ("event",), f"unknown event kind '{entry['event']}'",
+                                    did_you_mean(str(entry["event"]), events))])
+        lists = {}
+        for k in ("actors", "targets", "requires"):
+            v = entry.get(k) or []
+            v = [v] if isinstance(v, str) else list(v)
+            for a in v:
+                if a not in actors:
+                    bad.extend([doc.problem(p + (k,), f"unknown actor '{a}'",
+                                            did_you_mean(str(a), actors))])
+            lists[k] = tuple(v)
+        if not lists["actors"]:
+            bad.extend([doc.problem(p + ("actors",), "a mapping needs at least one actor")])
+        about, about_text = None, ""
+        if entry.get("about"):
+            words = entry["about"] if isinstance(entry["about"], list) else [entry["about"]]
+            about_text = "|".join(str(w).replace(" ", "_") for w in words)
+            try:
+                about = lexicon.compile_slots(about_text, classes)
+            except KeyError as exc:
+                bad.extend([doc.problem(p + ("about",), f"unknown class &{exc.args[0]}",
+                                        did_you_mean(exc.args[0], classes))])
+                continue
+            except ValueError as exc:
+                bad.extend([doc.problem(p + ("about",), f"bad word list: {exc}")])
+                continue
+        rules.append(Rule(id=str(entry.get("id") or f"{entry['event']}<{'/'.join(codes)}"),
+                          codes=tuple(codes), event=entry["event"], actors=lists["actors"],
+                          targets=lists["targets"], about=about, about_text=about_text,
+                          requires=lists["requires"],
+                          leaders=tuple(entry.get("leaders") or ()),
+                          note=str(entry.get("note", ""))))
+    return rules
 
 
 # ============================================================================ sentences
@@ -818,6 +866,7 @@ _BOUNDARY_WORDS = {"that", "which", "who", "whom", "whose", "when", "while", "af
                    "because", "although", "though", "but", "if", "unless", "whether", "where",
                    "as", "until", "since", "despite"}
 _CONDITIONAL = {"if", "unless", "whether"}
+_DENIAL = {"denied", "denies", "deny", "denying", "dismissed", "rejected", "refuted", "disputed"}
 _NEGATION = {"not", "never", "no", "neither", "nor", "without", "yet", "failed", "refused",
              "declined", "denied", "hardly", "cannot"}
 _MODAL = {"will", "would", "could", "can", "may", "might", "shall", "should", "must", "wants",
@@ -873,9 +922,14 @@ def _clause_tokens(s: str, pos: int) -> tuple[list[str], str | None, int]:
 
 def _mood(s: str, pos: int, modal_ok: bool) -> str | None:
     """Why a phrase starting at ``pos`` did not happen, or None if it reads as reported fact."""
-    before, boundary, _ = _clause_tokens(s, pos)
+    before, boundary, cstart = _clause_tokens(s, pos)
     if boundary in _CONDITIONAL:
         return f"conditional ('{boundary}')"
+    if boundary == "that":
+        outer = _clause_tokens(s, cstart - len(boundary))[0][:3]
+        denial = next((w for w in outer if w in _DENIAL), None)
+        if denial:
+            return f"negated ('{denial} ... that')"
     window = before[:5]
     for w in window:
         if w in _NEGATION or w.endswith("n't") or w.endswith("n’t"):
@@ -902,17 +956,40 @@ def _inner_mood(words: list[str], own: set[str], modal_ok: bool) -> str | None:
     return None
 
 
-def _not_a_verb(s: str, ms: int, first: str) -> str | None:
+_DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these",
+                "those", "any", "no", "new", "fresh", "further", "more", "possible", "of",
+                "such", "tough", "economic", "formal", "first", "latest", "an"}
+_NOUN_NEXT = {"on", "against", "over", "for", "from", "of", "bill", "law", "were", "are",
+              "have", "had", "would", "will", "could", "relief", "waiver", "waivers", "threat",
+              "regime", "package", "and", "or", "to", "in", "was", "is", "by", "with"}
+_ENDING = {"stop", "stopped", "stops", "stopping", "cease", "ceased", "ceases", "halt",
+           "halted", "halts", "quit", "quits", "suspended", "suspends", "ended", "ends"}
+
+
+def _not_a_verb(s: str, ms: int, first: str, own: set[str] | frozenset[str] = frozenset()
+                ) -> str | None:
     """A verb form used as a noun or adjective: "said delivering X was ...", "despite
-    forming", "the proposed working group"."""
+    forming", "the proposed working group", "threats of sanctions on Turkey", "Ankara's
+    offer"; or an act that was ended: "has stopped shipping". ``own``: the pattern's written
+    words (a noun written in the pattern, "deliveries", is meant as a noun)."""
     before, boundary, _ = _clause_tokens(s, ms)
     prev = before[0] if before else boundary
-    w = first.lower()
+    w = first.lower().replace("’", "'")
+    if w.endswith("ing") and prev in _ENDING:
+        return f"an act that was stopped ('{prev} {w}')"
     if w.endswith("ing") and (not before or prev in _REPORTING or prev in _PREPOSITIONS
                               or prev in {"despite", "after", "before", "without", "while"}):
         return "a gerund or participle clause, not a reported act"
     if w.endswith("ed") and prev in {"the", "a", "an", "its", "their", "his", "her", "our"}:
         return "a participle used as an adjective, not a reported act"
+    if (not any(w.startswith(o) for o in own) and not w.endswith(("ed", "ing"))
+            and prev is not None):
+        if prev in _DETERMINERS or prev.endswith(("'s", "’s", "ing", "ed")):
+            return f"a noun ('{prev} {w}'), not a reported act"
+        if w.endswith("s") and not w.endswith("ss"):
+            after = re.findall(r"[\w'’]+", s[ms + len(first):ms + len(first) + 30].lower())
+            if after and after[0] in _NOUN_NEXT:
+                return f"a noun ('{w} {after[0]}'), not a reported act"
     return None
 
 
@@ -1014,6 +1091,7 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
 
     masked = _prepare(text)
     assert len(masked) == len(text)
+    lex_fits = _lexicon_fits(coding, world_events)
     for a, b, caption in sentences:
         raw = text[a:b]
         if caption:
@@ -1024,111 +1102,106 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
         _scan_names(s, a, pub_mentions, coding, cap_mid, unknown_names)
         question = raw.rstrip("\"'”’) ").endswith("?")
         coded_here = False
-        for pat in coding.patterns:
-            if pat.event not in world_events:
+        # vs: where the verb starts; negation, modality and the subject are read before it
+        for pat, ms, me, vs in _hits(s, coding, world_events, lex_fits):
+            coded_here = True
+
+            def skip(reason: str, _a=a, _ms=ms, _me=me, _pat=pat) -> None:
+                skipped.append(Skipped(_a + _ms, _a + _me, _pat.id, _pat.event, reason))
+
+            if question:
+                skip("a question")
                 continue
-            for m in pat.regex.finditer(s):
-                coded_here = True
-                ms, me = m.span()
-                # where the verb starts: negation, modality and the subject are read before it
-                vs = m.start("last") if pat.object_first else ms
-
-                def skip(reason: str, _a=a, _ms=ms, _me=me, _pat=pat) -> None:
-                    skipped.append(Skipped(_a + _ms, _a + _me, _pat.id, _pat.event, reason))
-
-                if question:
-                    skip("a question")
-                    continue
-                why = _mood(s, vs, pat.modal_ok) or _inner_mood(
-                    [w.lower() for w in _WORDS.findall(m.group())], pat.words,
-                    pat.modal_ok)
-                if not why:
-                    why = _not_a_verb(s, vs, s[vs:me].split()[0])
-                if why:
-                    skip(why)
-                    continue
-                own = [d for d in dates if not _in_later_clause(s, me, d)]
-                near = _nearest(own, ms, me)
-                if near and near.context == "future" and not pat.modal_ok:
-                    skip(f"dated in the future ('{near.text}': {near.date.isoformat()})")
-                    continue
-                ref = _nearest([d for d in own if not d.context], ms, me)
-                when = ref.date if ref else published
-                if when > published:
-                    skip(f"dated after publication ({when.isoformat()})")
-                    continue
-                mentions = _mentions(s, coding, when,
-                                     _period_end(when, ref.granularity) if ref else None)
-                named = {x.actor for x in mentions if x.actor}
-                if not set(pat.requires) <= named:
-                    skip("needs " + " and ".join(pat.requires) + " named in the sentence")
-                    continue
-                if pat.leaders and len({n for n in pat.leaders
-                                        if re.search(rf"\b{re.escape(n)}\b", s)}) < 2:
-                    skip("needs two leaders named")
-                    continue
-                subjects, how = _subjects(s, vs, mentions)
-                notes: list[str] = []
-                actors_ok = [x for x in subjects if x in pat.actors]
-                if subjects and not actors_ok:
-                    if all(x in pat.targets for x in subjects):
-                        speakers = [x.actor for x in mentions
-                                    if x.actor in pat.actors and x.actor not in subjects]
-                        out_of_office = [x.text for x in mentions if x.inactive]
-                        if speakers:
-                            actors_ok = speakers[:1]
-                            notes.append("actor: another actor named in the sentence")
-                        elif out_of_office:
-                            skip(f"{out_of_office[0]} is not in office on {when.isoformat()}")
-                            continue
-                        else:
-                            actors_ok = [pat.actors[0]]
-                            notes.append("actor from the coding default")
-                    else:
-                        skip(f"subject {'/'.join(subjects)} is not a source of {pat.event}")
+            why = _mood(s, vs, pat.modal_ok) or _inner_mood(
+                [w.lower() for w in _WORDS.findall(s[ms:me])], pat.words,
+                pat.modal_ok)
+            if not why:
+                why = _not_a_verb(s, vs, s[vs:me].split()[0], pat.slots.surface)
+            if why:
+                skip(why)
+                continue
+            own = [d for d in dates if not _in_later_clause(s, me, d)]
+            near = _nearest(own, ms, me)
+            if near and near.context == "future" and not pat.modal_ok:
+                skip(f"dated in the future ('{near.text}': {near.date.isoformat()})")
+                continue
+            ref = _nearest([d for d in own if not d.context], ms, me)
+            when = ref.date if ref else published
+            if when > published:
+                skip(f"dated after publication ({when.isoformat()})")
+                continue
+            mentions = _mentions(s, coding, when,
+                                 _period_end(when, ref.granularity) if ref else None)
+            named = {x.actor for x in mentions if x.actor}
+            if not set(pat.requires) <= named:
+                skip("needs " + " and ".join(pat.requires) + " named in the sentence")
+                continue
+            if pat.leaders and len({n for n in pat.leaders
+                                    if re.search(rf"\b{re.escape(n)}\b", s)}) < 2:
+                skip("needs two leaders named")
+                continue
+            subjects, how = _subjects(s, vs, mentions)
+            notes: list[str] = []
+            actors_ok = [x for x in subjects if x in pat.actors]
+            if subjects and not actors_ok:
+                if all(x in pat.targets for x in subjects):
+                    speakers = [x.actor for x in mentions
+                                if x.actor in pat.actors and x.actor not in subjects]
+                    out_of_office = [x.text for x in mentions if x.inactive]
+                    if speakers:
+                        actors_ok = speakers[:1]
+                        notes.append("actor: another actor named in the sentence")
+                    elif out_of_office:
+                        skip(f"{out_of_office[0]} is not in office on {when.isoformat()}")
                         continue
-                if not actors_ok and how == "not named" and any(
-                        x.inactive and x.end <= vs for x in mentions):
-                    name = next(x.text for x in mentions if x.inactive and x.end <= vs)
-                    skip(f"{name} is not in office on {when.isoformat()}")
-                    continue
-                if not actors_ok:
-                    agent = _passive_agent(s, me, mentions)
-                    if agent in pat.actors:
-                        actors_ok = [agent]
                     else:
                         actors_ok = [pat.actors[0]]
-                        notes.append(f"actor {how}: coding default")
-                symmetric = set(pat.actors) == set(pat.targets)
-                if symmetric and len(actors_ok) > 1:
-                    actors_ok = actors_ok[:1]
-                for actor in actors_ok:
-                    if actor not in world_actors:
-                        continue
-                    target, tnote = _target(pat, actor, mentions, ms, subjects)
-                    if target is not None and target not in world_actors:
-                        target = None
-                    if ref is None:
-                        date, gran, conf = published, "week", "low"
-                        extra = ["undated in the text: publication date, an upper bound"]
-                    else:
-                        date, gran, conf = ref.date, ref.granularity, ref.confidence
-                        extra = []
-                    if pat.event == "deadline_set":
-                        extra += [f"deadline {_period_text(d)}" for d in dates
-                                  if d.context == "deadline"]
-                    key = (date, gran, pat.event, actor, target)
-                    rec = found.setdefault(key, {"conf": conf, "ev": {}, "notes": [],
-                                                 "note": pat.note})
-                    evk = (a, b)
-                    ev = rec["ev"].setdefault(evk, {"pats": [], "date": ref.text if ref else None})
-                    if pat.id not in ev["pats"]:
-                        ev["pats"].append(pat.id)
-                    for n in notes + tnote + extra:
-                        if n not in rec["notes"]:
-                            rec["notes"].append(n)
-                    if CONFIDENCES.index(conf) > CONFIDENCES.index(rec["conf"]):
-                        rec["conf"] = conf
+                        notes.append("actor from the coding default")
+                else:
+                    skip(f"subject {'/'.join(subjects)} is not a source of {pat.event}")
+                    continue
+            if not actors_ok and how == "not named" and any(
+                    x.inactive and x.end <= vs for x in mentions):
+                name = next(x.text for x in mentions if x.inactive and x.end <= vs)
+                skip(f"{name} is not in office on {when.isoformat()}")
+                continue
+            if not actors_ok:
+                agent = _passive_agent(s, me, mentions)
+                if agent in pat.actors:
+                    actors_ok = [agent]
+                else:
+                    actors_ok = [pat.actors[0]]
+                    notes.append(f"actor {how}: coding default")
+            symmetric = set(pat.actors) == set(pat.targets)
+            if symmetric and len(actors_ok) > 1:
+                actors_ok = actors_ok[:1]
+            for actor in actors_ok:
+                if actor not in world_actors:
+                    continue
+                target, tnote = _target(pat, actor, mentions, ms, subjects)
+                if target is not None and target not in world_actors:
+                    target = None
+                if ref is None:
+                    date, gran, conf = published, "week", "low"
+                    extra = ["undated in the text: publication date, an upper bound"]
+                else:
+                    date, gran, conf = ref.date, ref.granularity, ref.confidence
+                    extra = []
+                if pat.event == "deadline_set":
+                    extra += [f"deadline {_period_text(d)}" for d in dates
+                              if d.context == "deadline"]
+                key = (date, gran, pat.event, actor, target)
+                rec = found.setdefault(key, {"conf": conf, "ev": {}, "notes": [],
+                                             "note": pat.note})
+                evk = (a, b)
+                ev = rec["ev"].setdefault(evk, {"pats": [], "date": ref.text if ref else None})
+                if pat.id not in ev["pats"]:
+                    ev["pats"].append(pat.id)
+                for n in notes + tnote + extra:
+                    if n not in rec["notes"]:
+                        rec["notes"].append(n)
+                if CONFIDENCES.index(conf) > CONFIDENCES.index(rec["conf"]):
+                    rec["conf"] = conf
         if not coded_here and any(x.actor for x in pub_mentions):
             _scan_verbs(s, a, pub_mentions, unknown_verbs)
 
@@ -1147,6 +1220,73 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
     skipped.sort(key=lambda x: (x.start, x.pattern))
     return IngestResult(published, source, tuple(cands), tuple(unknown), tuple(skipped),
                         tuple((x, y) for x, y, _ in sentences))
+
+
+ABOUT_BEFORE, ABOUT_AFTER = 4, 10    # tokens around a lexicon match searched for `about` words
+
+
+def _lexicon_fits(coding: Coding, world_events: set[str]) -> list[tuple[Any, list]]:
+    """The lexicon phrases a world maps, each with its candidate rules and their fit."""
+    rules = [r for r in coding.rules if r.event in world_events]
+    out = []
+    if not rules:
+        return out
+    for entry in lexicon.load_lexicon().entries:
+        fits = [(f, r) for r in rules if (f := r.specificity(entry.code))]
+        if fits:
+            out.append((entry, fits))
+    return out
+
+
+_LEX_PATTERNS: dict[tuple[str, str], Pattern] = {}
+
+
+def _lex_pattern(entry: Any, rule: Rule) -> Pattern:
+    key = (entry.id, rule.id)
+    pat = _LEX_PATTERNS.get(key)
+    if pat is None or pat.event != rule.event or pat.actors != rule.actors:
+        pat = Pattern(id=f"cameo {entry.id} -> {rule.id}", match=entry.match, event=rule.event,
+                      slots=entry.slots, actors=rule.actors, targets=rule.targets,
+                      modal_ok=entry.modal_ok, requires=rule.requires, leaders=rule.leaders,
+                      note=rule.note, object_first=entry.object_first, code=entry.code)
+        _LEX_PATTERNS[key] = pat
+    return pat
+
+
+def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: list
+          ) -> list[tuple[Pattern, int, int, int]]:
+    """(pattern, start, end, verb start) of every match in a sentence: the world's own
+    patterns first; then the CAMEO lexicon's phrases that the world maps (``cameo:``), except
+    where a world pattern already matched. A lexicon phrase takes the most specific mapping
+    (longest code, then one whose ``about`` words stand near it)."""
+    toks = lexicon.tokens(s)
+    if not toks:
+        return []
+    idx = lexicon.index(toks)
+    out: list[tuple[Pattern, int, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    for pat in coding.patterns:
+        if pat.event not in world_events:
+            continue
+        for a, b, last in lexicon.find_all(pat.slots, toks, lexicon.starts(pat.slots, toks, idx)):
+            taken.append((a, b))
+            out.append((pat, toks[a].start, toks[b - 1].end,
+                        toks[last].start if pat.object_first else toks[a].start))
+    for entry, fits in lex_fits:
+        for a, b, last in lexicon.find_all(entry.slots, toks,
+                                           lexicon.starts(entry.slots, toks, idx)):
+            if any(a < y and x < b for x, y in taken):
+                continue
+            near = toks[max(0, a - ABOUT_BEFORE):b + ABOUT_AFTER]
+            ok = [(f, r) for f, r in fits if r.about is None or lexicon.find_all(r.about, near)]
+            if not ok:
+                continue
+            best = max(f for f, _ in ok)
+            for f, r in ok:
+                if f == best:
+                    out.append((_lex_pattern(entry, r), toks[a].start, toks[b - 1].end,
+                                toks[last].start if entry.object_first else toks[a].start))
+    return out
 
 
 def _period_text(d: DateRef) -> str:
