@@ -940,7 +940,40 @@ def _mood(s: str, pos: int, modal_ok: bool) -> str | None:
                 return f"modal or future ('{w}')"
         head = [w for w in window[:2] if not w.endswith("ly")]
         if head and head[0] == "to":
+            gov = _governor(s, pos)
+            if gov is not None:         # "agreed on Tuesday to ...": the agreement is the act
+                return _mood(s, gov, modal_ok)
             return "infinitive ('to ...'), not a reported act"
+    return None
+
+
+# verbs whose infinitive reports an act ("agreed to", "decided to", "began to", "voted to");
+# others ("plans to", "wants to", "hopes to") report an intention, never an occurrence
+_ACT_VERBS = {"agreed", "decided", "began", "begun", "started", "moved", "voted", "opted",
+              "chose", "resolved", "proceeded", "went", "rushed", "acted", "managed", "agree",
+              "agrees", "decides", "begins", "starts", "votes"}
+_FILLERS = ({"on", "in", "at", "last", "this", "early", "late", "earlier", "week", "month",
+             "year", "weekend", "today", "yesterday", "also", "then", "unanimously", "formally",
+             "finally", "quickly", "jointly", "both", "all", "instead", "eventually", "later"}
+            | {m.lower() for m in _MONTHS} | {d.lower() for d in _WEEKDAYS})
+
+
+def _governor(s: str, pos: int) -> int | None:
+    """Where the act verb governing an infinitive at ``pos`` starts ("agreed on Tuesday to
+    bring ..." -> "agreed"), or None when the verb before "to" is not an act verb."""
+    toks = list(_TOKEN.finditer(s[:pos]))
+    seen_to = False
+    for t in reversed(toks):
+        w = t.group().lower().rstrip(".")
+        if not seen_to:
+            if w == "to":
+                seen_to = True
+            elif not w.endswith("ly"):
+                return None
+            continue
+        if w in _FILLERS or w.endswith("ly") or w.isdigit() or w == ",":
+            continue
+        return t.start() if w in _ACT_VERBS else None
     return None
 
 
@@ -958,7 +991,7 @@ def _inner_mood(words: list[str], own: set[str], modal_ok: bool) -> str | None:
 
 _DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these",
                 "those", "any", "no", "new", "fresh", "further", "more", "possible", "of",
-                "such", "tough", "economic", "formal", "first", "latest", "an"}
+                "such", "tough", "economic", "formal", "first", "latest"}
 _NOUN_NEXT = {"on", "against", "over", "for", "from", "of", "bill", "law", "were", "are",
               "have", "had", "would", "will", "could", "relief", "waiver", "waivers", "threat",
               "regime", "package", "and", "or", "to", "in", "was", "is", "by", "with"}
@@ -966,8 +999,7 @@ _ENDING = {"stop", "stopped", "stops", "stopping", "cease", "ceased", "ceases", 
            "halted", "halts", "quit", "quits", "suspended", "suspends", "ended", "ends"}
 
 
-def _not_a_verb(s: str, ms: int, first: str, own: set[str] | frozenset[str] = frozenset()
-                ) -> str | None:
+def _not_a_verb(s: str, ms: int, first: str, own: lexicon.Slots | None = None) -> str | None:
     """A verb form used as a noun or adjective: "said delivering X was ...", "despite
     forming", "the proposed working group", "threats of sanctions on Turkey", "Ankara's
     offer"; or an act that was ended: "has stopped shipping". ``own``: the pattern's written
@@ -982,9 +1014,9 @@ def _not_a_verb(s: str, ms: int, first: str, own: set[str] | frozenset[str] = fr
         return "a gerund or participle clause, not a reported act"
     if w.endswith("ed") and prev in {"the", "a", "an", "its", "their", "his", "her", "our"}:
         return "a participle used as an adjective, not a reported act"
-    if (not any(w.startswith(o) for o in own) and not w.endswith(("ed", "ing"))
-            and prev is not None):
-        if prev in _DETERMINERS or prev.endswith(("'s", "’s", "ing", "ed")):
+    if (own is None or not own.written(w)) and not w.endswith(("ed", "ing")):
+        if prev is not None and (prev in _DETERMINERS or prev.endswith(("'s", "’s", "ing",
+                                                                          "ed"))):
             return f"a noun ('{prev} {w}'), not a reported act"
         if w.endswith("s") and not w.endswith("ss"):
             after = re.findall(r"[\w'’]+", s[ms + len(first):ms + len(first) + 30].lower())
@@ -1043,10 +1075,9 @@ def _subjects(s: str, pos: int, mentions: list[_Mention]) -> tuple[list[str], st
              and not _after_preposition(s, m.start)]
     if not cands:
         return [], "not named"
+    # a pronoun between the name and the verb ("China said on Monday it would ...") is read
+    # as the actor named before it in the same clause: the name is preferred to a default
     last = cands[-1]
-    between = re.findall(r"[\w'’]+", s[last.end:pos].lower())
-    if any(w in _PRONOUNS for w in between):
-        return [], "a pronoun"
     group = [last]
     for m in reversed(cands[:-1]):
         gap = s[m.end:group[-1].start]
@@ -1103,7 +1134,8 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
         question = raw.rstrip("\"'”’) ").endswith("?")
         coded_here = False
         # vs: where the verb starts; negation, modality and the subject are read before it
-        for pat, ms, me, vs in _hits(s, coding, world_events, lex_fits):
+        named = {x.actor for x in pub_mentions if x.actor}
+        for pat, ms, me, vs in _hits(s, coding, world_events, lex_fits, named):
             coded_here = True
 
             def skip(reason: str, _a=a, _ms=ms, _me=me, _pat=pat) -> None:
@@ -1116,7 +1148,7 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 [w.lower() for w in _WORDS.findall(s[ms:me])], pat.words,
                 pat.modal_ok)
             if not why:
-                why = _not_a_verb(s, vs, s[vs:me].split()[0], pat.slots.surface)
+                why = _not_a_verb(s, vs, s[vs:me].split()[0], pat.slots)
             if why:
                 skip(why)
                 continue
@@ -1141,6 +1173,12 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 skip("needs two leaders named")
                 continue
             subjects, how = _subjects(s, vs, mentions)
+            undergoer: list[str] = []
+            if _is_passive(s, vs):      # "diplomats were expelled by Germany": the agent acts
+                agent = _passive_agent(s, me, mentions)
+                if agent in pat.actors:
+                    undergoer = [x for x in subjects if x != agent]
+                    subjects, how = [agent], "named"
             notes: list[str] = []
             actors_ok = [x for x in subjects if x in pat.actors]
             if subjects and not actors_ok:
@@ -1178,7 +1216,7 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
             for actor in actors_ok:
                 if actor not in world_actors:
                     continue
-                target, tnote = _target(pat, actor, mentions, ms, subjects)
+                target, tnote = _target(pat, actor, mentions, ms, subjects, undergoer)
                 if target is not None and target not in world_actors:
                     target = None
                 if ref is None:
@@ -1253,12 +1291,13 @@ def _lex_pattern(entry: Any, rule: Rule) -> Pattern:
     return pat
 
 
-def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: list
+def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: list, named: set[str]
           ) -> list[tuple[Pattern, int, int, int]]:
     """(pattern, start, end, verb start) of every match in a sentence: the world's own
     patterns first; then the CAMEO lexicon's phrases that the world maps (``cameo:``), except
-    where a world pattern already matched. A lexicon phrase takes the most specific mapping
-    (longest code, then one whose ``about`` words stand near it)."""
+    where a world pattern already matched. A lexicon phrase takes one mapping: of those whose
+    ``requires`` actors and ``leaders`` are named in the sentence, the most specific (longest
+    code, then one whose ``about`` words stand near the phrase), the first listed on a tie."""
     toks = lexicon.tokens(s)
     if not toks:
         return []
@@ -1272,20 +1311,30 @@ def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: list
             taken.append((a, b))
             out.append((pat, toks[a].start, toks[b - 1].end,
                         toks[last].start if pat.object_first else toks[a].start))
+    mapped: dict[str, list[tuple[int, int]]] = {}
+    lex_hits: list[tuple] = []
     for entry, fits in lex_fits:
         for a, b, last in lexicon.find_all(entry.slots, toks,
                                            lexicon.starts(entry.slots, toks, idx)):
             if any(a < y and x < b for x, y in taken):
                 continue
             near = toks[max(0, a - ABOUT_BEFORE):b + ABOUT_AFTER]
-            ok = [(f, r) for f, r in fits if r.about is None or lexicon.find_all(r.about, near)]
+            ok = [(f, r) for f, r in fits
+                  if set(r.requires) <= named
+                  and (not r.leaders or len({n for n in r.leaders if n in s}) >= 2)
+                  and (r.about is None or lexicon.find_all(r.about, near))]
             if not ok:
                 continue
             best = max(f for f, _ in ok)
-            for f, r in ok:
-                if f == best:
-                    out.append((_lex_pattern(entry, r), toks[a].start, toks[b - 1].end,
-                                toks[last].start if entry.object_first else toks[a].start))
+            r = next(r for f, r in ok if f == best)
+            lex_hits.append((a, -b, last, entry, r))
+    for a, b, last, entry, r in sorted(lex_hits, key=lambda h: h[:2]):
+        b = -b
+        if any(a < y and x < b for x, y in mapped.get(r.event, ())):
+            continue        # one phrase, one event: an earlier or longer phrase already has it
+        mapped.setdefault(r.event, []).append((a, b))
+        out.append((_lex_pattern(entry, r), toks[a].start, toks[b - 1].end,
+                    toks[last].start if entry.object_first else toks[a].start))
     return out
 
 
@@ -1320,11 +1369,27 @@ def _nearest(dates: list[DateRef], ms: int, me: int) -> DateRef | None:
     return min(dates, key=lambda d: (dist(d), d.start), default=None)
 
 
+_BE = {"was", "were", "been", "being", "is", "are", "be"}
+
+
+def _is_passive(s: str, vs: int) -> bool:
+    """The verb at ``vs`` is passive: "were expelled", "has been lifted" (or the match
+    itself starts with the auxiliary, as in an object-first "were_expelled")."""
+    first = re.match(r"[\w'’]+", s[vs:])
+    if first and first.group().lower() in _BE:
+        return True
+    before = re.findall(r"[\w'’]+", s[max(0, vs - 30):vs].lower())
+    return bool(before) and before[-1] in _BE and bool(first) and first.group().lower(
+        ).endswith(("ed", "en", "wn", "ut", "id"))
+
+
 def _target(pat: Pattern, actor: str, mentions: list[_Mention], ms: int,
-            subjects: list[str]) -> tuple[str | None, list[str]]:
+            subjects: list[str], undergoer: list[str] = ()) -> tuple[str | None, list[str]]:
     if not pat.targets:
         return None, []
     allowed = [t for t in pat.targets if t != actor]
+    if any(u in allowed for u in undergoer):     # a passive's subject is its target
+        return next(u for u in undergoer if u in allowed), []
     after = [m.actor for m in mentions if m.start >= ms and m.actor in allowed]
     if after:
         return after[0], []

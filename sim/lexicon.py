@@ -84,7 +84,14 @@ class Slots:
     slots: tuple[tuple[tuple[tuple, ...], int], ...]
     first: frozenset[str]          # lemmas that can start a match
     prefixes: tuple[str, ...]      # prefixes that can start a match
-    surface: frozenset[str] = frozenset()   # every word as written (lower case; prefixes too)
+    surface: frozenset[str] = frozenset()   # every word as written (lower case; "word*" kept)
+    noun_first: bool = False       # the first slot is a &CLASS of nouns ("&SANCTION * lifted")
+
+    def written(self, word: str) -> bool:
+        """``word`` is one of the pattern's words as written (or starts a ``word*``)."""
+        w = word.lower().replace("’", "'")
+        return self.noun_first or w in self.surface or any(w.startswith(s[:-1]) for s in self.surface
+                                        if s.endswith("*"))
 
 
 def compile_slots(match: str, classes: dict[str, list[str]]) -> Slots:
@@ -133,7 +140,7 @@ def compile_slots(match: str, classes: dict[str, list[str]]) -> Slots:
         else:
             prefixes.append(val)
     surface: set[str] = set()
-    surface |= {w.lower().rstrip("*").replace("’", "'") for part in parts
+    surface |= {w.lower().replace("’", "'") for part in parts
                 if not re.fullmatch(r"\*\d*", part)
                 for alt in part.split("|") if not alt.startswith("&")
                 for w in alt.split("_")}
@@ -141,7 +148,8 @@ def compile_slots(match: str, classes: dict[str, list[str]]) -> Slots:
         for alt in part.split("|"):
             if alt.startswith("&"):
                 surface |= {w.lower() for c in classes[alt[1:]] for w in c.split()}
-    return Slots(tuple(slots), frozenset(first), tuple(prefixes), frozenset(surface))
+    return Slots(tuple(slots), frozenset(first), tuple(prefixes), frozenset(surface),
+                 any(a.startswith("&") for a in parts[0].split("|")))
 
 
 def _word_ok(matcher: tuple, tok: Token) -> bool:
@@ -260,6 +268,8 @@ def parse_lexicon(data: dict) -> Lexicon:
         for j, item in enumerate(items):
             spec = item if isinstance(item, dict) else {"match": item}
             match = str(spec["match"])
+            if "," in match:
+                raise ValueError(f"lexicon {code}: a comma in '{match}' (one pattern per item)")
             entries.append(LexEntry(f"{code}.{j + 1}", str(code), match,
                                     compile_slots(match, classes),
                                     bool(spec.get("modal_ok", False)),
