@@ -111,12 +111,12 @@ def markdown(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(out)
 
 
-_BLOCK = re.compile(r"(<!-- scores -->\n).*?(\n<!-- /scores -->)", re.DOTALL)
+_BLOCK = re.compile(r"<!-- scores -->\n(.*?)<!-- /scores -->", re.DOTALL)
 
 
 def doc_block(text: str) -> str | None:
     m = _BLOCK.search(text)
-    return m.group(0)[len("<!-- scores -->\n"):-len("\n<!-- /scores -->")] if m else None
+    return m.group(1).rstrip("\n") if m else None
 
 
 def main(argv: list[str]) -> int:
@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
             print(f"  {name} extra:  {x}")
     if "--write" in argv:
         text = DOC.read_text(encoding="utf-8")
-        DOC.write_text(_BLOCK.sub(lambda m: m.group(1) + md + m.group(2), text),
+        DOC.write_text(_BLOCK.sub(lambda m: f"<!-- scores -->\n{md}\n<!-- /scores -->", text),
                        encoding="utf-8")
     return 0
 
