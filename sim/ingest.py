@@ -75,7 +75,9 @@ Office holders count only within their office dates.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -173,12 +175,17 @@ class Coding:
     name_regex: re.Pattern = attrs.field(eq=False, repr=False, default=None)
     rules: tuple[Rule, ...] = ()
 
+    _by_name: dict = attrs.field(eq=False, repr=False, factory=dict, init=False)
+
     def __attrs_post_init__(self) -> None:
         if self.name_regex is None:
             object.__setattr__(self, "name_regex", _names_regex(n.name for n in self.names))
+        for n in self.names:
+            for key in {n.name, _cap(n.name)}:
+                self._by_name.setdefault(key, []).append(n)
 
     def entries(self, name: str) -> list[ActorName]:
-        return [n for n in self.names if n.name == name or _cap(n.name) == name]
+        return list(self._by_name.get(name, ()))
 
 
 @attrs.frozen
@@ -288,8 +295,9 @@ def _names_regex(names: Iterable[str]) -> re.Pattern:
     alts = []
     for n in ordered:
         body = r"\s+".join(_word_regex(w) for w in n.split())
-        alts.append(_LB + body + (r"(?!\w)" if n.endswith(".") else r"(?![\w\-])"))
-    return re.compile("|".join(alts))
+        alts.append(body + (r"(?!\w)" if n.endswith(".") else r"(?![\w\-])"))
+    # the left boundary once, outside the alternation: positions inside a word fail at once
+    return re.compile(_LB + "(?:" + "|".join(alts) + ")")
 
 
 # ============================================================================ load_coding
@@ -624,7 +632,31 @@ def split_sentences(text: str) -> list[tuple[int, int, bool]]:
             pieces.append((start, start + len(rest)))
         for a, b in pieces:
             cap = marked and bool(_CAPTION.search(para[a:b].strip()))
-            out.append((base + a, base + b, cap))
+            for x, y in _cut_long(para, a, b):
+                out.append((base + x, base + y, cap))
+    return out
+
+
+MAX_SENTENCE = 600      # characters; a longer "sentence" (a list, a table) is cut into pieces
+
+
+def _cut_long(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Cut ``text[a:b]`` into pieces of at most MAX_SENTENCE characters, at a semicolon,
+    comma or space where there is one, so the work per sentence stays bounded (the coder's
+    clause analysis looks back over its sentence) and the whole article stays linear."""
+    out = []
+    while b - a > MAX_SENTENCE:
+        window = text[a:a + MAX_SENTENCE]
+        cut = max(window.rfind("; "), window.rfind(", "))
+        if cut < MAX_SENTENCE // 2:
+            cut = window.rfind(" ")
+        cut = cut + 1 if cut >= MAX_SENTENCE // 4 else MAX_SENTENCE
+        out.append((a, a + len(text[a:a + cut].rstrip())))
+        a += cut
+        while a < b and text[a].isspace():
+            a += 1
+    if b > a:
+        out.append((a, b))
     return out
 
 
@@ -746,8 +778,12 @@ def _date_rules(pub: dt.date):
         if "tomorrow" in w:
             return pub + dt.timedelta(days=1), "day", "medium"
         if w.startswith("next "):        # future: such a phrase is never coded
-            days = {"week": 7, "month": 31, "year": 366}[w.split()[1]]
-            return pub + dt.timedelta(days=days), w.split()[1], "low"
+            unit = w.split()[1]
+            if unit == "week":
+                return pub - dt.timedelta(days=pub.weekday() - 7), "week", "medium"
+            if unit == "month":
+                return _month_start(pub, -1), "month", "low"
+            return dt.date(pub.year + 1, 1, 1), "year", "low"
         if "today" in w or "this morning" in w or "tonight" in w:
             return pub, "day", "medium"
         monday = pub - dt.timedelta(days=pub.weekday())
@@ -906,18 +942,40 @@ def _prepare(text: str) -> str:
     return out
 
 
+_TOKEN_CACHE: list = [None]     # the last sentence analysed: text, tokens, ends, words, bounds
+_PUNCT_BOUNDARY = {",", ";", ":", "(", ")", "\u2013", "\u2014"}
+CLAUSE_WORDS = 8                # words of a clause returned (callers read at most five)
+
+
+def _sentence_tokens(s: str) -> tuple:
+    """Tokens of ``s`` with their ends, lower-case words and, for each token position, the
+    index of the last clause boundary before it (-1: none): computed once per sentence, so
+    each clause question is answered in constant time (clause analysis asks often)."""
+    if _TOKEN_CACHE[0] is not s and _TOKEN_CACHE[0] != s:
+        toks = list(_TOKEN.finditer(s))
+        words = [t.group().lower().rstrip(".") for t in toks]
+        bounds, last = [], -1
+        for i, w in enumerate(words):
+            bounds.append(last)
+            if w in _PUNCT_BOUNDARY or w in _BOUNDARY_WORDS:
+                last = i
+        bounds.append(last)
+        _TOKEN_CACHE[:] = [s, toks, [t.end() for t in toks], words, bounds]
+    return tuple(_TOKEN_CACHE[1:])
+
+
 def _clause_tokens(s: str, pos: int) -> tuple[list[str], str | None, int]:
-    """Tokens of the clause before ``pos`` (last first), the boundary word, clause start."""
-    toks = list(_TOKEN.finditer(s[:pos]))
-    out: list[str] = []
-    for t in reversed(toks):
-        w = t.group().lower().rstrip(".")
-        if w in {",", ";", ":", "(", ")", "\u2013", "\u2014"}:
-            return out, None, t.end()
-        if w in _BOUNDARY_WORDS:
-            return out, w, t.end()
-        out.append(w)
-    return out, None, 0
+    """Words of the clause before ``pos`` (last first, at most CLAUSE_WORDS), the boundary
+    word ("that", "if" ...; None for punctuation or the sentence start), the clause start."""
+    toks, ends, words, bounds = _sentence_tokens(s)
+    k = bisect.bisect_right(ends, pos)
+    if k and toks[k - 1].start() < pos < ends[k - 1]:
+        k -= 1                  # a token cut by ``pos`` (never happens at a word boundary)
+    j = bounds[k]
+    out = [words[i] for i in range(k - 1, max(j, k - 1 - CLAUSE_WORDS), -1)]
+    if j < 0:
+        return out, None, 0
+    return out, (words[j] if words[j] in _BOUNDARY_WORDS else None), toks[j].end()
 
 
 def _mood(s: str, pos: int, modal_ok: bool) -> str | None:
@@ -1135,6 +1193,7 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
         coded_here = False
         # vs: where the verb starts; negation, modality and the subject are read before it
         named = {x.actor for x in pub_mentions if x.actor}
+        mention_cache: dict[tuple, list[_Mention]] = {}
         for pat, ms, me, vs in _hits(s, coding, world_events, lex_fits, named):
             coded_here = True
 
@@ -1162,8 +1221,10 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
             if when > published:
                 skip(f"dated after publication ({when.isoformat()})")
                 continue
-            mentions = _mentions(s, coding, when,
-                                 _period_end(when, ref.granularity) if ref else None)
+            span_end = _period_end(when, ref.granularity) if ref else None
+            if (when, span_end) not in mention_cache:
+                mention_cache[(when, span_end)] = _mentions(s, coding, when, span_end)
+            mentions = mention_cache[(when, span_end)]
             named = {x.actor for x in mentions if x.actor}
             if not set(pat.requires) <= named:
                 skip("needs " + " and ".join(pat.requires) + " named in the sentence")
@@ -1263,17 +1324,18 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
 ABOUT_BEFORE, ABOUT_AFTER = 4, 10    # tokens around a lexicon match searched for `about` words
 
 
-def _lexicon_fits(coding: Coding, world_events: set[str]) -> list[tuple[Any, list]]:
-    """The lexicon phrases a world maps, each with its candidate rules and their fit."""
+def _lexicon_fits(coding: Coding, world_events: set[str]) -> tuple:
+    """The world's own patterns for its events; the lexicon phrases it maps, each with its
+    candidate rules and their fit; and a start index over both (for :func:`_hits`)."""
+    own = [p for p in coding.patterns if p.event in world_events]
     rules = [r for r in coding.rules if r.event in world_events]
     out = []
-    if not rules:
-        return out
-    for entry in lexicon.load_lexicon().entries:
+    for entry in lexicon.load_lexicon().entries if rules else ():
         fits = [(f, r) for r in rules if (f := r.specificity(entry.code))]
         if fits:
             out.append((entry, fits))
-    return out
+    index = lexicon.StartIndex([p.slots for p in own] + [e.slots for e, _ in out])
+    return own, out, index
 
 
 _LEX_PATTERNS: dict[tuple[str, str], Pattern] = {}
@@ -1291,7 +1353,7 @@ def _lex_pattern(entry: Any, rule: Rule) -> Pattern:
     return pat
 
 
-def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: list, named: set[str]
+def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: tuple, named: set[str]
           ) -> list[tuple[Pattern, int, int, int]]:
     """(pattern, start, end, verb start) of every match in a sentence: the world's own
     patterns first; then the CAMEO lexicon's phrases that the world maps (``cameo:``), except
@@ -1301,21 +1363,23 @@ def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: list, named:
     toks = lexicon.tokens(s)
     if not toks:
         return []
-    idx = lexicon.index(toks)
+    own, lex_fits, index = lex_fits
+    where = index.positions(toks)
     out: list[tuple[Pattern, int, int, int]] = []
     taken: list[tuple[int, int]] = []
-    for pat in coding.patterns:
-        if pat.event not in world_events:
+    for n, pat in enumerate(own):
+        if n not in where:
             continue
-        for a, b, last in lexicon.find_all(pat.slots, toks, lexicon.starts(pat.slots, toks, idx)):
+        for a, b, last in lexicon.find_all(pat.slots, toks, where[n]):
             taken.append((a, b))
             out.append((pat, toks[a].start, toks[b - 1].end,
                         toks[last].start if pat.object_first else toks[a].start))
     mapped: dict[str, list[tuple[int, int]]] = {}
     lex_hits: list[tuple] = []
-    for entry, fits in lex_fits:
-        for a, b, last in lexicon.find_all(entry.slots, toks,
-                                           lexicon.starts(entry.slots, toks, idx)):
+    for n, (entry, fits) in enumerate(lex_fits, len(own)):
+        if n not in where:
+            continue
+        for a, b, last in lexicon.find_all(entry.slots, toks, where[n]):
             if any(a < y and x < b for x, y in taken):
                 continue
             near = toks[max(0, a - ABOUT_BEFORE):b + ABOUT_AFTER]
@@ -1431,9 +1495,12 @@ def _scan_names(s: str, base: int, mentions: list[_Mention], coding: Coding,
                 rec[1] += 1
         run.clear()
 
+    inside_at = bytearray(len(s) + 1)
+    for a, b in covered:
+        inside_at[a:b] = b"\x01" * (b - a)
     for t in re.finditer(r"[\w'’\-\.]+", s):
         w = t.group().rstrip(".").removesuffix("'s").removesuffix("’s")
-        inside = any(a <= t.start() < b for a, b in covered)
+        inside = bool(inside_at[t.start()])
         is_cap = bool(re.match(r"[A-ZÇĞİÖŞÜ]", w)) and not inside and not re.search(r"\d", w)
         if is_cap and w not in _MONTHS and w not in _WEEKDAYS:
             run.append(t)
@@ -1476,11 +1543,38 @@ def _scan_verbs(s: str, base: int, mentions: list[_Mention], out: dict[str, list
 # ============================================================================ CLI helpers
 
 
+MAX_ARTICLE_BYTES = 2_000_000     # a news article is well under 100 kB; see docs/ingest.md
+
+
 def read_article(path: str | Path) -> str:
-    """The article's text; a missing, unreadable or non-UTF-8 file is an InputError."""
+    """The article's text; a missing, unreadable, empty, binary, non-UTF-8 or oversized
+    (over MAX_ARTICLE_BYTES) file is an InputError."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > MAX_ARTICLE_BYTES:
+        raise InputError(Problem(path, None, None, f"{size / 1e6:.1f} MB is too long for one "
+                                 f"article (the limit is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)",
+                                 "split it into articles or sections and ingest each"))
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_ARTICLE_BYTES + 1)
+        if len(data) > MAX_ARTICLE_BYTES:
+            raise InputError(Problem(path, None, None, "too long for one article (the limit "
+                                     f"is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)",
+                                     "split it into articles or sections and ingest each"))
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            line = data.count(b"\n", 0, nul) + 1
+            raise InputError(Problem(path, line, None, "binary data, not text (a NUL byte)",
+                                     "give a plain-text article (UTF-8)"))
+        text = data.decode("utf-8")
+        if not text.strip():
+            raise InputError(Problem(path, None, None, "the article is empty",
+                                     "give a file with the article's text"))
+        return text
     except FileNotFoundError:
         raise InputError(Problem(path, None, None, "article file not found",
                                  "give the path of a plain-text article")) from None
@@ -1491,6 +1585,15 @@ def read_article(path: str | Path) -> str:
                                  "save the article as plain UTF-8 text")) from None
     except OSError as exc:
         raise InputError(Problem(path, None, None, f"cannot read: {exc.strerror}")) from None
+
+
+def check_published(day: dt.date) -> dt.date:
+    """A publication date the date arithmetic can work with (years 1900-2199)."""
+    if not 1900 <= day.year < 2200:
+        raise InputError(Problem(None, None, None, f"--published {day.isoformat()} is out of "
+                                 "range", "give the article's publication date (years "
+                                 "1900-2199)"))
+    return day
 
 
 def parse_published(text: str) -> dt.date:
@@ -1515,16 +1618,35 @@ def _scalar(v: Any) -> str:
         "\n...").removesuffix("...").strip()
 
 
+_SOURCE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
+
+
+def source_id(source: str | None) -> str:
+    """The citation id the entries carry: ``source`` itself when it is an id (a key of
+    history.yaml's ``sources``, e.g. S005), else ``NEW`` for the reviewer to name."""
+    if source and _SOURCE_ID.fullmatch(source.strip()):
+        return source.strip()
+    return "NEW"
+
+
 def to_yaml(result: IngestResult) -> str:
     """Candidate history entries in the history format, with the evidence as comments.
 
-    The output is for a person to review and paste into history.yaml; ``source: NEW``
-    stands for the citation id the reviewer assigns.
+    The output is for a person to review and paste into history.yaml. ``source`` (``--source``)
+    is either a citation id, which every entry carries, or "Outlet, Title": then the entries
+    carry ``source: NEW`` and a ready-made ``sources`` line for history.yaml is printed.
     """
     lines = ["# Candidate history entries from `sim ingest` -- review every one before pasting.",
              f"# published: {result.published.isoformat()}"]
+    sid = source_id(result.source)
     if result.source:
-        lines.append(f"# source: {' '.join(result.source.split())}")
+        text = " ".join(result.source.split())
+        lines.append(f"# source: {text}")
+        if sid == "NEW":
+            outlet, _, title = (x.strip() for x in text.partition(","))
+            lines.append("# add to history.yaml's sources (and give it a better id than NEW):")
+            lines.append(f"#   NEW: {{outlet: {json.dumps(outlet)}, title: {json.dumps(title or '?')}, "
+                         f"published: {result.published.isoformat()}}}")
     lines.append(f"# {len(result.candidates)} candidate(s), {len(result.skipped)} skipped "
                  f"match(es), {len(result.unknown)} unknown word(s)")
     for i, c in enumerate(result.candidates, 1):
@@ -1539,7 +1661,7 @@ def to_yaml(result: IngestResult) -> str:
             lines.append(f"  actor: {c.actor}")
         if c.target:
             lines.append(f"  target: {c.target}")
-        lines.append("  source: NEW")
+        lines.append(f"  source: {sid}")
         lines.append(f"  confidence: {c.confidence}")
         lines.append(f"  granularity: {c.granularity}")
         lines.append(f"  note: {_scalar(c.note)}")

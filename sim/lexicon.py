@@ -81,7 +81,7 @@ def _word(w: str) -> tuple[str, Any]:
 class Slots:
     """A compiled pattern: slots of alternatives with the gap allowed before each."""
 
-    slots: tuple[tuple[tuple[tuple, ...], int], ...]
+    slots: tuple[tuple[tuple[tuple, ...], int, tuple], ...]   # (choices, gap, index)
     first: frozenset[str]          # lemmas that can start a match
     prefixes: tuple[str, ...]      # prefixes that can start a match
     surface: frozenset[str] = frozenset()   # every word as written (lower case; "word*" kept)
@@ -127,7 +127,7 @@ def compile_slots(match: str, classes: dict[str, list[str]]) -> Slots:
                     alts.append(words)
         # longer choices first: "S-400 system" before "S-400"
         alts.sort(key=lambda a: -len(a))
-        slots.append((tuple(alts), gap or 0))
+        slots.append((tuple(alts), gap or 0, _slot_index(alts)))
         gap = None
     if gap is not None:
         raise ValueError("a pattern cannot end with a gap '*'")
@@ -150,6 +150,34 @@ def compile_slots(match: str, classes: dict[str, list[str]]) -> Slots:
                 surface |= {w.lower() for c in classes[alt[1:]] for w in c.split()}
     return Slots(tuple(slots), frozenset(first), tuple(prefixes), frozenset(surface),
                  any(a.startswith("&") for a in parts[0].split("|")))
+
+
+def _slot_index(alts: list[tuple]) -> tuple[dict[str, tuple], tuple]:
+    """lemma -> the alternatives whose first word has it; and those starting with a prefix
+    (so a slot is tried only with the alternatives its token can start)."""
+    by_lemma: dict[str, list] = {}
+    prefixed = []
+    for alt in alts:
+        kind, val = alt[0]
+        if kind == "=":
+            for lem in val:
+                by_lemma.setdefault(lem, []).append(alt)
+        else:
+            prefixed.append(alt)
+    return {k: tuple(v) for k, v in by_lemma.items()}, tuple(prefixed)
+
+
+def _candidates(slot: tuple, tok: Token) -> list[tuple]:
+    by_lemma, prefixed = slot[2]
+    seen: dict[int, tuple] = {}
+    for lem in tok.lemmas:
+        for alt in by_lemma.get(lem, ()):
+            seen[id(alt)] = alt
+    for alt in prefixed:
+        if tok.low.startswith(alt[0][1]):
+            seen[id(alt)] = alt
+    return sorted(seen.values(), key=lambda a: -len(a)) if len(seen) > 1 else list(
+        seen.values())
 
 
 def _word_ok(matcher: tuple, tok: Token) -> bool:
@@ -189,6 +217,30 @@ def starts(p: Slots, toks: list[Token], idx: dict[str, list[int]]) -> list[int]:
     return sorted(found)
 
 
+class StartIndex:
+    """Where each of many patterns can start in a sentence, found in one pass over its
+    tokens (lemma -> patterns), so the cost does not grow with the number of patterns."""
+
+    def __init__(self, patterns: list[Slots]) -> None:
+        self.by_lemma: dict[str, list[int]] = {}
+        self.prefixed: list[tuple[int, str]] = []
+        for n, p in enumerate(patterns):
+            for lem in p.first:
+                self.by_lemma.setdefault(lem, []).append(n)
+            self.prefixed += [(n, x) for x in p.prefixes]
+
+    def positions(self, toks: list[Token]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for i, t in enumerate(toks):
+            hit: set[int] = set()
+            for lem in t.lemmas:
+                hit.update(self.by_lemma.get(lem, ()))
+            hit.update(n for n, x in self.prefixed if t.low.startswith(x))
+            for n in hit:
+                out.setdefault(n, []).append(i)
+        return out
+
+
 def find_all(p: Slots, toks: list[Token], starts: Iterable[int] | None = None
              ) -> list[tuple[int, int, int]]:
     """Non-overlapping matches, leftmost first, shortest gaps first (like a lazy regex):
@@ -202,7 +254,9 @@ def find_all(p: Slots, toks: list[Token], starts: Iterable[int] | None = None
             return memo[key]
         memo[key] = None
         res = None
-        for alt in p.slots[k][0]:
+        if i >= len(toks):
+            return None
+        for alt in _candidates(p.slots[k], toks[i]):
             if not _alt_ok(alt, toks, i):
                 continue
             j = i + len(alt)

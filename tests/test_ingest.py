@@ -10,10 +10,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import ingest_eval
 import pytest
 import yaml
 
-import ingest_eval
 from sim import yamlfile
 from sim.errors import InputError
 from sim.ingest import (
