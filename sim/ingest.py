@@ -1057,6 +1057,12 @@ _ENDING = {"stop", "stopped", "stops", "stopping", "cease", "ceased", "ceases", 
            "halted", "halts", "quit", "quits", "suspended", "suspends", "ended", "ends"}
 
 
+def _is_ing(word: str) -> bool:
+    """A present participle or gerund ("unloading"), not a verb that ends in -ing ("bring")."""
+    return word.endswith("ing") and any(x != word and not x.endswith("ing")
+                                        for x in lexicon.lemmas(word))
+
+
 def _not_a_verb(s: str, ms: int, first: str, own: lexicon.Slots | None = None) -> str | None:
     """A verb form used as a noun or adjective: "said delivering X was ...", "despite
     forming", "the proposed working group", "threats of sanctions on Turkey", "Ankara's
@@ -1065,14 +1071,15 @@ def _not_a_verb(s: str, ms: int, first: str, own: lexicon.Slots | None = None) -
     before, boundary, _ = _clause_tokens(s, ms)
     prev = before[0] if before else boundary
     w = first.lower().replace("’", "'")
-    if w.endswith("ing") and prev in _ENDING:
+    ing = _is_ing(w)
+    if ing and prev in _ENDING:
         return f"an act that was stopped ('{prev} {w}')"
-    if w.endswith("ing") and (not before or prev in _REPORTING or prev in _PREPOSITIONS
+    if ing and (not before or prev in _REPORTING or prev in _PREPOSITIONS
                               or prev in {"despite", "after", "before", "without", "while"}):
         return "a gerund or participle clause, not a reported act"
     if w.endswith("ed") and prev in {"the", "a", "an", "its", "their", "his", "her", "our"}:
         return "a participle used as an adjective, not a reported act"
-    if (own is None or not own.written(w)) and not w.endswith(("ed", "ing")):
+    if (own is None or not own.written(w)) and not w.endswith("ed") and not ing:
         if prev is not None and (prev in _DETERMINERS or prev.endswith(("'s", "’s", "ing",
                                                                           "ed"))):
             return f"a noun ('{prev} {w}'), not a reported act"
