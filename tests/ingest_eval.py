@@ -108,6 +108,14 @@ def markdown(rows: list[tuple[str, dict]]) -> str:
     for part, (p, c, e) in HELDOUT_FIRST_RUN.items():
         out.append(f"| held-out, {part}: first run, before issue #19 | | {e} | {p} | {c} | "
                    f"{c / p:.2f} | {c / e:.2f} |")
+    from sim.ingest import MAX_ARTICLE_BYTES, MAX_SENTENCE
+    from sim.lexicon import load_lexicon
+    lex = load_lexicon()
+    forms = sum(len(e.match.split()[0].split("|")) for e in lex.entries)
+    out += ["", f"The lexicon holds {len(lex.entries)} phrase patterns ({forms} verb or phrase "
+                f"forms in their first slot) under {len({e.code for e in lex.entries})} codes. "
+                f"Limits: an article of at most {MAX_ARTICLE_BYTES:,} bytes; sentences longer "
+                f"than {MAX_SENTENCE} characters are cut into pieces."]
     return "\n".join(out)
 
 

@@ -165,6 +165,14 @@ def test_docs_report_the_computed_scores():
     `python tests/ingest_eval.py --write`)."""
     doc = ingest_eval.DOC.read_text(encoding="utf-8")
     assert ingest_eval.doc_block(doc) == ingest_eval.markdown(ingest_eval.table())
+    # the limits quoted in the prose are the code's
+    from sim.ingest import MAX_ARTICLE_BYTES, check_published
+    assert f"an article over {MAX_ARTICLE_BYTES // 1_000_000} MB" in doc
+    assert "the years 1900-2199" in doc
+    check_published(dt.date(1900, 1, 1)), check_published(dt.date(2199, 12, 31))
+    for bad in (dt.date(1899, 12, 31), dt.date(2200, 1, 1)):
+        with pytest.raises(InputError):
+            check_published(bad)
 
 
 def test_date_belongs_to_its_own_clause(coding):
