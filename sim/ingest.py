@@ -2,18 +2,23 @@
 
 This module owns the rule-based coder: paragraphs and sentence splitting with offsets,
 date resolution against the publication date, the coding dictionaries
-(``scenarios/s400/coding.yaml``: actor names with office dates, verb-phrase
-patterns in the spirit of PETRARCH/CAMEO) and the YAML printer. It never
-writes a history file; it prints candidates with their evidence as comments.
+(``scenarios/s400/coding.yaml``: actor names with office dates, the world's own phrase
+patterns, and ``cameo:`` mappings from the shared CAMEO lexicon of :mod:`sim.lexicon` to the
+world's event kinds), clause analysis and the YAML printer. Phrases are matched by lemma
+(:mod:`sim.lexicon`). It never writes a history file; it prints candidates with their
+evidence as comments. docs/ingest.md documents the coding file and reports the scores.
 
 What is deliberately *not* coded (each becomes a "skipped" comment instead):
 
-- negated phrases ("has not yet switched on", "did not impose");
+- negated phrases ("has not yet switched on", "did not impose", "denied reports that"),
+  and an act that was stopped ("has stopped shipping" is no shipment);
 - conditionals ("if", "unless", "whether" opening the clause) and modal or
   future verbs ("will", "would", "is expected to", "plans to", an infinitive
-  "to" just before the verb); patterns marked ``modal_ok`` are speech acts or
-  decisions (a warning, "decided to withdraw") and ignore modality, but never
+  "to" just before the verb, unless an act verb governs it: "agreed on Tuesday to",
+  "decided to", "began to"); patterns marked ``modal_ok`` are speech acts or
+  decisions (a warning, "would not bow to pressure") and ignore modality, but never
   negation or conditionals;
+- a verb form used as a noun ("threats of sanctions on Turkey", "Ankara's offer");
 - questions (a sentence ending in "?");
 - quoted speech of five words or more (it is what someone said, not what happened);
 - captions, headlines and boilerplate: a *paragraph* of at most 60 words that carries a
@@ -61,13 +66,19 @@ nearest date in its sentence, except one inside a later subordinate clause
 ("an incursion that began last month"). An undated sentence gets the
 publication date (an upper bound), granularity ``week`` and confidence ``low``.
 
+Linear time: sentences are cut at MAX_SENTENCE characters, clause questions are answered
+from one tokenisation per sentence, and patterns start only where their first lemma occurs,
+so the work per sentence is bounded; an article over MAX_ARTICLE_BYTES is refused.
+
 Actors: the subject is the nearest named actor before the verb phrase (for an
 ``object_first`` pattern, "the working group Ankara proposed", before its last slot) in its
 clause (not inside a prepositional phrase; coordinated subjects "X and Y" give
 one candidate each). A subject that is the pattern's target ("Ankara received")
 gives the actor named elsewhere in the sentence or the pattern's default. A
-subject that may not do the event ("Russia imposed sanctions") is skipped.
-Office holders count only within their office dates.
+subject that may not do the event ("Russia imposed sanctions") is skipped. A pronoun
+between the named subject and the verb ("China said it would ...") is read as that actor;
+in a passive with an agent ("were expelled by Germany") the agent acts and the subject is
+the target. Office holders count only within their office dates.
 
 >>> from datetime import date
 >>> [(d.date.isoformat(), d.granularity) for d in find_dates("on Friday", date(2019, 6, 10))]
