@@ -1222,10 +1222,14 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 skip("a question")
                 continue
             why = _mood(s, vs, pat.modal_ok) or _inner_mood(
-                [w.lower() for w in _WORDS.findall(s[ms:me])], pat.words,
+                [w.lower() for w in _WORDS.findall(s[ms:me])
+                 if lexicon.lemmas(w.lower()).isdisjoint(pat.slots.surface)], pat.words,
                 pat.modal_ok)
             if not why:
-                why = _not_a_verb(s, vs, s[vs:me].split()[0], pat.slots)
+                # a world's pattern may be written with a noun first ("DELIVERIES * BEGAN");
+                # the lexicon's phrases start with a verb unless they start with a &CLASS
+                noun_ok = not pat.code or pat.slots.noun_first
+                why = _not_a_verb(s, vs, s[vs:me].split()[0], pat.slots if noun_ok else None)
             if why:
                 skip(why)
                 continue
