@@ -876,9 +876,17 @@ def _date_context(sentence: str, start: int, end: int, lead: str) -> str:
             return "deadline"
     _, _, cstart = _clause_tokens(sentence, start)
     clause = before[cstart:]
-    if _FUTURE.search(clause):
+    for m in _FUTURE.finditer(clause):
+        prev = re.findall(r"[\w'’]+", clause[:m.start()].lower())[-1:]
+        if m.group().lower().startswith(("plan", "intend")) and prev and (
+                prev[0] in _NOUN_BEFORE or prev[0].endswith("ed")):
+            continue            # "scrapped plans to ...", "the plans to ...": a noun
         return "future"
     return ""
+
+
+_NOUN_BEFORE = {"the", "a", "an", "its", "their", "his", "her", "our", "these", "those", "any",
+                "no", "new", "such", "of", "with", "for"}
 
 
 def find_dates(sentence: str, published: dt.date) -> list[DateRef]:
@@ -915,7 +923,8 @@ _BOUNDARY_WORDS = {"that", "which", "who", "whom", "whose", "when", "while", "af
 _CONDITIONAL = {"if", "unless", "whether"}
 _DENIAL = {"denied", "denies", "deny", "denying", "dismissed", "rejected", "refuted", "disputed"}
 _NEGATION = {"not", "never", "no", "neither", "nor", "without", "yet", "failed", "refused",
-             "declined", "denied", "hardly", "cannot"}
+             "declined", "denied", "hardly", "cannot", "rejected", "rebuffed", "spurned",
+             "dismissed"}
 _MODAL = {"will", "would", "could", "can", "may", "might", "shall", "should", "must", "wants",
           "want", "wanted", "plans", "planned", "planning", "plan", "expected", "expects",
           "intends", "intended", "aims", "hopes", "hoped", "ready", "going", "likely", "due",
