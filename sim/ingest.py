@@ -921,6 +921,9 @@ _BOUNDARY_WORDS = {"that", "which", "who", "whom", "whose", "when", "while", "af
                    "because", "although", "though", "but", "if", "unless", "whether", "where",
                    "as", "until", "since", "despite"}
 _CONDITIONAL = {"if", "unless", "whether"}
+_DEMAND = {"demanded", "demands", "demand", "demanding", "urged", "urges", "asked", "asks",
+           "insisted", "insists", "proposed", "proposes", "suggested", "recommended",
+           "requested", "called"}
 _DENIAL = {"denied", "denies", "deny", "denying", "dismissed", "rejected", "refuted", "disputed"}
 _NEGATION = {"not", "never", "no", "neither", "nor", "without", "yet", "failed", "refused",
              "declined", "denied", "hardly", "cannot", "rejected", "rebuffed", "spurned",
@@ -1004,10 +1007,13 @@ def _mood(s: str, pos: int, modal_ok: bool) -> str | None:
     if boundary in _CONDITIONAL:
         return f"conditional ('{boundary}')"
     if boundary == "that":
-        outer = _clause_tokens(s, cstart - len(boundary))[0][:3]
+        outer = _clause_tokens(s, cstart - len(boundary))[0][:4]
         denial = next((w for w in outer if w in _DENIAL), None)
         if denial:
             return f"negated ('{denial} ... that')"
+        ask = next((w for w in outer if w in _DEMAND), None)
+        if ask:
+            return f"demanded, not done ('{ask} ... that')"
     window = before[:5]
     for w in window:
         if w in _NEGATION or w.endswith("n't") or w.endswith("n’t"):
@@ -1423,10 +1429,15 @@ def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: tuple, named
             best = max(f for f, _ in ok)
             r = next(r for f, r in ok if f == best)
             lex_hits.append((a, -b, last, entry, r))
-    for a, b, last, entry, r in sorted(lex_hits, key=lambda h: h[:2]):
+    starts_taken: set[int] = set()
+    for a, b, last, entry, r in sorted(lex_hits, key=lambda h: (h[0], -h[1])):
         b = -b
+        verb = last if entry.object_first else a
+        if verb in starts_taken:
+            continue        # one verb, one reading: the phrase with the nearest object wins
         if any(a < y and x < b for x, y in mapped.get(r.event, ())):
             continue        # one phrase, one event: an earlier or longer phrase already has it
+        starts_taken.add(verb)
         mapped.setdefault(r.event, []).append((a, b))
         out.append((_lex_pattern(entry, r), toks[a].start, toks[b - 1].end,
                     toks[last].start if entry.object_first else toks[a].start))
