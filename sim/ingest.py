@@ -959,10 +959,13 @@ def _prepare(text: str) -> str:
     """The text the coder reads: quotes blanked per paragraph (a quote never runs into the
     next paragraph) and a typographic hyphen in a model name ("F\u201135") made plain;
     always the same length as ``text``, so every offset holds for both."""
-    out = _ODD_HYPHEN.sub("-", text)
-    for a, b in paragraphs(out):
-        out = out[:a] + _mask_quotes(out[a:b]) + out[b:]
-    return out
+    text = _ODD_HYPHEN.sub("-", text)
+    parts, done = [], 0
+    for a, b in paragraphs(text):       # joined once at the end: linear in the text
+        parts += [text[done:a], _mask_quotes(text[a:b])]
+        done = b
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 _TOKEN_CACHE: list = [None]     # the last sentence analysed: text, tokens, ends, words, bounds

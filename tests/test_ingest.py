@@ -766,11 +766,11 @@ def test_published_out_of_range_is_bad_input(tmp_path, day, capsys):
 
 def _pathological(n: int) -> str:
     """Dense text: actors and pattern words without a full stop (one long line), then
-    ordinary sentences: what made the old coder quadratic."""
+    ordinary sentences in many short paragraphs: what made the old coder quadratic."""
     unit = ("Russia delivered the S-400 to Turkey and Washington imposed sanctions on Ankara "
             "while Erdogan met Putin and the talks went on ")
     prose = ("Russia delivered the S-400 to Turkey on 12 July 2019, officials said. Turkey did "
-             "not activate it. ")
+             "not activate it.\n\n")
     half = n // 2
     return (unit * (half // len(unit) + 1))[:half] + "\n\n" + (prose * (n // len(prose) + 1))[
         :n - half]
