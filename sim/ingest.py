@@ -1081,7 +1081,8 @@ _DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our", "this", "
                 "such", "tough", "economic", "formal", "first", "latest"}
 _NOUN_NEXT = {"on", "against", "over", "for", "from", "of", "bill", "law", "were", "are",
               "have", "had", "would", "will", "could", "relief", "waiver", "waivers", "threat",
-              "regime", "package", "and", "or", "to", "in", "was", "is", "by", "with"}
+              "regime", "package", "and", "or", "to", "in", "was", "is", "by", "with", "under",
+              "if", "unless", "because", "after", "that", "which", "targeting", "imposed"}
 _ENDING = {"stop", "stopped", "stops", "stopping", "cease", "ceased", "ceases", "halt",
            "halted", "halts", "quit", "quits", "suspended", "suspends", "ended", "ends"}
 
@@ -1110,10 +1111,13 @@ def _not_a_verb(s: str, ms: int, first: str, own: lexicon.Slots | None = None) -
         return "a participle used as an adjective, not a reported act"
     if (own is None or not own.written(w)) and not w.endswith("ed") and not ing:
         if prev is not None and (prev in _DETERMINERS or prev.endswith(("'s", "’s", "ing",
-                                                                          "ed"))):
+                                                                          "ed"))
+                                 or (prev in _PREPOSITIONS and prev != "to")):
             return f"a noun ('{prev} {w}'), not a reported act"
+        after = re.findall(r"[\w'’]+", s[ms + len(first):ms + len(first) + 30].lower())
+        if after and after[0] == "of":
+            return f"a noun ('{w} of'), not a reported act"
         if w.endswith("s") and not w.endswith("ss"):
-            after = re.findall(r"[\w'’]+", s[ms + len(first):ms + len(first) + 30].lower())
             if after and after[0] in _NOUN_NEXT:
                 return f"a noun ('{w} {after[0]}'), not a reported act"
     return None
