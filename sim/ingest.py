@@ -11,7 +11,8 @@ evidence as comments. docs/ingest.md documents the coding file and reports the s
 What is deliberately *not* coded (each becomes a "skipped" comment instead):
 
 - negated phrases ("has not yet switched on", "did not impose", "denied reports that"),
-  and an act that was stopped ("has stopped shipping" is no shipment);
+  an act that was stopped ("has stopped shipping" is no shipment) or called off ("the
+  meeting ... was cancelled");
 - conditionals ("if", "unless", "whether" opening the clause) and modal or
   future verbs ("will", "would", "is expected to", "plans to", an infinitive
   "to" just before the verb, unless an act verb governs it: "agreed on Tuesday to",
@@ -1087,6 +1088,19 @@ _ENDING = {"stop", "stopped", "stops", "stopping", "cease", "ceased", "ceases", 
            "halted", "halts", "quit", "quits", "suspended", "suspends", "ended", "ends"}
 
 
+_CALLED_OFF = re.compile(r"^(?:\s+[\w'’\-]+){0,6}?\s+(?:was|were|has\s+been|had\s+been|is|are)"
+                         r"\s+(?:\w+ly\s+)?(cancell?ed|postponed|called\s+off|scrapped|"
+                         r"shelved|put\s+off|delayed|suspended|derailed)\b", re.IGNORECASE)
+
+
+def _called_off(s: str, me: int) -> str | None:
+    """"The meeting between X and Y was cancelled": the matched event did not happen."""
+    m = _CALLED_OFF.match(s[me:me + 120])
+    if m and not re.search(r"[,;:()]", m.group()):
+        return f"called off ('{' '.join(m.group(1).split())}')"
+    return None
+
+
 def _is_ing(word: str) -> bool:
     """A present participle or gerund ("unloading"), not a verb that ends in -ing ("bring")."""
     return word.endswith("ing") and any(x != word and not x.endswith("ing")
@@ -1247,6 +1261,8 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
                 [w.lower() for w in _WORDS.findall(s[ms:me])
                  if lexicon.lemmas(w.lower()).isdisjoint(pat.slots.surface)], pat.words,
                 pat.modal_ok)
+            if not why:
+                why = _called_off(s, me)
             if not why:
                 # a world's pattern may be written with a noun first ("DELIVERIES * BEGAN");
                 # the lexicon's phrases start with a verb unless they start with a &CLASS
