@@ -1417,7 +1417,7 @@ def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: tuple, named
           ) -> list[tuple[Pattern, int, int, int]]:
     """(pattern, start, end, verb start) of every match in a sentence: the world's own
     patterns first; then the CAMEO lexicon's phrases that the world maps (``cameo:``), except
-    where a world pattern already matched. A lexicon phrase takes one mapping: of those whose
+    those starting inside a world pattern's match. A lexicon phrase takes one mapping: of those whose
     ``requires`` actors and ``leaders`` are named in the sentence, the most specific (longest
     code, then one whose ``about`` words stand near the phrase), the first listed on a tie."""
     toks = lexicon.tokens(s)
@@ -1440,8 +1440,8 @@ def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: tuple, named
         if n not in where:
             continue
         for a, b, last in lexicon.find_all(entry.slots, toks, where[n]):
-            if any(a < y and x < b for x, y in taken):
-                continue
+            if any(x <= a < y for x, y in taken):
+                continue        # inside a world pattern's match: the world's reading wins
             near = toks[max(0, a - ABOUT_BEFORE):b + ABOUT_AFTER]
             ok = [(f, r) for f, r in fits
                   if set(r.requires) <= named
