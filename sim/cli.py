@@ -164,12 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--force", action="store_true", help="replace an earlier scoring output")
 
     q = cmd("ingest", "Code a news article into candidate history entries (printed, for review).",
-            "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n")
-    q.add_argument("article")
-    q.add_argument("--published", type=_date, required=True)
+            "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n"
+            "  sim ingest --starter --world my/world.yaml > my/coding.yaml   "
+            "# a first coding file\n")
+    q.add_argument("article", nargs="?")
+    q.add_argument("--published", type=_date)
     q.add_argument("--world", required=True)
     q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
-    q.add_argument("--source", help='"Outlet, Title" to cite in the candidates')
+    q.add_argument("--source", help="the citation id the entries carry (a key of history.yaml's "
+                                    'sources), or "Outlet, Title" (then: source NEW)')
+    q.add_argument("--starter", action="store_true",
+                   help="print a starter coding.yaml for the world (docs/ingest.md) and exit")
 
     q = cmd("report", "One self-contained HTML page comparing runs (and forecast scores).",
             "  sim report runs/a runs/b --out report.html\n"
@@ -251,7 +256,7 @@ def _validate_one(path: Path) -> str:
 
     doc = yamlfile.load(path)
     data = doc.data if isinstance(doc.data, dict) else {}
-    if "verbs" in data or "actors_patterns" in data or "patterns" in data:
+    if "verbs" in data or "actors_patterns" in data or "patterns" in data or "cameo" in data:
         from sim.ingest import load_coding
 
         load_coding(path, _world_beside(path))
@@ -471,12 +476,23 @@ def cmd_score(a: argparse.Namespace) -> int:
 
 def cmd_ingest(a: argparse.Namespace) -> int:
     from sim import ingest
+    from sim.errors import Problem
     from sim.worldfile import load_world
 
     world = load_world(a.world)
+    if a.starter:
+        from sim.coding_starter import starter_coding
+
+        print(starter_coding(world, a.world), end="")
+        return 0
+    if not a.article or a.published is None:
+        raise InputError(Problem(None, None, None, "ingest needs an article and --published",
+                                 "e.g. sim ingest article.txt --published 2019-11-15 --world "
+                                 "scenarios/s400/world.yaml"))
     coding_path = Path(a.coding) if a.coding else ingest.default_coding_path(a.world)
     coding = ingest.load_coding(coding_path, world)
-    result = ingest.ingest(ingest.read_article(a.article), a.published, coding,
+    result = ingest.ingest(ingest.read_article(a.article), ingest.check_published(a.published),
+                           coding,
                            set(world.events), set(world.actors), a.source)
     print(ingest.to_yaml(result), end="")
     return 0
