@@ -152,9 +152,9 @@ MODEL_ANSWERS: dict[str, Callable[[dict], str]] = {
     "1.8": lambda f: (
         "Whichever route 1.4's counts favour; if the key for 1.4 is 'cannot tell apart' the "
         "honest answer is that this run cannot rank them. The model cannot tell whether "
-        "Turkey found the threat credible: no Turkish review reads the warnings as evidence "
-        "about US resolve (look for modifiers on warnings in `world.yaml`); credibility is "
-        "outside the model."),
+        "Turkey found the threat credible: its only reaction to a warning is the "
+        "`defy_threat` rule (defiance with a fixed probability); no Turkish review weighs "
+        "how likely the threat is to be carried out, so credibility is outside the model."),
     "2.2b": lambda f: (
         "Pairing gains most where the change touches the outcome late or weakly; once the "
         "branches diverge each draws its random numbers in the order of its own events, so "
