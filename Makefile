@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean figures-baseline scores-doc
+.PHONY: run test lint bench clean figures-baseline scores-doc lab answers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after
 scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-model.md
 	$(BIN)/python -m sim.scoredoc scenarios/s400/score.yaml docs/s400-model.md \
 		--figure docs/images/s400-reliability --hindcast scenarios/s400/hindcast.yaml
+
+lab: $(STAMP)   ## install JupyterLab and the widgets into .venv and open the notebooks
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,teach]"
+	$(BIN)/jupyter lab notebooks/
+
+answers: $(STAMP)   ## the instructor's answer key (run the notebooks): teaching-answers/answers.md
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,teach]"
+	$(BIN)/sim teaching answers --out teaching-answers -n 300
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
