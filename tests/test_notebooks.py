@@ -146,8 +146,8 @@ def test_notebook_is_clean_and_well_formed(path: Path):
     assert "## The idea behind it" in text and "Reference" in text, "a primer with a reference"
     questions = []
     first_run = next(i for i, c in enumerate(nb.cells)
-                     if c.cell_type == "code" and re.search(r"sim\.run\(|ingest\.ingest\(|"
-                                                            r"teaching_run\(", c.source))
+                     if c.cell_type == "code" and re.search(r"=\s*(sim\.run|ingest\.ingest|teaching_run)\(",
+                                                            c.source))
     pred = [i for i, c in enumerate(nb.cells) if "prediction" in answers.tags(c)]
     assert pred and pred[0] < first_run, "the exercise opens with a prediction"
     assert "teaching.reveal(" in "\n".join(c.source for c in nb.cells), \
