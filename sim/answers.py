@@ -129,6 +129,20 @@ def _e(x: dict | None) -> str:
     return f"{x['mean']:.3f} (95% interval {x['lo']:.3f} to {x['hi']:.3f}, n={x['n']})"
 
 
+def _delay_or_stop(f: dict) -> str:
+    d, d21 = f.get("complete_difference"), f.get("complete_by_2021_difference")
+    if not d or not d21:
+        return ""
+    if d["hi"] < 0:
+        return ("The pipe is finished less often even by the horizon: in this model earlier "
+                "sanctions stop it within the period in some worlds, and delay it in others.")
+    if d21["hi"] < 0:
+        return ("By the horizon the run cannot tell the branches apart, while by the end of "
+                "2021 the difference is clearly negative: the sanctions delay the pipe, they "
+                "do not stop it.")
+    return "Neither difference is distinguishable from zero at this N: the model cannot tell."
+
+
 def _swings(f: dict) -> str:
     return "; ".join(f"`{p}` {_e(s)}" for p, s in f.get("swings", {}).items())
 
@@ -218,17 +232,29 @@ MODEL_ANSWERS: dict[str, Callable[[dict], str]] = {
         "day it was set; the coder cannot tell these apart. A person reading the article can."),
     "6.4": lambda f: (
         f"P(complete by the horizon): control {_e(f.get('complete_control'))}, earlier "
-        f"sanctions {_e(f.get('complete_counterfactual'))}; complete by 2021, difference "
-        f"{_e(f.get('complete_by_2021_difference'))}. If the first is 'cannot tell apart' "
-        "while the second is clearly negative, sanctions delayed the pipe without stopping "
-        "it, in line with Drezner's argument that sanctions against adversaries rarely "
-        "extract concessions."),
-    "6.5": lambda f: (
+        f"sanctions {_e(f.get('complete_counterfactual'))}; difference by the horizon "
+        f"{_e(f.get('complete_difference'))}, by the end of 2021 "
+        f"{_e(f.get('complete_by_2021_difference'))}. {_delay_or_stop(f)} Escalation "
+        f"difference {_e(f.get('escalation_difference'))}: any effect runs only through the "
+        "*assumed* modifier of `russia_escalates` on `complete` (x3), so even a clear "
+        "difference would restate that assumption, not test it. Drezner: sanctions on an "
+        "adversary's project raise its cost and delay; they rarely extract the concession."),
+    "6.6": lambda f: (
         "Differences without the waiver (no waiver minus control): joint statement "
         f"{_e(f.get('joint_statement'))}; friction at the horizon "
         f"{_e(f.get('friction_end'))}; Germany halts certification "
-        f"{_e(f.get('halted'))}. Read them as Putnam would: the waiver bought cooperation at "
-        "Germany's domestic level. Where an interval includes zero the model cannot tell."),
+        f"{_e(f.get('halted'))}. Read them as Putnam would: the waiver bought cooperation "
+        "abroad (the joint statement and its pledge, `halt_with_pledge`) at a domestic "
+        "price (Congress). Germany's domestic level appears only as fixed probabilities of "
+        "the regulator's and government's decisions. Where an interval includes zero the "
+        "model cannot tell."),
+    "6.7": lambda f: (
+        "Carried over: the engine, the run folders, the outcome tables, paired comparisons "
+        "with common random numbers, stories and `why`, the checks. Built anew: the world "
+        "(actors, events, rules, reviews and their numbers), the history with its sources, "
+        "the coding dictionaries. Comparing numbers *between* the cases is not meaningful: "
+        "the worlds are different models with different assumptions and horizons, so the "
+        "model cannot tell whether sanctions 'worked better' on one target."),
 }
 
 

@@ -242,6 +242,11 @@ QUESTIONS: dict[str, Question] = {
                                                        early.outcome_values(CTL6)["complete"])),
     "6.3": Question(_OPT, "look at both ends of the interval of the difference under "
                           "joint_statement.",
+                    lambda early, CF6, CTL6: direction(
+                        early.outcome_values(CF6)["joint_statement"],
+                        early.outcome_values(CTL6)["joint_statement"])),
+    "6.5": Question(_OPT, "look at both ends of the interval of the difference under "
+                          "joint_statement.",
                     lambda nowaiver, CF7, CTL7: direction(
                         nowaiver.outcome_values(CF7)["joint_statement"],
                         nowaiver.outcome_values(CTL7)["joint_statement"])),
@@ -293,7 +298,10 @@ def _f6_4(early: Any, CF6: str, CTL6: str) -> dict:
             "complete_counterfactual": _est(early.outcomes.summary(CF6, "complete")
                                             ["probability"]),
             "complete_by_2021_difference": _est(oc.paired_difference(
-                v1["complete_by_2021"], v0["complete_by_2021"]))}
+                v1["complete_by_2021"], v0["complete_by_2021"])),
+            "complete_difference": _est(oc.paired_difference(v1["complete"], v0["complete"])),
+            "escalation_difference": _est(oc.paired_difference(v1["escalation"],
+                                                               v0["escalation"]))}
 
 
 def _f6_5(nowaiver: Any, CF7: str, CTL7: str) -> dict:
@@ -303,5 +311,5 @@ def _f6_5(nowaiver: Any, CF7: str, CTL7: str) -> dict:
 
 
 FACTS: dict[str, Callable[..., dict]] = {
-    "1.6": _f1_6, "2.4": _f2_4, "3.5": _f3_5, "4.5": _f4_5, "6.4": _f6_4, "6.5": _f6_5,
+    "1.6": _f1_6, "2.4": _f2_4, "3.5": _f3_5, "4.5": _f4_5, "6.4": _f6_4, "6.6": _f6_5,
 }
