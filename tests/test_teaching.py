@@ -253,3 +253,30 @@ def test_make_lab_installs_jupyterlab_and_opens_the_notebooks():
     assert out.returncode == 0, out.stderr
     assert re.search(r"pip install .*\[.*teach.*\]", out.stdout)
     assert re.search(r"jupyter.* lab .*notebooks", out.stdout)
+
+
+# --------------------------------------------------------------------------- the guide
+
+GUIDE = ROOT / "docs" / "teaching.md"
+
+
+def test_guide_has_a_90_minute_plan_per_exercise():
+    text = GUIDE.read_text()
+    sections = re.split(r"\n## Exercise ", text)[1:]
+    assert len(sections) >= 6
+    for sec in sections:
+        title = sec.splitlines()[0]
+        minutes = [int(m) for m in re.findall(r"^\| (\d+) \|", sec, flags=re.M)]
+        assert sum(minutes) == 90, (title, minutes)
+        assert "Common misreadings" in sec and "project" in sec, title
+        assert "Discussion prompts" in sec or "misreadings" in sec, title
+    for nb in answers.notebooks(NOTEBOOKS):
+        assert f"`{nb.stem}`" in text, f"the guide does not present {nb.stem}"
+
+
+def test_guide_quotes_no_model_numbers():
+    """Values come from the generated key only: no probabilities, shares or percentages."""
+    # the confidence level and question 3.4's target half-width are not model outputs
+    text = GUIDE.read_text().replace("95%", "").replace("half-width of 0.02", "")
+    assert not re.findall(r"(?<![\d.])0\.\d+", text)
+    assert not re.findall(r"\d+(?:\.\d+)?\s?%", text)
