@@ -254,9 +254,10 @@ def reveal(question: str, estimate: Any, *, label: str = "the run") -> str:
 
 
 def written(question: str, **context: Any) -> None:
-    """Mark a written question: the answer goes in the student's notes or the cell below."""
-    print(f"Question {question} (written): write your answer in the markdown cell below. "
-          f"It is discussed in class; there is no automatic check.")
+    """Mark a written question: the answer goes in the student's notes or a cell they add."""
+    print(f"Question {question} (written): write your answer in your notes, or in a markdown "
+          f"cell you add here (Esc, then b, then m). It is discussed in class; there is no "
+          f"automatic check.")
 
 
 def facts(question: str, **context: Any) -> dict:
