@@ -112,6 +112,8 @@ def execute_notebook(path: Path, replicates: int, runs: Path,
             if on_cell is not None and "check" in tags(cell):
                 on_cell(client, cell, i)
             ename, evalue, out = run_cell(client, key_source(cell), i)
+            if ename == "FileNotFoundError":   # e.g. a scenario folder not in this checkout
+                raise InputError(f"{path}: cell {i}: {evalue}")
             if ename is not None:
                 raise RuntimeError(f"{path.name} cell {i} ({question(cell) or 'code'}): "
                                    f"{ename}: {evalue}")
