@@ -218,10 +218,13 @@ MODEL_ANSWERS: dict[str, Callable[[dict], str]] = {
         f"{_e(f.get('live_test_difference'))}. The `turkey_live_test` review's modifier on "
         "`sanctioned` makes a test more likely after sanctions (defiance); whether that is "
         "plausible is the discussion."),
-    "4.6": lambda f: (
+    "4.7": lambda f: (
         "No: the rule fires with a fixed probability and Turkey's reviews do not read the "
         "threat, so a threat not believed and one accepted as a price give the same runs. "
-        "Telling them apart needs a Turkish decision that weighs the expected sanctions."),
+        "On 4.6: `turkey_activation` reads `sanctioned` (a multiplier above 1: defiance) and "
+        "tension, never a threat, so in this model a red line can provoke but cannot deter; "
+        "'cannot tell apart' there says nothing about deterrence in the world. Telling "
+        "these apart needs a Turkish decision that weighs the expected sanctions."),
     "5.3": lambda f: (
         "The deadline candidate is dated by the deadline (July 31, resolved to the past year) "
         "rather than the day it was set; the F-35 suspension and the April working-group "

@@ -224,6 +224,11 @@ QUESTIONS: dict[str, Question] = {
                     lambda new, base: direction(
                         new.outcome_values("radar_red_line")["live_test_by_2021"],
                         base.outcome_values("baseline")["live_test_by_2021"])),
+    "4.6": Question(_OPT, "look at both ends of the interval of the difference under "
+                          "activated.",
+                    lambda new, base: direction(
+                        new.outcome_values("radar_red_line")["activated"],
+                        base.outcome_values("baseline")["activated"])),
     # Exercise 5: from an article to history (deterministic: no noise)
     "5.1": Question("a whole number (for example 3)",
                     "the header of the printed YAML says how many.",
