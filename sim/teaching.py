@@ -239,8 +239,14 @@ def reveal(question: str, estimate: Any, *, label: str = "the run") -> str:
     guess, _ = _predictions[question]
     lo, hi = getattr(estimate, "lo", None), getattr(estimate, "hi", None)
     mean = getattr(estimate, "mean", estimate)
-    if lo is not None and isinstance(guess, int | float) and not isinstance(guess, bool):
-        inside = lo <= float(guess) <= hi
+    number = None
+    if lo is not None and not isinstance(guess, bool):
+        try:
+            number = float(guess)
+        except (TypeError, ValueError):
+            number = None
+    if number is not None:
+        inside = lo <= number <= hi
         text = (f"You predicted {guess!r}; {label} gives {mean:.3g} (95% interval "
                 f"{lo:.3g} to {hi:.3g}): your prediction is "
                 f"{'inside' if inside else 'outside'} the interval.")
