@@ -26,6 +26,7 @@ transaction with its chunk, so the missing ones are exactly those to run.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -46,12 +47,16 @@ from sim.engine import Engine
 from sim.errors import InputError, Problem
 from sim.events import Event, shared_data
 from sim.runfolder import (  # noqa: F401  (re-exported: sim.runner's public names)
+    COPIES,
     FORMAT,
     MANIFEST,
     OUTCOMES,
     REPLICATES,
     SCENARIO,
     STORE,
+    TABLES,
+    WORKERS_LOCK,
+    FolderLock,
     Run,
     RunError,
     _atomic_write,
@@ -60,11 +65,17 @@ from sim.runfolder import (  # noqa: F401  (re-exported: sim.runner's public nam
     _versions,
     _write_replicates_csv,
     _write_scenario_copy,
+    check_files,
+    check_no_stale_workers,
+    claim_folder,
+    clear_run_folder,
     default_folder,
+    file_digests,
     is_run_folder,
     open_run,
     prefix_stream,
     read_manifest,
+    remove_workers_lock,
     replicate_stream,
 )
 from sim.scenario import Scenario, load_scenario
@@ -162,12 +173,55 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(scenario: Scenario, store_path: str | None, prefix_len: list[int]) -> None:
+def _init_worker(scenario: Scenario, store_path: str | None, prefix_len: list[int],
+                 parent_pid: int | None = None) -> None:
     """A local worker process: it simulates its chunks and, when it shares the run
-    folder's disk, writes them itself (one transaction per chunk, like the parent)."""
+    folder's disk, writes them itself (one transaction per chunk, like the parent).
+
+    It stops when the run's process dies (see :func:`_die_with_parent`) and holds the
+    folder's workers lock while alive, so no later resume writes beside it."""
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     _WORKER.update(scenario=scenario, prefix_len=prefix_len,
-                   store=SQLiteStore(store_path) if store_path else None)
+                   store=_worker_store(store_path) if store_path else None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+def _worker_store(store_path: str) -> SQLiteStore:
+    """Open the run's store in a worker, holding the folder's workers lock (shared)."""
+    lock = FolderLock(Path(store_path).parent, WORKERS_LOCK, shared=True).acquire(wait=30)
+    _WORKER.setdefault("locks", []).append(lock)   # held until the process ends
+    return SQLiteStore(store_path)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker stop when the run's process dies, however it dies.
+
+    On Linux the kernel sends SIGKILL when the worker's parent (the pool's fork server,
+    which exits with the run's process) dies: ``prctl(PR_SET_PDEATHSIG)``. Everywhere, a
+    daemon thread also polls the run's pid twice a second and exits when it is gone.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)   # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    import threading
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:   # the pid now belongs to another user's process
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="sim-parent-watch", daemon=True).start()
 
 
 def _worker_chunk(b: int, start: int, stop: int) -> list[ReplicateResult]:
@@ -193,7 +247,7 @@ def simulate_chunk_into(scenario: Scenario, b: int, start: int, stop: int, store
     """A Dask task on a worker that shares the run folder's disk: simulate and write."""
     store = _STORES.get(store_path)
     if store is None:
-        store = _STORES[store_path] = SQLiteStore(store_path)
+        store = _STORES[store_path] = _worker_store(store_path)
     return _store_and_trim(store, scenario, prefix_len,
                            simulate_chunk(scenario, b, start, stop, as_rows=False))
 
@@ -247,7 +301,8 @@ class ProcessExecutor:
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context(method),
                                         initializer=_init_worker,
-                                        initargs=(scenario, store_path, prefix_len or []))
+                                        initargs=(scenario, store_path, prefix_len or [],
+                                                  os.getpid()))
 
     def submit(self, b: int, start: int, stop: int) -> Future:
         return self.pool.submit(_worker_chunk, b, start, stop)
@@ -414,55 +469,74 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     if scenario.replicates < 1:
         raise InputError("replicates must be at least 1")
     folder = Path(out) if out is not None else default_folder(scenario)
-    if folder.exists() and any(folder.iterdir()):
-        if not force:
-            try:
-                status = read_manifest(folder).get("status")
-            except RunError:
-                status = None
-            what = {"complete": "a complete run", None: "a folder that is not empty"}.get(
-                status, "an incomplete run (resume it with: sim run --resume "
-                        f"{folder})")
-            raise RunError(f"{folder} already holds {what}; use --force to overwrite it, "
-                           "or --out to choose another folder")
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    lock, created = claim_folder(folder, force)
     try:
-        _write_scenario_copy(scenario, folder)
-        manifest = {
-            "format": FORMAT,
-            "status": "running",
-            "scenario": scenario.name,
-            "scenario_file": str(scenario.file),
-            "seed": scenario.seed,
-            "replicates": scenario.replicates,
-            "branches": [b.name for b in scenario.branches],
-            "versions": _versions(),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }
-        _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
-        store = SQLiteStore(folder / STORE, create=True)
-    except BaseException:
+        try:
+            _write_scenario_copy(scenario, folder)
+            manifest = {
+                "format": FORMAT,
+                "status": "running",
+                "scenario": scenario.name,
+                "scenario_file": str(scenario.file),
+                "seed": scenario.seed,
+                "replicates": scenario.replicates,
+                "branches": [b.name for b in scenario.branches],
+                "versions": _versions(),
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "files": file_digests(folder, COPIES),
+            }
+            _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
+            store = SQLiteStore(folder / STORE, create=True)
+        except BaseException:
+            _discard(folder, created)
+            raise
+        try:
+            return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,
+                            progress)
+        except InputError:  # bad input found while running: leave nothing half-written
+            store.close()
+            _discard(folder, created)
+            raise
+    finally:
+        lock.release()
+
+
+def _discard(folder: Path, created: bool) -> None:
+    """Remove what this run wrote: the folder if it made it, else its contents."""
+    if created:
         shutil.rmtree(folder, ignore_errors=True)
-        raise
-    try:
-        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
-    except InputError:  # bad input found while running: leave nothing half-written
-        store.close()
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    else:
+        with contextlib.suppress(OSError):
+            clear_run_folder(folder)
 
 
 def resume(folder: str | os.PathLike, *, executor: str = "auto", jobs: int | None = None,
            scheduler: str | None = None, progress: bool | None = None) -> Run:
-    """Finish an interrupted run: simulate the replicates its store does not hold."""
+    """Finish an interrupted run: simulate the replicates its store does not hold.
+
+    The folder is locked for the time of the resume, and its copies of the model must
+    be those the run started with (their digests in the manifest)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest.get("status") == "complete":
         raise RunError(f"{folder} is already complete; nothing to resume")
-    scenario = load_scenario(folder / SCENARIO)
-    store = open_store(folder / STORE)
-    return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+    lock = FolderLock(folder).acquire()
+    try:
+        manifest = read_manifest(folder)   # again, under the lock
+        if manifest.get("status") == "complete":
+            raise RunError(f"{folder} is already complete; nothing to resume")
+        changed = check_files(folder, manifest, COPIES)
+        if changed:
+            raise RunError(f"{folder}: cannot resume, the run's copy of its model is not the "
+                           "one it started with:\n  " + "\n  ".join(changed)
+                           + "\n(start a new run with the changed model instead)")
+        check_no_stale_workers(folder)
+        scenario = load_scenario(folder / SCENARIO)
+        store = open_store(folder / STORE)
+        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,
+                        progress)
+    finally:
+        lock.release()
 
 
 def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dict,
@@ -544,13 +618,14 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
         timings={"simulate_and_store_s": round(t_written - t_sim, 3),
                  "total_s": round(time.perf_counter() - t0, 3)},
         run_digest=_run_digest(digests),
+        meta_digest=runobj.meta_digest(),
+        files={**file_digests(folder, COPIES), **file_digests(folder, TABLES)},
         digests=digests,
     )
     _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
+    remove_workers_lock(folder)
     runobj.manifest = manifest
     return runobj
-
-
 
 
 def verify(folder: str | os.PathLike, resimulate: int = 0,

@@ -374,6 +374,10 @@ class EventStore(abc.ABC):
     def count_events(self) -> int:
         """Number of stored events (each shared prefix event counted once)."""
 
+    def count_streams(self) -> int:
+        """Number of streams."""
+        return len(self.streams())
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the store (a no-op for memory)."""
@@ -776,8 +780,9 @@ class SQLiteStore(EventStore):
     """
 
     def __init__(self, path: str | os.PathLike, create: bool = False,
-                 timeout: float = 30.0):
+                 timeout: float = 30.0, readonly: bool = False):
         self.path = str(path)
+        self.readonly = readonly and not create
         self._depth = 0
         self._conn: sqlite3.Connection | None = None
         memory = self.path == ":memory:"
@@ -786,7 +791,11 @@ class SQLiteStore(EventStore):
                                      hint="check the path, or create one with "
                                      "SQLiteStore(path, create=True)"))
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=timeout)
+            if self.readonly and not memory:
+                conn = sqlite3.connect(_readonly_uri(self.path), uri=True,
+                                       isolation_level=None, timeout=timeout)
+            else:
+                conn = sqlite3.connect(self.path, isolation_level=None, timeout=timeout)
         except sqlite3.Error as exc:
             raise self._error(f"cannot open the file: {exc}") from None
         self._conn = conn
@@ -833,8 +842,9 @@ class SQLiteStore(EventStore):
             raise self._error(f"store schema {user} is older than this sim's "
                               f"({SCHEMA_VERSION}) and cannot be read",
                               hint="re-run the scenario to rebuild the store")
-        c.execute("PRAGMA journal_mode=WAL")
-        c.execute("PRAGMA synchronous=NORMAL")
+        if not self.readonly:
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=NORMAL")
         # touch every table: a damaged schema page fails here, naming the file
         for table in ("streams", "shapes", "events"):
             c.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
@@ -1367,10 +1377,24 @@ class SQLiteStore(EventStore):
     def count_events(self) -> int:
         return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
 
+    def count_streams(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM streams").fetchone()[0]
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _readonly_uri(path: str) -> str:
+    """An SQLite URI opening ``path`` read-only; ``immutable`` (no -shm/-wal needed, no
+    lock taken) when this process cannot write the file or its folder, e.g. a read-only
+    file system or another user's run: nothing can be writing it through us then."""
+    uri = Path(path).absolute().as_uri() + "?mode=ro"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        uri += "&immutable=1"
+    return uri
 
 
 def _guard(fn: Any) -> Any:
@@ -1398,18 +1422,20 @@ def _guard_gen(fn: Any) -> Any:
 
 
 for _name in ("append", "create", "fork", "set_meta", "seal", "read", "version", "streams",
-              "stream_info", "by_kind", "first_times", "count_events"):
+              "stream_info", "by_kind", "first_times", "count_events", "count_streams"):
     setattr(SQLiteStore, _name, _guard(getattr(SQLiteStore, _name)))
 SQLiteStore.iter_streams = _guard_gen(SQLiteStore.iter_streams)  # type: ignore[method-assign]
 del _name
 
 
-def open_store(path: str | os.PathLike, create: bool = False) -> SQLiteStore:
+def open_store(path: str | os.PathLike, create: bool = False,
+               readonly: bool = False) -> SQLiteStore:
     """Open the SQLite store at ``path`` (StoreError if missing, foreign, newer or damaged).
 
-    With ``create=True`` a missing file is created.
+    With ``create=True`` a missing file is created; ``readonly=True`` opens it for
+    reading only (SQLite ``mode=ro``, see :func:`_readonly_uri`).
     """
-    return SQLiteStore(Path(path), create=create)
+    return SQLiteStore(Path(path), create=create, readonly=readonly)
 
 
 __all__ = ["EventStore", "MemoryStore", "SQLiteStore", "StreamInfo", "SealedStreamError",
