@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--replicates", "-n", type=_positive, help="override the scenario's count")
     q.add_argument("--seed", type=_nonneg, help="override the scenario's seed")
     q.add_argument("--out", "-o", help="run folder (default: runs/<name>-<timestamp>)")
-    q.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    q.add_argument("--force", action="store_true",
+                   help="replace an existing run folder (only a run folder made by sim)")
     q.add_argument("--resume", metavar="RUN", help="finish an interrupted run folder")
     executor_args(q)
 
@@ -155,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  sim report runs/a runs/b --out report.html\n")
     q.add_argument("runs", nargs="+")
     q.add_argument("--out", "-o", default="report.html")
+    q.add_argument("--force", action="store_true",
+                   help="replace an existing file that sim report did not write")
     return p
 
 
@@ -348,6 +351,7 @@ def cmd_plot(a: argparse.Namespace) -> int:
 
     for path in a.runs:
         r = _open(path)
+        r.failed()   # reads every replicate's record: a damaged run fails before any figure
         for f in standard_figures(r):
             print(f)
     return 0
@@ -379,7 +383,7 @@ def cmd_report(a: argparse.Namespace) -> int:
     from sim.report import write_report
 
     runs = [_open(p) for p in a.runs]
-    out = write_report(runs, a.out)
+    out = write_report(runs, a.out, force=a.force)
     print(out)
     return 0
 

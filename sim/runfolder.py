@@ -387,11 +387,15 @@ class LockedError(RunError):
         self.pid = pid
 
 
-def check_no_stale_workers(folder: Path, wait: float = 5.0) -> None:
+STALE_WAIT = 5.0   # seconds to let workers of a dead run stop before refusing
+
+
+def check_no_stale_workers(folder: Path, wait: float | None = None) -> None:
     """Refuse to write while worker processes of an earlier, dead run still hold the
     folder's workers lock (they stop when their parent dies; give them ``wait`` s)."""
     try:
-        lock = FolderLock(folder, WORKERS_LOCK).acquire(wait=wait)
+        lock = FolderLock(folder, WORKERS_LOCK).acquire(
+            wait=STALE_WAIT if wait is None else wait)
     except LockedError:
         raise RunError(f"{folder}: worker processes of an earlier run are still writing "
                        "into it; wait until they have stopped and try again") from None
@@ -492,7 +496,8 @@ class Run:
             if changed:
                 raise DamagedRunError(self.folder, changed[0])
         self.scenario = scenario or load_scenario(self.folder / SCENARIO)
-        self.store = store or open_store(self.folder / STORE, readonly=True)
+        self.store = store or open_store(self.folder / STORE, readonly=True,
+                                         settled=self.complete)
         if self._check:
             try:
                 self._check_counts()
@@ -600,6 +605,9 @@ class Run:
                 if not isinstance(i, int) or not 0 <= i < n:
                     raise self._damaged(f"stream {info.name}: replicate number {i!r} is "
                                         f"outside 0..{n - 1}")
+                if self.complete and info.name != replicate_stream(b, i):
+                    raise self._damaged(f"stream {info.name} holds replicate {i} of branch {b} "
+                                        f"(expected the stream {replicate_stream(b, i)})")
                 seen[b] += 1
                 if m.get("status") == "failed":
                     failed[b].append((i, str(m.get("error", ""))))

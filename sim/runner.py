@@ -610,6 +610,7 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
     table.to_csv(folder / OUTCOMES)
     _write_replicates_csv(runobj, folder / REPLICATES)
     digests = runobj.digests()
+    store.checkpoint()   # the store file alone holds the run (read-only readers need no WAL)
     manifest.update(
         status="complete",
         finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

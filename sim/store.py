@@ -780,7 +780,7 @@ class SQLiteStore(EventStore):
     """
 
     def __init__(self, path: str | os.PathLike, create: bool = False,
-                 timeout: float = 30.0, readonly: bool = False):
+                 timeout: float = 30.0, readonly: bool = False, settled: bool = False):
         self.path = str(path)
         self.readonly = readonly and not create
         self._depth = 0
@@ -792,7 +792,7 @@ class SQLiteStore(EventStore):
                                      "SQLiteStore(path, create=True)"))
         try:
             if self.readonly and not memory:
-                conn = sqlite3.connect(_readonly_uri(self.path), uri=True,
+                conn = sqlite3.connect(_readonly_uri(self.path, settled), uri=True,
                                        isolation_level=None, timeout=timeout)
             else:
                 conn = sqlite3.connect(self.path, isolation_level=None, timeout=timeout)
@@ -1380,21 +1380,35 @@ class SQLiteStore(EventStore):
     def count_streams(self) -> int:
         return self.conn.execute("SELECT count(*) FROM streams").fetchone()[0]
 
+    def checkpoint(self) -> None:
+        """Move every committed page from the WAL into the main file and empty the WAL
+        (so read-only readers need no WAL; see :func:`_readonly_uri`)."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
 
-def _readonly_uri(path: str) -> str:
-    """An SQLite URI opening ``path`` read-only; ``immutable`` (no -shm/-wal needed, no
-    lock taken) when this process cannot write the file or its folder, e.g. a read-only
-    file system or another user's run: nothing can be writing it through us then."""
+def _readonly_uri(path: str, settled: bool = False) -> str:
+    """An SQLite URI opening ``path`` read-only (``mode=ro``).
+
+    It is also ``immutable`` (no -shm/-wal file is made, no lock taken, so nothing is
+    written beside the store) when this process cannot write the file or its folder,
+    e.g. a read-only file system or another user's run, or when the caller says the
+    store is ``settled`` (a finished run, checkpointed by its writer) and no WAL holds
+    pages the main file lacks.
+    """
     uri = Path(path).absolute().as_uri() + "?mode=ro"
     folder = os.path.dirname(os.path.abspath(path))
     if not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
-        uri += "&immutable=1"
-    return uri
+        return uri + "&immutable=1"
+    try:
+        wal = os.path.getsize(path + "-wal")
+    except OSError:
+        wal = 0
+    return uri + "&immutable=1" if settled and wal == 0 else uri
 
 
 def _guard(fn: Any) -> Any:
@@ -1422,20 +1436,21 @@ def _guard_gen(fn: Any) -> Any:
 
 
 for _name in ("append", "create", "fork", "set_meta", "seal", "read", "version", "streams",
-              "stream_info", "by_kind", "first_times", "count_events", "count_streams"):
+              "stream_info", "by_kind", "first_times", "count_events", "count_streams", "checkpoint"):
     setattr(SQLiteStore, _name, _guard(getattr(SQLiteStore, _name)))
 SQLiteStore.iter_streams = _guard_gen(SQLiteStore.iter_streams)  # type: ignore[method-assign]
 del _name
 
 
 def open_store(path: str | os.PathLike, create: bool = False,
-               readonly: bool = False) -> SQLiteStore:
+               readonly: bool = False, settled: bool = False) -> SQLiteStore:
     """Open the SQLite store at ``path`` (StoreError if missing, foreign, newer or damaged).
 
     With ``create=True`` a missing file is created; ``readonly=True`` opens it for
-    reading only (SQLite ``mode=ro``, see :func:`_readonly_uri`).
+    reading only (SQLite ``mode=ro``; ``settled``: a finished store, see
+    :func:`_readonly_uri`).
     """
-    return SQLiteStore(Path(path), create=create, readonly=readonly)
+    return SQLiteStore(Path(path), create=create, readonly=readonly, settled=settled)
 
 
 __all__ = ["EventStore", "MemoryStore", "SQLiteStore", "StreamInfo", "SealedStreamError",
