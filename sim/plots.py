@@ -48,7 +48,11 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
 
 from sim.events import HISTORY, INJECTED, Event  # noqa: E402
-from sim.outcomes import cumulative_incidence, first_of_tree, halfwidth_curve  # noqa: E402
+from sim.outcomes import (  # noqa: E402
+    cumulative_incidence,
+    first_of_tree_times,
+    halfwidth_curve,
+)
 from sim.world import World  # noqa: E402
 
 # --------------------------------------------------------------------------- style
@@ -1091,8 +1095,9 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
     tree_kinds = _tree_kinds(run, names[0], sc.outcomes, fork, max_tree_events)
     if tree_kinds:
         for b in names[:max_trees]:
-            after = ([e for e in evs if e.time >= fork] for evs in run.iter_events(b))
-            shares = first_of_tree(after, tree_kinds)
+            # the order of first occurrences after the fork, from one scan per kind
+            shares = first_of_tree_times({k: run.first_times(b, k, since=fork)
+                                          for k in tree_kinds}, tree_kinds)
             emit(outcome_tree(shares, run.world(b), n=sc.replicates, min_share=0.01,
                               title=f"Order of key events after the fork, branch '{b}'"),
                  f"tree_{_slug(b)}")

@@ -284,10 +284,11 @@ def check_files(folder: Path, manifest: dict, names: Sequence[str]) -> list[str]
 
 def meta_digest(metas: Iterable[tuple[str, dict]]) -> str:
     """One digest of every stream's metadata (outcome values, status, error), by name."""
+    lines = sorted(json.dumps([name, meta], sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=True) for name, meta in metas)
     h = hashlib.sha256()
-    for name, meta in sorted(metas, key=lambda x: x[0]):
-        h.update(json.dumps([name, meta], sort_keys=True, separators=(",", ":"),
-                            ensure_ascii=True).encode("ascii"))
+    for line in lines:
+        h.update(line.encode("ascii"))
         h.update(b"\n")
     return h.hexdigest()
 
@@ -507,6 +508,7 @@ class Run:
         self._values: dict[str, dict[str, np.ndarray]] | None = None
         self._failed: dict[str, list[tuple[int, str]]] = {}
         self._digests: dict[str, str | None] = {}
+        self._first: dict[tuple[str, float | None], dict[str, float]] = {}
         self._table = None
 
     def _damaged(self, what: str) -> DamagedRunError:
@@ -579,10 +581,21 @@ class Run:
                     raise self._damaged(f"replicate stream {name} is missing from the store")
                 yield events
 
-    def first_times(self, branch: str, kind: str) -> np.ndarray:
-        ft = self.store.first_times(kind)
-        return np.array([ft.get(replicate_stream(branch, i), np.inf)
-                         for i in range(self.scenario.replicates)], dtype=float)
+    def first_times(self, branch: str, kind: str, since: float | None = None) -> np.ndarray:
+        """Per replicate, the first time ``kind`` occurs (``inf``: never), counting only
+        occurrences at ``since`` or later when given. One scan of the store per
+        (kind, since), shared by every branch."""
+        self.branch(branch)
+        key = (kind, since)
+        ft = self._first.get(key)
+        if ft is None:
+            if len(self._first) >= 16:
+                self._first.clear()
+            ft = self._first[key] = self.store.first_times(kind, since=since)
+        get = ft.get
+        return np.fromiter((get(replicate_stream(branch, i), np.inf)
+                            for i in range(self.scenario.replicates)), dtype=float,
+                           count=self.scenario.replicates)
 
     def _scan(self) -> None:
         """One pass over the store's stream records: per-replicate outcome values,

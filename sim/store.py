@@ -363,9 +363,10 @@ class EventStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def first_times(self, kind: str, streams: Iterable[str] | None = None
-                    ) -> dict[str, float]:
-        """Earliest time of ``kind`` in each stream, inherited prefix included.
+    def first_times(self, kind: str, streams: Iterable[str] | None = None,
+                    since: float | None = None) -> dict[str, float]:
+        """Earliest time of ``kind`` in each stream, inherited prefix included
+        (only occurrences at ``since`` or later, when given).
 
         Streams where ``kind`` never occurs are left out.
         """
@@ -718,14 +719,15 @@ class MemoryStore(EventStore):
                   else [s for s in self._streams.values() if s.name in wanted])
         return [e for s in chosen for e in s.own if e.kind == kind]
 
-    def first_times(self, kind: str, streams: Iterable[str] | None = None
-                    ) -> dict[str, float]:
+    def first_times(self, kind: str, streams: Iterable[str] | None = None,
+                    since: float | None = None) -> dict[str, float]:
         wanted = None if streams is None else set(streams)
+        lo = -float("inf") if since is None else since
         out = {}
         for s in self._streams.values():
             if wanted is not None and s.name not in wanted:
                 continue
-            times = [e.time for e in s.upto(s.version) if e.kind == kind]
+            times = [e.time for e in s.upto(s.version) if e.kind == kind and e.time >= lo]
             if times:
                 out[s.name] = min(times)
         return out
@@ -1307,16 +1309,18 @@ class SQLiteStore(EventStore):
                 out += self._decode(r[0], [r[1:]])
         return out
 
-    def first_times(self, kind: str, streams: Iterable[str] | None = None
-                    ) -> dict[str, float]:
+    def first_times(self, kind: str, streams: Iterable[str] | None = None,
+                    since: float | None = None) -> dict[str, float]:
         """One scan for the kind's occurrences, then prefix resolution per fork point."""
         hs = self._kind_shapes(kind)
         if not hs:
             return {}
         marks = ",".join("?" * len(hs))
         occ: dict[int, list[tuple[int, float]]] = {}
+        where = "" if since is None else " AND time >= ?"
         for sid, v, t in self.conn.execute(
-                f"SELECT stream, version, time FROM events WHERE shape IN ({marks})", hs):
+                f"SELECT stream, version, time FROM events WHERE shape IN ({marks}){where}",
+                hs if since is None else [*hs, float(since)]):
             occ.setdefault(sid, []).append((v, t))
         rows = self.conn.execute("SELECT id, name, parent, fork_version FROM streams "
                                  "ORDER BY id").fetchall()
@@ -1352,6 +1356,11 @@ class SQLiteStore(EventStore):
         return out
 
     def _verify_streams(self) -> list[Problem]:
+        """SQLite's integrity check, then one ordered scan of the events table: each
+        stream's own rows are decoded once, their versions checked, and a sealed
+        stream's digest recomputed from the cached hash state of its fork prefix plus
+        its own rows (as :meth:`seal` computes it), so memory and time stay linear in
+        the number of events however many replicates share a prefix."""
         problems: list[Problem] = []
         try:
             check = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
@@ -1362,7 +1371,8 @@ class SQLiteStore(EventStore):
                                     "SQLite integrity check failed: " + "; ".join(check[:3]),
                                     hint="the file is damaged; re-run or restore it"))
         try:
-            infos = self.streams()
+            rows = self.conn.execute("SELECT id, name, parent, fork_version, version, digest "
+                                     "FROM streams ORDER BY id").fetchall()
             self._reset_caches()
             self._load_shapes()
         except (sqlite3.DatabaseError, ValueError) as exc:
@@ -1370,9 +1380,70 @@ class SQLiteStore(EventStore):
                                     f"the stream table is unreadable ({exc})",
                                     hint="the file is damaged; re-run or restore it"))
             return problems
-        for info in infos:
-            problems += self._check_sealed(info.digest, info.name, self.path)
+        info = {}
+        for r in rows:
+            sid, name, parent, k = r[:4]
+            self._ids[name] = sid
+            self._names[sid] = name
+            self._links[sid] = (parent, k)
+            info[sid] = r
+        del rows
+        scanned: set[int] = set()
+        try:
+            cur = self.conn.execute("SELECT stream, version, time, shape, data, cause "
+                                    "FROM events ORDER BY stream, version")
+            for sid, group in groupby(cur, key=itemgetter(0)):
+                own = [r[1:] for r in group]
+                if sid not in info:
+                    problems.append(Problem(self.path, None, None,
+                                            f"{len(own)} event(s) of an unknown stream id "
+                                            f"{sid}", hint="the store file is damaged"))
+                    continue
+                scanned.add(sid)
+                problems += self._check_own(info[sid], own)
+        except sqlite3.DatabaseError as exc:
+            problems.append(Problem(self.path, None, None,
+                                    f"the events table is unreadable ({exc})",
+                                    hint="the file is damaged; re-run or restore it"))
+            return problems
+        for sid, r in info.items():
+            if sid not in scanned:
+                problems += self._check_own(r, [])
         return problems
+
+    def _check_own(self, r: tuple, rows: list[tuple]) -> list[Problem]:
+        """Check one stream from its own (version, time, shape, data, cause) rows."""
+        sid, name, parent, k, version, digest = r
+        try:
+            own = self._decode(sid, rows) if rows else []
+            versions = [e.version for e in own]
+            if versions != list(range(k + 1, k + 1 + len(own))) or k + len(own) != version:
+                wrong = next((i for i, v in enumerate(versions, k + 1) if v != i),
+                             k + len(own) + 1)
+                return [Problem(self.path, None, None,
+                                f"stream {name!r}: version {wrong} is missing or out of place",
+                                hint="the store file is damaged")]
+            if digest is None:
+                return []
+            if parent is None or k == 0:
+                now = digest_of(own)
+            else:
+                h, n = self._prefix_hash(parent, k)
+                body = canonical(own)[1:-1] if own else b""
+                if body:
+                    h.update(b"," + body if n else body)
+                h.update(b"]")
+                now = h.hexdigest()
+        except (ValueError, KeyError, TypeError, IndexError, StoreError,
+                sqlite3.DatabaseError) as exc:
+            return [Problem(self.path, None, None, f"stream {name!r}: unreadable events ({exc})",
+                            hint="the store file is damaged; re-run or restore it")]
+        if now != digest:
+            return [Problem(self.path, None, None,
+                            f"stream {name!r}: digest mismatch (sealed {digest[:12]}..., "
+                            f"events now give {now[:12]}...)",
+                            hint="its events were changed after sealing")]
+        return []
 
     def count_events(self) -> int:
         return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]

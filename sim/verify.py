@@ -128,13 +128,20 @@ def _check_store(run_: Run, m: dict) -> list[str]:
     store = run_.store
     problems = _capped([str(p) for p in store.verify()])
     stored: dict[str, str | None] = {}
-    metas = []
     failed = 0
-    for info in store.iter_infos():
-        stored[info.name] = info.digest
-        metas.append((info.name, info.meta))
-        if info.meta.get("status") == "failed":
-            failed += 1
+
+    def metas():
+        nonlocal failed
+        for info in store.iter_infos():
+            stored[info.name] = info.digest
+            if info.meta.get("status") == "failed":
+                failed += 1
+            yield info.name, info.meta
+
+    try:
+        got = meta_digest(metas())
+    except (ValueError, TypeError) as exc:
+        return problems + [f"{run_.folder / STORE}: unreadable stream metadata ({exc})"]
     recorded = m.get("digests") if isinstance(m.get("digests"), dict) else {}
     per_stream = []
     for name, d in recorded.items():
@@ -148,7 +155,6 @@ def _check_store(run_: Run, m: dict) -> list[str]:
     problems += _capped(per_stream)
     if recorded and m.get("run_digest") != _run_digest(recorded):
         problems.append(f"{run_.folder / MANIFEST}: run_digest does not match its digests")
-    got = meta_digest(metas)
     if _is_hex(m.get("meta_digest")) and got != m["meta_digest"]:
         problems.append(f"{run_.folder / STORE}: the per-replicate outcome values, statuses "
                         "or errors stored with the streams are not those the run wrote "

@@ -367,9 +367,9 @@ class FakeRun:
     def iter_events(self, b):
         return iter(self._streams[b])
 
-    def first_times(self, b, kind):
-        return np.array([min([e.time for e in s if e.kind == kind], default=np.inf)
-                         for s in self._streams[b]])
+    def first_times(self, b, kind, since=-np.inf):
+        return np.array([min([e.time for e in s if e.kind == kind and e.time >= since],
+                             default=np.inf) for s in self._streams[b]])
 
     def outcome_values(self, b):
         return {"activated_by_2021": (self.first_times(b, "activated") <= day("2021-01-01"))

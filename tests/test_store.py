@@ -296,6 +296,9 @@ def test_first_times_include_inherited_prefix(store):
     assert store.first_times("b") == {"base": 2.0, "c1": 5.0, "g": 5.0, "c3": 2.0}
     assert store.first_times("never") == {}
     assert store.first_times("a", streams=["c2", "g"]) == {"c2": 7.0, "g": 1.0}
+    # only occurrences at or after `since`: base's a@3, c3 inherits it (its own a@0.5 is early)
+    assert store.first_times("a", since=2.5) == {"base": 3.0, "c2": 7.0, "c3": 3.0}
+    assert store.first_times("b", since=2.0) == {"base": 2.0, "c1": 5.0, "g": 5.0, "c3": 2.0}
 
 
 @HSETTINGS
@@ -327,6 +330,9 @@ def test_random_fork_trees_first_times_and_scan_agree_with_reads(make_store, pla
         want = {n: min(e.time for e in evs if e.kind == kind)
                 for n, evs in reads.items() if any(e.kind == kind for e in evs)}
         assert store.first_times(kind) == want
+        since = {n: min(e.time for e in evs if e.kind == kind and e.time >= 0)
+                 for n, evs in reads.items() if any(e.kind == kind and e.time >= 0 for e in evs)}
+        assert store.first_times(kind, since=0.0) == since
         owned = [(n, e.version) for n in names for e in reads[n]
                  if e.kind == kind and e.stream == n]
         assert [(e.stream, e.version) for e in store.by_kind(kind)] == owned

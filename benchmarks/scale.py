@@ -1,0 +1,96 @@
+"""Reading a large run: `sim plot` and `sim verify` over 100,000 replicates.
+
+Targets (issue 11, item 19): the standard figures and a full verification of a
+100k-replicate run each finish within 60 s and 500 MB peak resident memory.
+
+The run is the S-400 baseline with 100,000 replicates (made once, with 2 worker
+processes, in a temporary folder unless ``--folder`` names an existing one). Each
+reading command runs in a fresh subprocess whose peak RSS is sampled every 50 ms.
+
+    python benchmarks/scale.py                     # make the run, then measure
+    python benchmarks/scale.py --folder runs/big   # measure an existing run
+    python benchmarks/scale.py --replicates 20000  # a smaller run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = HERE.parent / "scenarios" / "s400" / "baseline.yaml"
+
+MEASURE = """
+import json, sys, threading, time
+import psutil
+peak = [0]
+done = threading.Event()
+def sample():
+    me = psutil.Process()
+    while not done.is_set():
+        peak[0] = max(peak[0], me.memory_info().rss)
+        time.sleep(0.05)
+threading.Thread(target=sample, daemon=True).start()
+t = time.perf_counter()
+from sim.cli import main
+code = main(sys.argv[1:])
+wall = time.perf_counter() - t
+done.set()
+print(json.dumps({"code": code, "wall": wall, "peak_mb": peak[0] / 2**20}), file=sys.stderr)
+"""
+
+
+def measure(*args: str) -> dict:
+    """One `sim` command in a fresh subprocess: exit status, wall time, peak RSS."""
+    p = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True)
+    last = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+    try:
+        res = json.loads(last)
+    except json.JSONDecodeError:
+        raise SystemExit(f"sim {' '.join(args)} failed:\n{p.stderr}") from None
+    if res["code"] != 0:
+        raise SystemExit(f"sim {' '.join(args)} exited {res['code']}:\n{p.stderr}")
+    return res
+
+
+def make_run(folder: Path, n: int) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sim", "run", str(SCENARIO), "-n", str(n), "--out",
+                    str(folder), "--executor", "processes", "-j", "2", "--no-progress"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folder", type=Path, help="an existing run folder to read")
+    ap.add_argument("--replicates", type=int, default=100_000)
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.folder
+        if folder is None:
+            folder = Path(tmp) / "big"
+            wall = make_run(folder, args.replicates)
+            print(f"made the run: {args.replicates:,} replicates in {wall:.0f} s")
+        m = json.loads((folder / "manifest.json").read_text())
+        n = m["counts"]["replicates"]
+        print(f"run: {m['scenario']}, {len(m['branches'])} branch(es), {n:,} replicates, "
+              f"{m['counts']['events']:,} stored events, "
+              f"store {os.path.getsize(folder / 'events.sqlite') / 2**20:.0f} MB")
+        for label, cmd in (("sim plot", ("plot", str(folder))),
+                           ("sim verify", ("verify", str(folder))),
+                           ("sim show", ("show", str(folder), "-r", "7"))):
+            r = measure(*cmd)
+            ok = "met" if r["wall"] <= 60 and r["peak_mb"] <= 500 else "NOT MET"
+            print(f"{label:<11} {r['wall']:6.1f} s, peak RSS {r['peak_mb']:5.0f} MB "
+                  f"(target <= 60 s and <= 500 MB: {ok})")
+
+
+if __name__ == "__main__":
+    main()
