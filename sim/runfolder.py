@@ -282,13 +282,12 @@ def check_files(folder: Path, manifest: dict, names: Sequence[str]) -> list[str]
     return problems
 
 
-def meta_digest(metas: Iterable[tuple[str, dict]]) -> str:
-    """One digest of every stream's metadata (outcome values, status, error), by name."""
-    lines = sorted(json.dumps([name, meta], sort_keys=True, separators=(",", ":"),
-                              ensure_ascii=True) for name, meta in metas)
+def meta_digest(texts: Iterable[tuple[str, str | None]]) -> str:
+    """One digest of every stream's metadata (outcome values, status, error) as stored:
+    ``(name, JSON text)`` pairs in the store's name order (``iter_meta_texts``)."""
     h = hashlib.sha256()
-    for line in lines:
-        h.update(line.encode("ascii"))
+    for name, text in texts:
+        h.update(json.dumps([name, text], ensure_ascii=True).encode("ascii"))
         h.update(b"\n")
     return h.hexdigest()
 
@@ -646,10 +645,7 @@ class Run:
 
     def meta_digest(self) -> str:
         """:func:`meta_digest` of every stream's metadata in the store."""
-        try:
-            return meta_digest((info.name, info.meta) for info in self.store.iter_infos())
-        except (ValueError, TypeError) as exc:
-            raise self._damaged(f"unreadable stream metadata in the store ({exc})") from None
+        return meta_digest(self.store.iter_meta_texts())
 
     def outcome_values(self, branch: str) -> dict[str, np.ndarray]:
         """Per-replicate values of each outcome (NaN for failed or missing replicates)."""

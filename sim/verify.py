@@ -129,19 +129,14 @@ def _check_store(run_: Run, m: dict) -> list[str]:
     problems = _capped([str(p) for p in store.verify()])
     stored: dict[str, str | None] = {}
     failed = 0
-
-    def metas():
-        nonlocal failed
+    try:
         for info in store.iter_infos():
             stored[info.name] = info.digest
             if info.meta.get("status") == "failed":
                 failed += 1
-            yield info.name, info.meta
-
-    try:
-        got = meta_digest(metas())
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         return problems + [f"{run_.folder / STORE}: unreadable stream metadata ({exc})"]
+    got = meta_digest(store.iter_meta_texts())
     recorded = m.get("digests") if isinstance(m.get("digests"), dict) else {}
     per_stream = []
     for name, d in recorded.items():

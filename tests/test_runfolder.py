@@ -139,18 +139,23 @@ def test_report_never_writes_over_links_devices_folders_or_run_files(done, tmp_p
     link.symlink_to(precious)
     folder = tmp_path / "folder.html"
     folder.mkdir()
+    fifo = tmp_path / "fifo.html"          # a special file, like a device
+    os.mkfifo(fifo)
     manifest = done / "manifest.json"
     before = manifest.read_bytes()
     flag = ["--force"] if force else []
-    for out, words in ((link, "symbolic link"), (Path(os.devnull), "not a regular file"),
-                       (folder, "not a regular file"), (manifest, "file of the run folder"),
-                       (done / "events.sqlite", "file of the run folder")):
+    targets = [(link, "symbolic link"), (fifo, "not a regular file"),
+               (folder, "not a regular file"), (manifest, "file of the run folder"),
+               (done / "events.sqlite", "file of the run folder")]
+    if Path(os.devnull).is_char_device():
+        targets.append((Path(os.devnull), "not a regular file"))
+    for out, words in targets:
         r = sim_cmd("report", str(done), "--out", str(out), *flag)
         assert r.returncode == 2, (out, r.stderr)
         assert words in r.stderr and "Traceback" not in r.stderr
     assert precious.read_text() == "keep" and link.is_symlink()
     assert manifest.read_bytes() == before
-    assert Path(os.devnull).is_char_device()
+    assert fifo.is_fifo() and folder.is_dir()
 
 
 def test_report_replaces_its_own_page_but_a_user_file_only_with_force(done, tmp_path):
