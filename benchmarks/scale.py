@@ -8,7 +8,7 @@ processes, in a temporary folder unless ``--folder`` names an existing one). Eac
 reading command runs in a fresh subprocess whose peak RSS is sampled every 50 ms.
 
     python benchmarks/scale.py                     # make the run, then measure
-    python benchmarks/scale.py --folder runs/big   # measure an existing run
+    python benchmarks/scale.py --folder runs/big   # make it there (or reuse it), measure
     python benchmarks/scale.py --replicates 20000  # a smaller run
 """
 from __future__ import annotations
@@ -68,14 +68,14 @@ def make_run(folder: Path, n: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--folder", type=Path, help="an existing run folder to read")
+    ap.add_argument("--folder", type=Path, help="an existing run folder to read (made there "
+                    "first when it does not exist; kept afterwards)")
     ap.add_argument("--replicates", type=int, default=100_000)
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
-        folder = args.folder
-        if folder is None:
-            folder = Path(tmp) / "big"
+        folder = args.folder or Path(tmp) / "big"
+        if not (folder / "manifest.json").exists():
             wall = make_run(folder, args.replicates)
             print(f"made the run: {args.replicates:,} replicates in {wall:.0f} s")
         m = json.loads((folder / "manifest.json").read_text())

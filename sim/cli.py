@@ -352,7 +352,13 @@ def cmd_plot(a: argparse.Namespace) -> int:
     for path in a.runs:
         r = _open(path)
         r.failed()   # reads every replicate's record: a damaged run fails before any figure
-        for f in standard_figures(r):
+        try:
+            paths = standard_figures(r)
+        except OSError as exc:   # e.g. a run on a read-only file system
+            raise SimError(f"cannot write the figures of {path} into {exc.filename or path}: "
+                           f"{exc.strerror or exc} (copy the run folder somewhere writable "
+                           "and plot the copy)") from None
+        for f in paths:
             print(f)
     return 0
 

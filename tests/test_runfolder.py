@@ -290,8 +290,10 @@ def test_workers_stop_when_the_run_dies(tmp_path, sig):
     finally:
         if proc.poll() is None:
             proc.kill()
-        for p in _children(proc.pid):
-            os.kill(p, signal.SIGKILL)
+            proc.wait(timeout=30)
+        for p in workers | _children(proc.pid):   # never leave a process behind
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
     # nothing writes the folder any more: a resume takes it over
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "running"
@@ -397,6 +399,9 @@ def test_a_run_owned_by_another_user_or_read_only_can_be_read(done):
         assert "state at the end" in subprocess.run(
             [*cmd, "show", str(run)], capture_output=True, text=True, env=env,
             cwd=top, timeout=120).stdout
+        r = subprocess.run([*cmd, "plot", str(run)], capture_output=True, text=True,
+                           env=env, cwd=top, timeout=120)
+        assert r.returncode == 2 and "cannot write the figures" in r.stderr, r.stderr
         assert sorted(p.name for p in run.iterdir()) == sorted(p.name for p in done.iterdir())
     finally:
         for p in top.rglob("*"):
