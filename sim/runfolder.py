@@ -399,7 +399,7 @@ def check_no_stale_workers(folder: Path, wait: float | None = None) -> None:
     except LockedError:
         raise RunError(f"{folder}: worker processes of an earlier run are still writing "
                        "into it; wait until they have stopped and try again") from None
-    lock.release(remove=False)
+    lock.release()   # and remove the file: this run's workers make it again
 
 
 def default_folder(scenario: Scenario, root: Path = Path("runs")) -> Path:

@@ -471,34 +471,39 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     folder = Path(out) if out is not None else default_folder(scenario)
     lock, created = claim_folder(folder, force)
     try:
-        try:
-            _write_scenario_copy(scenario, folder)
-            manifest = {
-                "format": FORMAT,
-                "status": "running",
-                "scenario": scenario.name,
-                "scenario_file": str(scenario.file),
-                "seed": scenario.seed,
-                "replicates": scenario.replicates,
-                "branches": [b.name for b in scenario.branches],
-                "versions": _versions(),
-                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "files": file_digests(folder, COPIES),
-            }
-            _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
-            store = SQLiteStore(folder / STORE, create=True)
-        except BaseException:
-            _discard(folder, created)
-            raise
-        try:
-            return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,
-                            progress)
-        except InputError:  # bad input found while running: leave nothing half-written
-            store.close()
-            _discard(folder, created)
-            raise
+        return _start(scenario, folder, created, executor, jobs, scheduler, progress)
     finally:
         lock.release()
+
+
+def _start(scenario: Scenario, folder: Path, created: bool, executor: str, jobs: int | None,
+           scheduler: str | None, progress: bool | None) -> Run:
+    """Write a new run's first files into the claimed (locked) ``folder`` and run it."""
+    try:
+        _write_scenario_copy(scenario, folder)
+        manifest = {
+            "format": FORMAT,
+            "status": "running",
+            "scenario": scenario.name,
+            "scenario_file": str(scenario.file),
+            "seed": scenario.seed,
+            "replicates": scenario.replicates,
+            "branches": [b.name for b in scenario.branches],
+            "versions": _versions(),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "files": file_digests(folder, COPIES),
+        }
+        _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
+        store = SQLiteStore(folder / STORE, create=True)
+    except BaseException:
+        _discard(folder, created)
+        raise
+    try:
+        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+    except InputError:  # bad input found while running: leave nothing half-written
+        store.close()
+        _discard(folder, created)
+        raise
 
 
 def _discard(folder: Path, created: bool) -> None:
