@@ -122,7 +122,7 @@ _FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _ours(entry: Path) -> bool:
-    """Whether a folder entry is one a run (or ``sim plot``) writes."""
+    """Whether a folder entry is one a run, ``sim plot`` or ``sim report`` writes."""
     name = entry.name
     if entry.is_symlink():
         return False
@@ -130,6 +130,10 @@ def _ours(entry: Path) -> bool:
         return entry.is_file()
     if name.startswith(".") and name.endswith(".tmp"):   # an interrupted atomic write
         return entry.is_file()
+    if name.endswith(".html") and entry.is_file():        # a page `sim report` wrote
+        from sim.report import _is_report
+
+        return _is_report(entry)
     if name == _FIGURES and entry.is_dir():
         return all(f.is_file() and not f.is_symlink() and f.suffix.lower() in _FIGURE_SUFFIXES
                    for f in entry.iterdir())

@@ -105,6 +105,12 @@ def test_force_replaces_only_a_run_folder_holding_only_what_sim_wrote(copy):
     # figures written by sim plot are ours; a run folder is replaced with --force
     (copy / "figures").mkdir()
     (copy / "figures" / "x.png").write_bytes(b"png")
+    report = sim_cmd("report", str(copy), "--out", str(copy / "report.html"))
+    assert report.returncode == 0, report.stderr
+    (copy / "my.html").write_text("<!DOCTYPE html><p>my page</p>")
+    with pytest.raises(RunError, match="files sim did not write.*my.html"):
+        small_run(copy, n=6, force=True)
+    (copy / "my.html").unlink()
     r = small_run(copy, n=6, force=True)
     r.close()
     assert r.manifest["replicates"] == 6 and not (copy / "figures").exists()
