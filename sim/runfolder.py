@@ -39,7 +39,7 @@ from sim import outcomes as oc
 from sim.errors import InputError, Problem, SimError
 from sim.events import Event
 from sim.scenario import Scenario, load_scenario
-from sim.store import SQLiteStore, open_store
+from sim.store import FirstTimeIndex, SQLiteStore, open_store
 
 MANIFEST = "manifest.json"
 STORE = "events.sqlite"
@@ -511,7 +511,9 @@ class Run:
         self._values: dict[str, dict[str, np.ndarray]] | None = None
         self._failed: dict[str, list[tuple[int, str]]] = {}
         self._digests: dict[str, str | None] = {}
-        self._first: dict[tuple[str, float | None], dict[str, float]] = {}
+        self._first: dict[tuple[str, float | None], np.ndarray] = {}
+        self._index: FirstTimeIndex | None = None
+        self._sids: dict[str, np.ndarray] = {}
         self._table = None
 
     def _damaged(self, what: str) -> DamagedRunError:
@@ -586,19 +588,29 @@ class Run:
 
     def first_times(self, branch: str, kind: str, since: float | None = None) -> np.ndarray:
         """Per replicate, the first time ``kind`` occurs (``inf``: never), counting only
-        occurrences at ``since`` or later when given. One scan of the store per
-        (kind, since), shared by every branch."""
+        occurrences at ``since`` or later when given. The store's events are read once
+        into columns (:class:`sim.store.FirstTimeIndex`) for every kind and branch."""
         self.branch(branch)
+        n = self.scenario.replicates
+        if not isinstance(self.store, SQLiteStore):
+            ft = self.store.first_times(kind, since=since)
+            return np.array([ft.get(replicate_stream(branch, i), np.inf) for i in range(n)],
+                            dtype=float)
+        if self._index is None:   # every event's columns, read once for all kinds
+            self._index = FirstTimeIndex(self.store)
         key = (kind, since)
         ft = self._first.get(key)
         if ft is None:
-            if len(self._first) >= 16:
+            if len(self._first) >= 64:
                 self._first.clear()
-            ft = self._first[key] = self.store.first_times(kind, since=since)
-        get = ft.get
-        return np.fromiter((get(replicate_stream(branch, i), np.inf)
-                            for i in range(self.scenario.replicates)), dtype=float,
-                           count=self.scenario.replicates)
+            ft = self._first[key] = self._index.first_times(kind, since)
+        sids = self._sids.get(branch)
+        if sids is None:
+            get = self._index.ids.get
+            sids = self._sids[branch] = np.fromiter(
+                (get(replicate_stream(branch, i), -1) for i in range(n)), dtype=np.int64,
+                count=n)
+        return np.where(sids >= 0, ft[np.maximum(sids, 0)], np.inf)
 
     def _scan(self) -> None:
         """One pass over the store's stream records: per-replicate outcome values,

@@ -1515,6 +1515,81 @@ class SQLiteStore(EventStore):
             self._conn = None
 
 
+class FirstTimeIndex:
+    """Every event's stream, version, time and shape as numpy columns, read from an
+    SQLite store in one scan, to answer :meth:`EventStore.first_times` for many
+    kinds over many streams at once (the figures of a 100k-replicate run ask for
+    dozens). The same answers as ``first_times``, as an array indexed by stream id
+    (``inf``: never), inherited fork prefixes included; built for a store that is no
+    longer written (a snapshot: later writes are not seen)."""
+
+    def __init__(self, store: SQLiteStore, block: int = 200_000):
+        import numpy as np
+
+        conn = store.conn
+        store._load_shapes()
+        self.kinds: dict[str, list[int]] = {}
+        for h, shape in store._shapes.items():
+            self.kinds.setdefault(shape[0], []).append(h)
+        rows = conn.execute("SELECT id, name, parent, fork_version FROM streams").fetchall()
+        self.ids = {name: sid for sid, name, _, _ in rows}
+        size = max((r[0] for r in rows), default=0) + 1
+        self.parent = np.full(size, -1, dtype=np.int64)
+        self.fork = np.zeros(size, dtype=np.int64)
+        for sid, _, parent, k in rows:
+            if parent is not None:
+                self.parent[sid] = parent
+                self.fork[sid] = k
+        del rows
+        parts: list[Any] = []
+        cur = conn.execute("SELECT stream, version, time, shape FROM events")
+        while chunk := cur.fetchmany(block):
+            parts.append(np.array(chunk, dtype=np.float64))
+        cols = np.concatenate(parts) if parts else np.zeros((0, 4))
+        del parts
+        self.stream = cols[:, 0].astype(np.int64)
+        self.version = cols[:, 1].astype(np.int64)
+        self.time = cols[:, 2].copy()
+        self.shape = cols[:, 3].astype(np.int64)
+        del cols
+        self.size = size
+
+    def first_times(self, kind: str, since: float | None = None) -> Any:
+        """Array over stream ids: the earliest time of ``kind`` (at ``since`` or later)."""
+        import numpy as np
+
+        out = np.full(self.size, np.inf)
+        hs = self.kinds.get(kind)
+        if not hs:
+            return out
+        m = np.isin(self.shape, hs)
+        if since is not None:
+            m &= self.time >= since
+        s, v, t = self.stream[m], self.version[m], self.time[m]
+        np.minimum.at(out, s, t)                       # each stream's own events
+        cache: dict[tuple[int, int], float] = {}
+
+        def upto(p: int, k: int) -> float:
+            """Earliest among stream ``p``'s first ``k`` events, prefix included."""
+            if p < 0 or k <= 0:
+                return np.inf
+            key = (p, k)
+            if key not in cache:
+                own = t[(s == p) & (v <= k)]
+                best = float(own.min()) if own.size else np.inf
+                cache[key] = min(best, upto(int(self.parent[p]),
+                                            min(k, int(self.fork[p]))))
+            return cache[key]
+
+        children = np.nonzero(self.parent >= 0)[0]
+        if children.size:
+            pairs = np.stack([self.parent[children], self.fork[children]], axis=1)
+            uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+            inherited = np.array([upto(int(p), int(k)) for p, k in uniq])
+            out[children] = np.minimum(out[children], inherited[inverse.ravel()])
+        return out
+
+
 def _readonly_uri(path: str, settled: bool = False) -> str:
     """An SQLite URI opening ``path`` read-only (``mode=ro``).
 
@@ -1578,5 +1653,6 @@ def open_store(path: str | os.PathLike, create: bool = False,
     return SQLiteStore(Path(path), create=create, readonly=readonly, settled=settled)
 
 
-__all__ = ["EventStore", "MemoryStore", "SQLiteStore", "StreamInfo", "SealedStreamError",
+__all__ = ["EventStore", "MemoryStore", "SQLiteStore", "FirstTimeIndex", "StreamInfo",
+           "SealedStreamError",
            "UnknownStreamError", "open_store", "canonical", "digest_of", "SCHEMA_VERSION"]

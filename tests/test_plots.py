@@ -457,3 +457,33 @@ def test_tree_events_are_first_outcomes_then_the_most_variable_after_the_fork(wo
     fork = day("2019-11-15")
     assert plots._tree_kinds(run, "base", outs, fork, 4) == ["sanctions", "activated"]
     assert plots._tree_kinds(run, "base", outs, fork, 1) == ["sanctions"]
+
+
+def test_rug_over_many_replicates_draws_distinct_times_with_the_same_look(world, monkeypatch):
+    """Over RUG_MARKERS replicates the rug draws one tick per distinct time, with the
+    alpha its stacked ticks compose to: fewer markers, (almost) the same pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    t = {"b": np.where(rng.random(n) < 0.8, 400 + np.floor(rng.exponential(120, n)), np.inf)}
+
+    def render():
+        fig = plots.time_distribution(t, world, FORK, event_label="x", horizon=1095.0)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        ticks = sum(len(line.get_xdata()) for line in fig.axes[0].lines
+                    if line.get_marker() == "|")
+        return np.asarray(canvas.buffer_rgba(), dtype=float), ticks
+
+    compact, few = render()
+    monkeypatch.setattr(plots, "RUG_MARKERS", 10**9)
+    full, many = render()
+    finite = t["b"][np.isfinite(t["b"])]
+    assert many == len(finite) and few == len(np.unique(finite)) < many / 5
+    assert compact.shape == full.shape
+    diff = np.abs(compact - full).max(axis=2)
+    # anti-aliased tick edges compose a little differently; nothing else moves
+    rows = np.nonzero(diff.max(axis=1) > 12)[0]
+    assert len(rows) <= 10 and rows.max() - rows.min() < 10      # only the rug's band
+    assert diff.mean() < 0.5 and (diff > 12).mean() < 0.01

@@ -414,3 +414,25 @@ def test_a_run_owned_by_another_user_or_read_only_can_be_read(done):
             if not p.is_symlink():
                 os.chmod(p, 0o755)
         shutil.rmtree(top)
+
+
+# --------------------------------------------------------------------------- 19. scale
+
+
+def test_first_times_from_the_column_index_equal_the_stores(done):
+    """Run.first_times reads every event once into columns; it must give what the
+    store's own per-kind query gives (itself checked against reading every stream)."""
+    import numpy as np
+
+    r = sim.open_run(done)
+    fork = r.branch("mini").fork
+    kinds = list(r.world().events)
+    assert len(kinds) >= 3
+    for kind in kinds:
+        for since in (None, fork, fork + 100.0):
+            ft = r.store.first_times(kind, since=since)
+            for b in r.branch_names():
+                want = np.array([ft.get(f"{b}/{i}", np.inf)
+                                 for i in range(r.scenario.replicates)])
+                assert np.array_equal(r.first_times(b, kind, since=since), want), (kind, b)
+    r.close()

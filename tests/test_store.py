@@ -14,6 +14,7 @@ import math
 import sqlite3
 import threading
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from sim.errors import ConcurrencyError, StoreError
 from sim.events import Event
 from sim.store import (
+    FirstTimeIndex,
     MemoryStore,
     SealedStreamError,
     SQLiteStore,
@@ -333,6 +335,13 @@ def test_random_fork_trees_first_times_and_scan_agree_with_reads(make_store, pla
         since = {n: min(e.time for e in evs if e.kind == kind and e.time >= 0)
                  for n, evs in reads.items() if any(e.kind == kind and e.time >= 0 for e in evs)}
         assert store.first_times(kind, since=0.0) == since
+        if isinstance(store, SQLiteStore):     # the columnar index gives the same answers
+            index = FirstTimeIndex(store)
+            for lo, expected in ((None, want), (0.0, since)):
+                arr = index.first_times(kind, lo)
+                got = {n: float(arr[index.ids[n]]) for n in names
+                       if np.isfinite(arr[index.ids[n]])}
+                assert got == expected
         owned = [(n, e.version) for n in names for e in reads[n]
                  if e.kind == kind and e.stream == n]
         assert [(e.stream, e.version) for e in store.by_kind(kind)] == owned
