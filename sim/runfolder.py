@@ -623,6 +623,9 @@ class Run:
         failed: dict[str, list[tuple[int, str]]] = {b: [] for b in self.branch_names()}
         digests: dict[str, str | None] = {}
         seen = {b: 0 for b in values}
+        idset = set(ids)
+        rows: dict[str, list[int]] = {b: [] for b in values}
+        cols: dict[str, dict[str, list]] = {b: {k: [] for k in ids} for b in values}
         try:
             for info in self.store.iter_infos():
                 digests[info.name] = info.digest
@@ -640,14 +643,18 @@ class Run:
                 if m.get("status") == "failed":
                     failed[b].append((i, str(m.get("error", ""))))
                     continue
-                vals = values[b]
                 got = m.get("outcomes", {})
-                if self.complete and set(got) != set(ids):
+                if self.complete and got.keys() != idset:
                     raise self._damaged(f"stream {info.name}: its stored outcome values do "
                                         f"not name the scenario's outcomes")
-                for k, v in got.items():
-                    if k in vals:
-                        vals[k][i] = _from_json_float(v)
+                rows[b].append(i)
+                for k, col in cols[b].items():
+                    col.append(got.get(k))
+            for b, idx in rows.items():   # one numpy assignment per outcome, not per value
+                for k, col in cols[b].items():
+                    values[b][k][idx] = np.fromiter(
+                        (v if type(v) is float else _from_json_float(v) for v in col),
+                        dtype=float, count=len(col))
         except (ValueError, TypeError, AttributeError) as exc:
             raise self._damaged(f"unreadable stream metadata in the store ({exc})") from None
         if self.complete:

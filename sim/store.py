@@ -1581,13 +1581,22 @@ class FirstTimeIndex:
                                             min(k, int(self.fork[p]))))
             return cache[key]
 
-        children = np.nonzero(self.parent >= 0)[0]
+        children, uniq, inverse = self._forks()
         if children.size:
+            inherited = np.array([upto(int(p), int(k)) for p, k in uniq])
+            out[children] = np.minimum(out[children], inherited[inverse])
+        return out
+
+    def _forks(self) -> tuple[Any, Any, Any]:
+        """(forked stream ids, distinct (parent, fork version) pairs, pair of each)."""
+        import numpy as np
+
+        if not hasattr(self, "_fork_groups"):
+            children = np.nonzero(self.parent >= 0)[0]
             pairs = np.stack([self.parent[children], self.fork[children]], axis=1)
             uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-            inherited = np.array([upto(int(p), int(k)) for p, k in uniq])
-            out[children] = np.minimum(out[children], inherited[inverse.ravel()])
-        return out
+            self._fork_groups = (children, uniq, inverse.ravel())
+        return self._fork_groups
 
 
 def _readonly_uri(path: str, settled: bool = False) -> str:
