@@ -621,14 +621,24 @@ class Run:
         ids = [o.id for o in self.scenario.outcomes]
         values = {b: {k: np.full(n, np.nan) for k in ids} for b in self.branch_names()}
         failed: dict[str, list[tuple[int, str]]] = {b: [] for b in self.branch_names()}
-        digests: dict[str, str | None] = {}
         seen = {b: 0 for b in values}
         idset = set(ids)
         rows: dict[str, list[int]] = {b: [] for b in values}
         cols: dict[str, dict[str, list]] = {b: {k: [] for k in ids} for b in values}
+
+        def flush(b: str) -> None:
+            """Move a block of values into the arrays: one numpy assignment per
+            outcome, not one per value, and no list of every value kept."""
+            idx = rows[b]
+            for k, col in cols[b].items():
+                values[b][k][idx] = np.fromiter(
+                    (v if type(v) is float else _from_json_float(v) for v in col),
+                    dtype=float, count=len(col))
+                col.clear()
+            idx.clear()
+
         try:
             for info in self.store.iter_infos():
-                digests[info.name] = info.digest
                 m = info.meta
                 if m.get("prefix") or "replicate" not in m or m.get("branch") not in values:
                     continue
@@ -650,11 +660,10 @@ class Run:
                 rows[b].append(i)
                 for k, col in cols[b].items():
                     col.append(got.get(k))
-            for b, idx in rows.items():   # one numpy assignment per outcome, not per value
-                for k, col in cols[b].items():
-                    values[b][k][idx] = np.fromiter(
-                        (v if type(v) is float else _from_json_float(v) for v in col),
-                        dtype=float, count=len(col))
+                if len(rows[b]) >= 4096:
+                    flush(b)
+            for b in rows:
+                flush(b)
         except (ValueError, TypeError, AttributeError) as exc:
             raise self._damaged(f"unreadable stream metadata in the store ({exc})") from None
         if self.complete:
@@ -664,7 +673,7 @@ class Run:
                 raise self._damaged(f"branch {b} has {c} replicate streams, the run has {n}")
         for f in failed.values():
             f.sort()
-        self._values, self._failed, self._digests = values, failed, digests
+        self._values, self._failed = values, failed
 
     def meta_digest(self) -> str:
         """:func:`meta_digest` of every stream's metadata in the store."""
@@ -684,7 +693,8 @@ class Run:
 
     def digests(self) -> dict[str, str | None]:
         """Stream name -> digest, for every stream in the store."""
-        self._scan()
+        if not self._digests:
+            self._digests = self.store.digests()
         return self._digests
 
     def outcome_table(self):

@@ -397,6 +397,10 @@ class EventStore(abc.ABC):
         """Number of streams."""
         return len(self.streams())
 
+    def digests(self) -> dict[str, str | None]:
+        """Stream name -> its seal's digest (None when not sealed), for every stream."""
+        return {info.name: info.digest for info in self.iter_infos()}
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the store (a no-op for memory)."""
@@ -1499,6 +1503,9 @@ class SQLiteStore(EventStore):
     def count_streams(self) -> int:
         return self.conn.execute("SELECT count(*) FROM streams").fetchone()[0]
 
+    def digests(self) -> dict[str, str | None]:
+        return dict(self.conn.execute("SELECT name, digest FROM streams ORDER BY id"))
+
     def iter_meta_texts(self) -> Iterator[tuple[str, str | None]]:
         """(name, stored metadata JSON text) of every stream, in name order (SQLite's
         binary order, the order of the name index): a cheap pass for digests."""
@@ -1523,7 +1530,7 @@ class FirstTimeIndex:
     (``inf``: never), inherited fork prefixes included; built for a store that is no
     longer written (a snapshot: later writes are not seen)."""
 
-    def __init__(self, store: SQLiteStore, block: int = 200_000):
+    def __init__(self, store: SQLiteStore, block: int = 50_000):
         import numpy as np
 
         conn = store.conn
@@ -1541,17 +1548,20 @@ class FirstTimeIndex:
                 self.parent[sid] = parent
                 self.fork[sid] = k
         del rows
-        parts: list[Any] = []
+        n = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        cols = [np.empty(n, dtype=d) for d in (np.int32, np.int32, np.float64, np.int32)]
+        pos = 0
         cur = conn.execute("SELECT stream, version, time, shape FROM events")
-        while chunk := cur.fetchmany(block):
-            parts.append(np.array(chunk, dtype=np.float64))
-        cols = np.concatenate(parts) if parts else np.zeros((0, 4))
-        del parts
-        self.stream = cols[:, 0].astype(np.int64)
-        self.version = cols[:, 1].astype(np.int64)
-        self.time = cols[:, 2].copy()
-        self.shape = cols[:, 3].astype(np.int64)
-        del cols
+        while chunk := cur.fetchmany(block):   # into typed columns, a block at a time
+            a = np.array(chunk, dtype=np.float64)
+            del chunk
+            end = pos + len(a)
+            if end > len(cols[0]):            # rows written since the count: grow
+                cols = [np.resize(c, max(end, 2 * len(c))) for c in cols]
+            for j, c in enumerate(cols):
+                c[pos:end] = a[:, j]
+            pos = end
+        self.stream, self.version, self.time, self.shape = (c[:pos] for c in cols)
         self.size = size
 
     def first_times(self, kind: str, since: float | None = None) -> Any:
@@ -1644,7 +1654,7 @@ def _guard_gen(fn: Any) -> Any:
 
 
 for _name in ("append", "create", "fork", "set_meta", "seal", "read", "version", "streams",
-              "stream_info", "by_kind", "first_times", "count_events", "count_streams", "checkpoint"):
+              "stream_info", "by_kind", "first_times", "count_events", "count_streams", "checkpoint", "digests"):
     setattr(SQLiteStore, _name, _guard(getattr(SQLiteStore, _name)))
 SQLiteStore.iter_streams = _guard_gen(SQLiteStore.iter_streams)  # type: ignore[method-assign]
 SQLiteStore.iter_meta_texts = _guard_gen(SQLiteStore.iter_meta_texts)  # type: ignore[method-assign]
