@@ -160,9 +160,8 @@ def canonical(events: Iterable[Event]) -> bytes:
                   allow_nan=True).encode("ascii")
 
 
-def _canon(value: Any) -> str:
-    return _dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                  allow_nan=True)
+_canon = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                          allow_nan=True).encode   # json.dumps with canonical()'s settings
 
 
 def _canonical_scalar(x: Any) -> str:
@@ -1492,7 +1491,13 @@ class SQLiteStore(EventStore):
                 data = enc.get(d)
                 if data is None:
                     data = enc[d] = _canon(dict(_loads(d)))
-            parts.append(f"[{scalar(v)},{scalar(t)},{got[0]},{data},{scalar(c)},{got[1]}]")
+            if type(v) is int and type(t) is float and t - t == 0.0 and (
+                    c is None or type(c) is int):   # the usual row: json's repr, inline
+                parts.append(f"[{v},{t!r},{got[0]},{data},{'null' if c is None else c},"
+                             f"{got[1]}]")
+            else:
+                parts.append(f"[{scalar(v)},{scalar(t)},{got[0]},{data},{scalar(c)},"
+                             f"{got[1]}]")
         if len(enc) > 100_000:
             enc.clear()
         return ",".join(parts).encode("ascii")
