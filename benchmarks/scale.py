@@ -85,7 +85,7 @@ def main() -> None:
               f"{m['counts']['events']:,} stored events, "
               f"store {os.path.getsize(folder / 'events.sqlite') / 2**20:.0f} MB")
         # the same commands on a 1,000-replicate run: the part that does not grow with
-        # replicates (drawing and writing 11 figures as PNG and SVG, starting Python)
+        # replicates (drawing and writing the figures as PNG and SVG, starting Python)
         small = Path(tmp) / "small"
         make_run(small, 1000)
         print(f"load average before measuring: {os.getloadavg()[0]:.1f} on "
