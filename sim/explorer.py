@@ -6,7 +6,9 @@
   ``reviews.congress_ndaa.probability``); when any differs from the world's value, a branch
   "your settings" with those values (a ``set:``) is run beside the baseline, with the same seed
   (common random numbers), so the gap between the two curves is the parameter's effect;
-- a checkbox per teaching file (e.g. ``crete_model``) adds that file's counterfactual branch;
+- a checkbox per teaching file (e.g. ``crete_model``) adds that file's counterfactual branch
+  (and, when the file forks on another date than the baseline, its own control too: a branch
+  is compared only with a control from the same fork);
 - an event menu picks which event's cumulative probability is drawn (with 95% bands, via
   :func:`sim.plots.cumulative` on one persistent figure);
 - a story panel tells one replicate of one shown branch (:func:`sim.story.story`).
@@ -158,6 +160,9 @@ class Explorer:
         for b, t in self.toggles.items():
             if t.value:
                 run = self._run(self.folder / f"{b}.yaml", b)
+                if run.scenario.fork != self.scenario.fork:
+                    # another fork: its own control, never the baseline, is its comparison
+                    shown[f"{b} control"] = (run, run.branch_names()[0])
                 shown[b] = (run, run.branch_names()[-1])
         sc = self.scenario
         grid = np.arange(sc.fork - 60, sc.horizon + 1)

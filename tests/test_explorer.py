@@ -67,6 +67,12 @@ def test_explorer_widgets_drive_curves_and_story(tmp_path):
     assert ex.story_box.value.startswith("crete_model, replicate 4\n")
     assert ex.story_box.value != "crete_model, replicate 3\n" + expected
 
+    ex.toggles["crete_model"].value = False
+    ex.toggles["patriot_2017"].value = True            # forks in 2017: its own control is drawn
+    assert set(ex.curves) == {"baseline", "patriot_2017 control", "patriot_2017"}
+    pat, ctl = ex.shown["patriot_2017 control"]
+    assert ctl == pat.branch_names()[0] and pat.scenario.fork < base_run.scenario.fork
+
     ex.replicates.value = 40                            # new runs with the new count
     run, branch = ex.shown["baseline"]
     assert run.outcome_values(branch)["sanctioned"].size == 40
