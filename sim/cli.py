@@ -282,7 +282,7 @@ def cmd_show(a: argparse.Namespace) -> int:
 
     r, b, events = _replicate(a)
     world = r.world(b)
-    limit = world.day(a.as_of) if a.as_of else float("inf")
+    limit = world.day(a.as_of) if a.as_of else r.branch(b).horizon
     print(f"{r.scenario.name} / branch {b} / replicate {a.replicate}"
           + (f" / as of {a.as_of}" if a.as_of else ""))
     fork = r.branch(b).fork

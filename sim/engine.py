@@ -76,6 +76,7 @@ carries them for users):
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import random
@@ -88,7 +89,7 @@ import simpy
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, INJECTED, Event, Occurrence, frozen_data
 from sim.state import State
-from sim.world import All, AnyOf, Compare, Condition, Delay, Not, World
+from sim.world import All, AnyOf, Compare, Condition, Curve, Delay, Not, World
 
 PREFIX_STREAM = "prefix"
 
@@ -281,6 +282,17 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
     """``review.hazard`` with compiled conditions (same arithmetic, same order)."""
     base = review.probability
     mods = tuple((compile_condition(m.when), m.multiply, m.add) for m in review.modifiers)
+    if isinstance(base, Curve):
+        curve = base
+
+        def hazard_curve(values: Mapping[str, Any]) -> float:
+            p = curve(values)
+            for when, multiply, add in mods:
+                if when is None or when(values):
+                    p = p * multiply + add
+            return 0.0 if p < 0.0 else 1.0 if p > 1.0 else p
+
+        return hazard_curve
 
     def hazard(values: Mapping[str, Any]) -> float:
         p = base
@@ -294,9 +306,9 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
 
 class _Review:
     __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
-                 "target", "once", "src", "key")
+                 "target", "once", "src", "key", "options", "unless", "phase", "calendar")
 
-    def __init__(self, review: Any, world: World, src: int):
+    def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = ()):
         self.id = review.id
         self.src = src
         self.key = source_key("review", review.id)
@@ -304,19 +316,61 @@ class _Review:
         self.decides = review.decides
         self.when = compile_condition(review.when)
         self.hazard = _compile_hazard(review)
-        # without modifiers the hazard is a constant: no call per tick
-        self.constant = None if review.modifiers else review.hazard({})
-        reads: set[str] = set()
-        if review.when is not None:
-            reads |= review.when.variables()
-        for m in review.modifiers:
-            if m.when is not None:
-                reads |= m.when.variables()
+        # without modifiers or a curve the hazard is a constant: no call per tick
+        self.constant = (None if review.modifiers or isinstance(review.probability, Curve)
+                         else review.hazard({}))
+        reads = review.variables()
+        reads.discard("date")
         self.reads = tuple(sorted(reads))
+        self.unless = tuple(review.unless)
+        self.phase = review.phase
+        self.calendar = review.calendar
+        if review.choose:
+            # exclusive choice: (event, cumulative weight, share, actor, target, once);
+            # a suppressed option stays (its share of the uniform then produces nothing)
+            total = float(sum(w for _, w in review.choose))
+            cum = 0.0
+            opts = []
+            for e, w in review.choose:
+                cum += w
+                et = world.events[e]
+                opts.append((e, cum / total, w / total,
+                             et.actor if et.actor is not None else review.actor, et.target,
+                             e in suppressed))
+            self.options = tuple(opts)
+            self.actor = self.target = None
+            self.once = False
+            return
+        self.options = None
         et = world.events[review.decides]
         self.actor = et.actor if et.actor is not None else review.actor
         self.target = et.target
         self.once = et.once
+
+    def ticks(self, world: World, fork: float, horizon: float, phase: float | None = None
+              ) -> list[float]:
+        """Its tick times in (fork, horizon] (decision 4); ``phase`` for a random phase."""
+        out = []
+        if self.calendar:
+            first, last = world.date(fork).year, world.date(horizon).year
+            for year in range(first, last + 1):
+                for month, day in self.calendar:
+                    t = world.day(dt.date(year, month, day))
+                    if fork < t <= horizon:
+                        out.append(t)
+            return sorted(out)
+        if phase is None and self.phase is None:
+            k = 1
+            while fork + k * self.every <= horizon:
+                out.append(fork + k * self.every)
+                k += 1
+            return out
+        start = fork + (self.phase if phase is None else phase)
+        k = 0
+        while start + k * self.every <= horizon:
+            out.append(start + k * self.every)
+            k += 1
+        return out
 
 
 class Engine:
@@ -352,17 +406,28 @@ class Engine:
                 rules_on[kind] = keep
         self._rules_on = rules_on
         self._cancels = {k: v for k, v in world.cancelled_by.items() if k not in suppressed}
-        self._reviews = tuple(_Review(rv, world, len(world.rules) + j)
+        self._reviews = tuple(_Review(rv, world, len(world.rules) + j, suppressed)
                               for j, rv in enumerate(world.reviews)
-                              if rv.decides not in suppressed)
+                              if rv.choose or rv.decides not in suppressed)
+        # events whose occurrence a review's `unless` or an invariant watches
+        self._watched = frozenset(u for rv in self._reviews for u in rv.unless) | frozenset(
+            u for inv in world.invariants for u in inv.unless)
+        self._invariants = tuple((i, inv, compile_condition(inv.when))
+                                 for i, inv in enumerate(world.invariants))
+        self._guards = {inv.never for inv in world.invariants}
+        # the last run's broken invariants: (invariant index, version, time)
+        self.violations: list[tuple[int, int, float]] = []
         tracked = {v for rv in self._reviews for v in rv.reads}
         self._tracks = {k: tuple(sorted({e.var for e in et.effects} & tracked))
                         for k, et in events.items()}
         self._tracks = {k: v for k, v in self._tracks.items() if v}
-        # kind -> (once?, tracked variables it sets, rules it cancels, rules on it)
+        # kind -> (once?, tracked variables it sets, rules it cancels, rules on it,
+        #          watched by an `unless` or guarded by an invariant?)
         self._plan = {k: (k in self._once, self._tracks.get(k, ()), self._cancels.get(k, ()),
-                          rules_on.get(k, ())) for k in events}
+                          rules_on.get(k, ()), k in self._watched or k in self._guards)
+                      for k in events}
 
+        self.prefix_violations: list[tuple[int, int, float]] = []
         # ---- external occurrences, in scheduling order (decision 1)
         ext = [o for o in history if o.time < fork] + list(inject)
         ext = [o for o in ext if o.time <= horizon and o.kind not in suppressed]
@@ -373,7 +438,9 @@ class Engine:
         # ---- the deterministic prefix, and what the rules saw before the fork
         state = State(world)
         values = state.values
+        dynamic = state.dynamic
         occurred: set[str] = set()
+        seen: set[str] = set()              # watched kinds that have occurred
         last: dict[str, int] = {}
         prefix: list[Event] = []
         steps: list[tuple[float, int, tuple[tuple[_Rule, int], ...], tuple[str, ...]]] = []
@@ -387,6 +454,13 @@ class Engine:
                                 o.actor if o.actor is not None else et.actor,
                                 o.target if o.target is not None else et.target,
                                 frozen_data(o.data), None, None, o.origin, o.source))
+            if dynamic:
+                state.advance(float(o.time))
+            if o.kind in self._guards:
+                self._check_invariants(o.kind, values, seen, version, float(o.time),
+                                       self.prefix_violations)
+            if o.kind in self._watched:
+                seen.add(o.kind)
             self._occur_state(state, o.kind, version, occurred, last)
             # the rules whose `when` holds, each with the index of its first uniform;
             # every evaluation uses two (decision 3)
@@ -409,15 +483,20 @@ class Engine:
         due: dict[float, list[tuple[_Review, int]]] = {}
         table_src: list[int] = []
         table_n: list[int] = []
+        random_phase = []
         for rv in self._reviews:
             if rv.once and rv.decides in occurred:
                 continue
-            k = 1
-            while fork + k * rv.every <= horizon:
-                due.setdefault(fork + k * rv.every, []).append((rv, len(table_src)))
+            if any(u in seen for u in rv.unless):
+                continue
+            if rv.phase == "random":
+                random_phase.append(rv)
+                continue
+            for k, t in enumerate(rv.ticks(world, fork, horizon)):
+                due.setdefault(t, []).append((rv, len(table_src)))
                 table_src.append(rv.src)
-                table_n.append(k - 1)
-                k += 1
+                table_n.append(k)
+        self._random_phase = tuple(random_phase)
         self._tick_times = tuple(sorted(due))
         self._tick_reviews = tuple(tuple(due[t]) for t in self._tick_times)
         self._review_src = np.array(table_src, dtype=np.intp)
@@ -432,7 +511,20 @@ class Engine:
         self._steps = tuple(steps)
         self._fork_state = state
         self._fork_occurred = frozenset(occurred)
+        self._fork_seen = frozenset(seen)
         self._fork_last = last
+
+    def _check_invariants(self, kind: str, values: Mapping[str, Any], seen: Collection[str],
+                          version: int, time: float, out: list) -> None:
+        """Record the invariants that ``kind`` occurring now breaks (before its effects)."""
+        for i, inv, when in self._invariants:
+            if inv.never != kind:
+                continue
+            if inv.unless and any(u in seen for u in inv.unless):
+                continue
+            if when is not None and not when(values):
+                continue
+            out.append((i, version, time))
 
     def _layout(self) -> None:
         """Where each source's first uniforms go in a replicate's table (speed only: the
@@ -490,6 +582,26 @@ class Engine:
         else:
             state.apply(kind)
 
+    def _schedule_random_phase(self, schedule: Callable, review: Callable, base: int) -> None:
+        """Queue the ticks of reviews with ``phase: random``: the phase is
+        ``every * (1 - u)`` with u uniform 0 of the source ``phase:ID`` (so in (0, every]);
+        tick k uses uniform k of the review's own stream, as other reviews."""
+        def step(pt: _PhaseTick) -> None:
+            k = pt.k
+            review(pt.rv, uniform(base, pt.rv.key, k))
+            k += 1
+            if k < len(pt.times):
+                pt.k = k
+                pt.callbacks = callbacks
+                schedule(pt, _REVIEW, pt.times[k] - pt.times[k - 1])
+
+        callbacks = [step]
+        for rv in self._random_phase:
+            phase = rv.every * (1.0 - uniform(base, source_key("phase", rv.id), 0))
+            times = rv.ticks(self.world, self.fork, self.horizon, phase)
+            if times:
+                schedule(_PhaseTick(rv, times, callbacks), _REVIEW, times[0])
+
     @property
     def state_at_fork(self) -> dict[str, Any]:
         """The variables' values once the prefix has occurred (a copy)."""
@@ -516,7 +628,13 @@ class Engine:
         state = self._fork_state.copy()
         values = state.values
         apply = state.apply
+        dynamic = state.dynamic
+        advance = state.advance
         occurred = set(self._fork_occurred)
+        seen = set(self._fork_seen)
+        violations = self.violations = list(self.prefix_violations)
+        guards = self._guards
+        check_invariants = self._check_invariants
         last = dict(self._fork_last)
         pending: dict[str, list[_Pending]] = {}
         out: list[Event] = []
@@ -562,7 +680,13 @@ class Engine:
                 raise _runaway(self.world, out, now)
             out.append(Event(stream, version, now, kind, actor, target, data, cause, rule,
                              origin, source))
-            is_once, tracks, cancels, rules = plan[kind]
+            is_once, tracks, cancels, rules, watched = plan[kind]
+            if dynamic:
+                advance(now)
+            if watched:
+                if kind in guards:
+                    check_invariants(kind, values, seen, version, now, violations)
+                seen.add(kind)
             if is_once:
                 occurred.add(kind)
             if tracks:
@@ -615,8 +739,11 @@ class Engine:
             r = it.rule
             if r.then in occurred:
                 return
-            if r.recheck is not None and not r.recheck(values):
-                return
+            if r.recheck is not None:
+                if dynamic:
+                    advance(env._now)
+                if not r.recheck(values):
+                    return
             occur(r.then, r.actor, r.target, r.data, it.cause, r.id, "simulated", None)
 
         fire_callbacks.append(fire)
@@ -635,24 +762,41 @@ class Engine:
                   o.target if o.target is not None else et.target,
                   frozen_data(o.data), None, None, o.origin, o.source)
 
+        def review(rv: _Review, u: float) -> None:
+            if rv.once and rv.decides in occurred:
+                return
+            if rv.unless and any(x in seen for x in rv.unless):
+                return
+            if dynamic:
+                advance(env._now)
+            if rv.when is None or rv.when(values):
+                h = rv.constant
+                if h is None:
+                    h = rv.hazard(values)
+                # decision 4: the review's tick k uses uniform k - 1 of its stream
+                if u < h:
+                    cause = None
+                    for v in rv.reads:
+                        c = last.get(v)
+                        if c is not None and (cause is None or c > cause):
+                            cause = c
+                    if rv.options is None:
+                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
+                              rv.id, "simulated", None)
+                        return
+                    # exclusive choice: u / h is uniform on [0, 1) given that the actor acts
+                    x = u / h
+                    for kind, cum, share, actor, target, off in rv.options:
+                        if x < cum:
+                            if not off and kind not in occurred:
+                                occur(kind, actor, target, frozen_data({"p": h * share}),
+                                      cause, rv.id, "simulated", None)
+                            return
+
         def tick(tk: _Tick) -> None:
             i = tk.i
             for rv, slot in tick_reviews[i]:
-                if rv.once and rv.decides in occurred:
-                    continue
-                if rv.when is None or rv.when(values):
-                    h = rv.constant
-                    if h is None:
-                        h = rv.hazard(values)
-                    # decision 4: the review's tick k uses uniform k - 1 of its stream
-                    if table[slot] < h:
-                        cause = None
-                        for v in rv.reads:
-                            c = last.get(v)
-                            if c is not None and (cause is None or c > cause):
-                                cause = c
-                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
-                              rv.id, "simulated", None)
+                review(rv, table[slot])
             i += 1
             if i < n_ticks:
                 # one tick object per replicate goes back in the queue (SimPy's public
@@ -670,6 +814,8 @@ class Engine:
             schedule(_External(o, external_callbacks), _EXTERNAL, float(o.time))
         if n_ticks:
             schedule(_Tick(tick_callbacks), _REVIEW, tick_times[0])
+        if self._random_phase:
+            self._schedule_random_phase(schedule, review, base)
         for due, it in carried:
             if not it.dead:
                 schedule(it, _RULE, due)
@@ -677,6 +823,19 @@ class Engine:
         if overflow:
             self._grow(set(overflow))
         return out
+
+
+class _PhaseTick:
+    """The clock of one random-phase review in one replicate."""
+
+    __slots__ = ("callbacks", "rv", "times", "k")
+    _ok = True
+
+    def __init__(self, rv: _Review, times: list[float], callbacks: list):
+        self.callbacks = callbacks
+        self.rv = rv
+        self.times = times
+        self.k = 0
 
 
 def _runaway(world: World, out: list[Event], now: float) -> InputError:
