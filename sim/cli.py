@@ -1,4 +1,5 @@
-"""The ``sim`` command: run, validate, compare, show, story, why, verify, plot, hindcast, ingest.
+"""The ``sim`` command: run, validate, compare, show, story, why, verify, plot, hindcast, ingest,
+report, schema.
 
 Exit status: 0 success, 2 bad input (a message naming the file, the line and
 a hint; never a traceback), 1 internal error, 130 interrupted.
@@ -97,8 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     executor_args(q)
 
     q = cmd("validate", "Check scenario, world or history files without running them.",
-            "  sim validate scenarios/s400/*.yaml\n")
+            "  sim validate scenarios/s400/*.yaml\n"
+            "  sim validate scenarios/s400/baseline.yaml --check 200\n")
     q.add_argument("files", nargs="+")
+    q.add_argument("--check", type=_positive, metavar="N",
+                   help="also run N replicates of every branch of each scenario and check "
+                        "the world's invariants (exit 1 if any is broken)")
+
+    q = cmd("schema", "Print the JSON Schema of world or history files (for editors).",
+            "  sim schema world > world.schema.json\n")
+    q.add_argument("kind", choices=["world", "history"])
 
     q = cmd("compare", "Compare scenarios or runs: outcomes and paired differences.",
             "  sim compare scenarios/s400/baseline.yaml scenarios/s400/crete_model.yaml -n 500\n")
@@ -200,10 +209,13 @@ def cmd_validate(a: argparse.Namespace) -> int:
     from sim.errors import Problem
 
     problems: list[str] = []
+    broken = 0
     for f in a.files:
         try:
             kind = _validate_one(Path(f))
             print(f"{f}: ok ({kind})")
+            if a.check and kind.startswith("scenario"):
+                broken += _check_invariants(Path(f), a.check)
         except InputError as exc:
             problems.append(str(exc))
         except SimError as exc:
@@ -211,6 +223,26 @@ def cmd_validate(a: argparse.Namespace) -> int:
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 2
+    return 1 if broken else 0
+
+
+def _check_invariants(path: Path, n: int) -> int:
+    """Run n replicates of every branch; print broken invariants; return how many."""
+    from sim.invariants import check_scenario, describe
+    from sim.scenario import load_scenario
+
+    breaches = check_scenario(load_scenario(path), n)
+    for b in breaches:
+        print(f"{path}: {describe(b)}")
+    if not breaches:
+        print(f"{path}: invariants hold in {n} replicates of every branch")
+    return len(breaches)
+
+
+def cmd_schema(a: argparse.Namespace) -> int:
+    from sim.schema import schema_path
+
+    sys.stdout.write(schema_path(a.kind).read_text(encoding="utf-8"))
     return 0
 
 
@@ -386,7 +418,8 @@ def cmd_report(a: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
             "story": cmd_story, "why": cmd_why, "verify": cmd_verify, "plot": cmd_plot,
-            "hindcast": cmd_hindcast, "ingest": cmd_ingest, "report": cmd_report}
+            "hindcast": cmd_hindcast, "ingest": cmd_ingest, "report": cmd_report,
+            "schema": cmd_schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from sim import yamlfile
+from sim import schema, yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, Occurrence, frozen_data
 from sim.world import World
@@ -37,12 +37,12 @@ __all__ = ["Source", "HistoryEntry", "History", "NoMatch", "load_history", "pars
 
 CONFIDENCE = ("high", "medium", "low")
 GRANULARITY = ("day", "week", "month", "year")
-TOP_KEYS = ("sources", "events")
-SOURCE_KEYS = ("outlet", "title", "published", "url", "note")
-SOURCE_REQUIRED = ("outlet", "title", "published")
-ENTRY_KEYS = ("date", "event", "actor", "target", "source", "confidence", "granularity",
-              "note", "data")
-ENTRY_REQUIRED = ("date", "event", "source")
+# the keys of each mapping come from the one declarative description (sim.schema)
+TOP_KEYS = schema.HISTORY.names
+SOURCE_KEYS = schema.SOURCE.names
+SOURCE_REQUIRED = schema.SOURCE.required
+ENTRY_KEYS = schema.ENTRY.names
+ENTRY_REQUIRED = schema.ENTRY.required
 DEFAULT_CONFIDENCE = "medium"
 DEFAULT_GRANULARITY = "day"
 DATE_HINT = "write an ISO date like 2019-07-12"
@@ -184,7 +184,7 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
                                          f"not {_type_name(data)}",
                                      "expected 'sources:' (citations) and 'events:' "
                                      "(a list of dated entries)"))
-    keys((), data, TOP_KEYS, ("events",), "the history file")
+    keys((), data, TOP_KEYS, schema.HISTORY.required, "the history file")
 
     sources: dict[str, Source] = {}
     sec = data.get("sources")

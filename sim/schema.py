@@ -324,7 +324,7 @@ HISTORY = Section("history", "a history file", (
                     "additionalProperties": _ref("source")},
         "citation id -> where the evidence comes from", default="none", type="mapping"),
     Key("events", {"type": "array", "items": _ref("entry")},
-        "entries in date order, none before the world's `starts`", default="`[]`",
+        "entries in date order, none before the world's `starts`", required=True,
         type="list"),
 ))
 

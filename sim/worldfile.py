@@ -554,6 +554,8 @@ class _WorldParser:
             return None
         if isinstance(spec, (Mapping, list)) and not spec:
             return None
+        if self.starts is None:      # already reported; calendar conditions need it
+            return None
         return condition(spec, self.starts)
 
     def check_condition(self, path: tuple, spec: Any) -> None:
@@ -834,9 +836,11 @@ class _WorldParser:
                          key=True)
             elif "decides" in spec:
                 self.reference(path + ("decides",), decides, "event", self.event_ids)
-            choose = self.parse_choose(path + ("choose",), spec.get("choose"), what)
+            choose = self.parse_choose(path + ("choose",), spec.get("choose"), what) \
+                if "choose" in spec else ()
             every = spec.get("every")
-            calendar = self.parse_calendar(path + ("calendar",), spec.get("calendar"), what)
+            calendar = self.parse_calendar(path + ("calendar",), spec.get("calendar"), what) \
+                if "calendar" in spec else ()
             if "every" in spec and "calendar" in spec:
                 self.add(path + ("calendar",), f"{what} has both 'every' and 'calendar'",
                          "a review runs every N days or on calendar dates, not both", key=True)
@@ -885,8 +889,6 @@ class _WorldParser:
         return value
 
     def parse_choose(self, path: tuple, spec: Any, what: str) -> tuple:
-        if spec is None:
-            return ()
         form = "choose: {sanctions: 2, waiver: 1}"
         if not isinstance(spec, Mapping) or not spec:
             self.add(path, f"'choose' of {what} must be a mapping of events to weights, "
@@ -904,8 +906,6 @@ class _WorldParser:
         return tuple((e, float(w)) for e, w in spec.items()) if ok else ()
 
     def parse_calendar(self, path: tuple, spec: Any, what: str) -> tuple:
-        if spec is None:
-            return ()
         hint = 'month-days as text, e.g. calendar: ["12-15"] (every year on 15 December)'
         if isinstance(spec, str):
             spec = [spec]

@@ -1,0 +1,96 @@
+"""The declarative schema: shipped JSON Schemas, `sim schema`, docs tables, loaders' keys."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from sim import cli, schema, yamlfile
+from sim.worldfile import _on_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+WORLDS = sorted((ROOT / "scenarios").glob("*/world.yaml")) + [
+    ROOT / "tests" / "data" / "world2" / "world.yaml"]
+HISTORIES = sorted((ROOT / "scenarios").glob("*/history.yaml"))
+
+
+def as_json(value):
+    """YAML data as a JSON document (dates become ISO text, as an editor sees them)."""
+    if isinstance(value, dict):
+        return {("on" if k is True else str(k)): as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_json(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def printed_schema(kind, capsys):
+    assert cli.main(["schema", kind]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("kind", ["world", "history"])
+def test_shipped_schema_is_the_generated_one(kind, capsys):
+    assert printed_schema(kind, capsys) == schema.json_schema(kind)
+    jsonschema.Draft202012Validator.check_schema(schema.json_schema(kind))
+
+
+@pytest.mark.parametrize("path", WORLDS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_sim_schema_world_validates_the_worlds(path, capsys):
+    validator = jsonschema.Draft202012Validator(printed_schema("world", capsys))
+    doc = as_json(_on_keys(yamlfile.load(path)).data)
+    assert [e.message for e in validator.iter_errors(doc)] == []
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_sim_schema_history_validates_the_histories(path, capsys):
+    validator = jsonschema.Draft202012Validator(printed_schema("history", capsys))
+    assert [e.message for e in validator.iter_errors(as_json(yamlfile.load(path).data))] == []
+
+
+def test_schema_rejects_what_the_loader_rejects():
+    world = as_json(_on_keys(yamlfile.load(ROOT / "scenarios/s400/world.yaml")).data)
+    v = jsonschema.Draft202012Validator(schema.json_schema("world"))
+    bad = dict(world, rulez=[])
+    assert any("rulez" in e.message for e in v.iter_errors(bad))
+    rule = dict(world["rules"][0], probabilty=0.5)
+    assert list(v.iter_errors(dict(world, rules=[rule])))
+    review = {k: x for k, x in world["reviews"][0].items() if k != "every"}
+    assert list(v.iter_errors(dict(world, reviews=[review])))      # every or calendar
+    review = dict(world["reviews"][0], probability=1.5)
+    assert list(v.iter_errors(dict(world, reviews=[review])))
+    review = dict(world["reviews"][0], probability={"logistic": {"var": "x", "mid": 1}})
+    assert list(v.iter_errors(dict(world, reviews=[review])))      # scale missing
+
+
+def test_docs_tables_are_generated_from_the_schema():
+    text = (ROOT / "docs" / "world-language.md").read_text(encoding="utf-8")
+    assert schema.docs_tables(text) == text, "run: python -m sim.schema --docs"
+    for name in ("world", "variable", "decay", "event", "rule", "review", "modifier",
+                 "invariant", "history", "source", "entry"):
+        assert f"<!-- schema:{name} -->" in text
+        assert schema.markdown_table(schema.SECTIONS[name]) in text
+
+
+def test_loaders_take_their_keys_from_the_schema():
+    from sim import history, worldfile
+
+    assert worldfile.TOP_KEYS == schema.WORLD.names
+    assert worldfile.REVIEW_KEYS == schema.REVIEW.names
+    assert worldfile.VARIABLE_KEYS == schema.VARIABLE.names
+    assert history.ENTRY_KEYS == schema.ENTRY.names
+    # every key the schema lists is accepted by the loader: the test world uses them all
+    w = yamlfile.load(ROOT / "tests/data/world2/world.yaml").data
+    used = set(w) | {k for r in w["reviews"] for k in r} | {k for r in w["rules"] for k in r}
+    used |= {k for v in w["state"].values() if isinstance(v, dict) for k in v}
+    used |= {k for i in w["invariants"] for k in i}
+    used |= {k for r in w["reviews"] for m in r.get("modifiers", []) for k in m}
+    for section in (schema.WORLD, schema.REVIEW, schema.VARIABLE, schema.INVARIANT,
+                    schema.MODIFIER):
+        missing = set(section.names) - used - {"description", "note", "decides", "every",
+                                                "calendar", "choose", "on"}
+        assert not missing, (section.name, missing)
