@@ -73,6 +73,20 @@ carries them for users):
 9. A replicate that records more than ``max_events`` (default 100,000) events
    raises an InputError naming the rules involved: a loop of rules with zero
    delay and probability 1 would otherwise never end.
+10. World language 2 (docs/world-language.md). Review timing: ``phase: d``
+   ticks at fork + d + k*every (k >= 0); ``phase: random`` draws d = every (1 - u),
+   u uniform 0 of the source "phase:ID", per replicate (its ticks are queued per
+   replicate and, at equal times, come after the shared review clock's);
+   ``calendar`` ticks on month-days of every year in (fork, horizon]. Tick k
+   (from 0) uses uniform k of the review's stream in every case. An exclusive
+   choice uses that one uniform u twice: act if u < hazard, then pick by u /
+   hazard against the cumulative weights. A review stops once one of its
+   ``unless`` events has occurred. Decaying variables and the calendar
+   variable ``date`` are brought to the current time (``State.advance``)
+   before an occurrence's effects, before a tick reads state and before a
+   consequence re-checks its ``when``; worlds without them skip this, so
+   their runs are unchanged. Invariants are checked at each occurrence of
+   their ``never`` event, before its effects (:attr:`Engine.violations`).
 """
 from __future__ import annotations
 

@@ -363,8 +363,11 @@ def schema_text(kind: str) -> str:
 def markdown_table(section: Section) -> str:
     """The reference table of one section, as the docs show it."""
     lines = ["| key | required | type | default | meaning |", "|---|---|---|---|---|"]
+    groups = {n: g for g in section.one_of_required for n in g}
     for k in section.keys:
         req = "yes" if k.required else "no"
+        if k.name in groups:
+            req = "one of " + " / ".join(f"`{n}`" for n in groups[k.name])
         lines.append(f"| `{k.name}` | {req} | {k.type} | {k.default} | {k.meaning} |")
     return "\n".join(lines) + "\n"
 
