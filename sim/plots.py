@@ -183,6 +183,13 @@ def shorten(text: str, width: int) -> str:
     return cut.rstrip(" ,;:-") + "\u2026"
 
 
+def _review_badge(rv: Any) -> str:
+    """A review's probability and period, short: "6%/30d", "f(tension)/yearly"."""
+    p = rv.probability
+    prob = _pct(p) if isinstance(p, (int, float)) else f"f({p.var})"
+    return f"{prob}/" + ("yearly" if rv.calendar else f"{rv.every:g}d")
+
+
 def _pct(x: float) -> str:
     if x != x:  # nan
         return "n/a"
@@ -826,7 +833,8 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
     order = list(world.events)
     reviews_by_event: dict[str, list[Any]] = {}
     for rv in world.reviews:
-        reviews_by_event.setdefault(rv.decides, []).append(rv)
+        for k in rv.outcomes:                   # `decides`, or every event of a `choose`
+            reviews_by_event.setdefault(k, []).append(rv)
     nbrs: dict[str, list[str]] = {k: [] for k in world.events}
     produced = set(reviews_by_event)
     for r in world.rules:
@@ -885,7 +893,7 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
             ax.text(x, y + (0.07 if rvs else 0), text, ha="center", va="center", fontsize=7,
                     zorder=4, linespacing=1.0)
             if rvs:
-                badge = ", ".join(f"\u21bb {_pct(r.probability)}/{r.every:g}d" for r in rvs)
+                badge = ", ".join(f"\u21bb {_review_badge(r)}" for r in rvs)
                 ax.text(x, y - box_h / 2 + 0.02, badge, ha="center", va="bottom",
                         fontsize=6.5, color=OKABE_ITO["vermillion"], zorder=4,
                         fontweight="bold", gid="review")

@@ -465,3 +465,20 @@ def test_world2_runs_identically_under_every_executor(tmp_path):
     digests = {ex: r.manifest["digests"] for ex, r in runs.items()}
     assert digests["serial"] == digests["processes"] == digests["dask"]
     assert len(digests["serial"]) == 2 * 24 + 2
+
+
+def test_world2_run_tells_its_story_and_draws_its_graph(tmp_path, capsys):
+    """Reviews with choices and curves show in the event graph and in stories."""
+    import sim
+    from sim.plots import event_graph
+    from sim.worldfile import load_world
+
+    fig = event_graph(load_world(DATA / "world.yaml"))
+    badges = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "review"]
+    assert any("f(tension)/15d" in b for b in badges) and any("yearly" in b for b in badges)
+    r = sim.run(DATA / "scenario.yaml", out=tmp_path / "run", replicates=4, executor="serial",
+                progress=False)
+    for i in range(4):
+        assert cli.main(["story", str(r.folder), "--replicate", str(i)]) == 0
+    out = capsys.readouterr().out
+    assert "review beta_reacts by B" in out or "review alpha_provokes by A" in out
