@@ -320,7 +320,8 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
 
 class _Review:
     __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
-                 "target", "once", "src", "key", "options", "unless", "phase", "calendar")
+                 "target", "once", "src", "key", "options", "unless", "phase", "calendar",
+                 "special")
 
     def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = ()):
         self.id = review.id
@@ -339,6 +340,8 @@ class _Review:
         self.unless = tuple(review.unless)
         self.phase = review.phase
         self.calendar = review.calendar
+        # a choice, an `unless` or a state that changes with time: the general tick code
+        self.special = bool(review.choose or review.unless) or State(world).dynamic
         if review.choose:
             # exclusive choice: (event, cumulative weight, share, actor, target, once);
             # a suppressed option stays (its share of the uniform then produces nothing)
@@ -810,7 +813,25 @@ class Engine:
         def tick(tk: _Tick) -> None:
             i = tk.i
             for rv, slot in tick_reviews[i]:
-                review(rv, table[slot])
+                if rv.special:
+                    review(rv, table[slot])
+                    continue
+                # the common case, inline (as review() without choice, unless or decay)
+                if rv.once and rv.decides in occurred:
+                    continue
+                if rv.when is None or rv.when(values):
+                    h = rv.constant
+                    if h is None:
+                        h = rv.hazard(values)
+                    # decision 4: the review's tick k uses uniform k - 1 of its stream
+                    if table[slot] < h:
+                        cause = None
+                        for v in rv.reads:
+                            c = last.get(v)
+                            if c is not None and (cause is None or c > cause):
+                                cause = c
+                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
+                              rv.id, "simulated", None)
             i += 1
             if i < n_ticks:
                 # one tick object per replicate goes back in the queue (SimPy's public
