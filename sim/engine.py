@@ -87,6 +87,13 @@ carries them for users):
    consequence re-checks its ``when``; worlds without them skip this, so
    their runs are unchanged. Invariants are checked at each occurrence of
    their ``never`` event, before its effects (:attr:`Engine.violations`).
+11. History uncertainty (opt-in, ``uncertainty=`` a :class:`sim.history.Uncertainty`):
+   the prefix is empty and each replicate records its own history. Entry j (its
+   source keyed "history:KIND@DAY#RANK") is kept if uniform 0 of its source is
+   below its keep probability, and falls on first + floor(u1 * days) of its
+   period. A drawn date at or after the fork drops the entry (the model takes
+   over), as for certain history; entries recorded at or after the fork are not
+   drawn back before it.
 """
 from __future__ import annotations
 
@@ -97,6 +104,7 @@ import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 import simpy
 
@@ -399,12 +407,21 @@ class Engine:
 
     def __init__(self, world: World, history: Sequence[Occurrence], fork: float,
                  horizon: float, inject: Sequence[Occurrence] = (),
-                 suppress: Collection[str] = (), max_events: int = 100_000):
+                 suppress: Collection[str] = (), max_events: int = 100_000,
+                 uncertainty: Any = None):
         self.world = world
         self.max_events = max_events
         self.fork = fork = float(fork)
         self.horizon = horizon = float(horizon)
         _check(world, history, inject, suppress, fork, horizon)
+        # opt-in history uncertainty (decision 11): nothing is shared before the fork;
+        # each replicate draws its history and runs it in an engine of its own
+        self.uncertainty = uncertainty if uncertainty is not None and uncertainty.active \
+            else None
+        if self.uncertainty is not None:
+            self._uncertain = self._spread(history)
+            self._inject = tuple(inject)
+            history = ()
         self.suppress = suppressed = frozenset(suppress)
         events = world.events
 
@@ -439,9 +456,12 @@ class Engine:
                         for k, et in events.items()}
         self._tracks = {k: v for k, v in self._tracks.items() if v}
         # kind -> (once?, tracked variables it sets, rules it cancels, rules on it,
-        #          watched by an `unless` or guarded by an invariant?)
+        #          more to do: a state that changes with time, or watched by a review's
+        #          `unless` or an invariant?)
+        dynamic = State(world).dynamic
         self._plan = {k: (k in self._once, self._tracks.get(k, ()), self._cancels.get(k, ()),
-                          rules_on.get(k, ()), k in self._watched or k in self._guards)
+                          rules_on.get(k, ()),
+                          dynamic or k in self._watched or k in self._guards)
                       for k in events}
 
         self.prefix_violations: list[tuple[int, int, float]] = []
@@ -510,7 +530,7 @@ class Engine:
                 random_phase.append(rv)
                 continue
             for k, t in enumerate(rv.ticks(world, fork, horizon)):
-                due.setdefault(t, []).append((rv, len(table_src)))
+                due.setdefault(t, []).append((rv, len(table_src), rv.special))
                 table_src.append(rv.src)
                 table_n.append(k)
         self._random_phase = tuple(random_phase)
@@ -530,6 +550,44 @@ class Engine:
         self._fork_occurred = frozenset(occurred)
         self._fork_seen = frozenset(seen)
         self._fork_last = last
+
+    def _spread(self, history: Sequence[Occurrence]) -> tuple:
+        """(occurrence, first day, days, keep probability, source key) of each history
+        occurrence before the fork; the key names the entry by event, recorded date and
+        rank among equal pairs, so branches that drop other entries draw alike."""
+        out = []
+        rank: dict[tuple[str, float], int] = {}
+        u = self.uncertainty
+        for o in history:
+            if o.time >= self.fork:
+                continue
+            n = rank[o.kind, o.time] = rank.get((o.kind, o.time), -1) + 1
+            first, days = u.period(self.world.date(o.time), o.granularity, self.world.starts)
+            key = source_key("history", f"{o.kind}@{o.time:g}#{n}")
+            out.append((o, first, days, u.keep_probability(o.confidence), key))
+        return tuple(out)
+
+    def _run_uncertain(self, rng: random.Random, stream: str) -> list[Event]:
+        """One replicate with its own history: entries dropped with probability 1 - keep
+        (uniform 0 of the entry's source), dates drawn in their period (uniform 1); then
+        the run, from the same replicate generator state, so rules and reviews draw as
+        they would with certain history."""
+        state = rng.getstate()
+        base = rng.getrandbits(64)
+        rng.setstate(state)
+        occs = []
+        for o, first, days, keep, key in self._uncertain:
+            if keep < 1.0 and uniform(base, key, 0) >= keep:
+                continue
+            if days > 1:
+                t = first + math.floor(uniform(base, key, 1) * days)
+                o = attrs.evolve(o, time=t)
+            occs.append(o)
+        sub = Engine(self.world, occs, self.fork, self.horizon, self._inject, self.suppress,
+                     self.max_events)
+        out = [e.evolve(stream=stream) for e in sub.prefix] + sub.run(rng, stream)
+        self.violations = sub.violations
+        return out
 
     def _check_invariants(self, kind: str, values: Mapping[str, Any], seen: Collection[str],
                           version: int, time: float, out: list) -> None:
@@ -626,6 +684,8 @@ class Engine:
 
     def run(self, rng: random.Random, stream: str) -> list[Event]:
         """One replicate: the events after the prefix (versions k+1.., in ``stream``)."""
+        if self.uncertainty is not None:
+            return self._run_uncertain(rng, stream)
         fork = self.fork
         horizon = self.horizon
         plan = self._plan
@@ -644,13 +704,14 @@ class Engine:
 
         state = self._fork_state.copy()
         values = state.values
-        apply = state.apply
+        apply = state.applier()
         dynamic = state.dynamic
         advance = state.advance
         occurred = set(self._fork_occurred)
         seen = set(self._fork_seen)
         violations = self.violations = list(self.prefix_violations)
         guards = self._guards
+        watched = self._watched
         check_invariants = self._check_invariants
         last = dict(self._fork_last)
         pending: dict[str, list[_Pending]] = {}
@@ -697,13 +758,14 @@ class Engine:
                 raise _runaway(self.world, out, now)
             out.append(Event(stream, version, now, kind, actor, target, data, cause, rule,
                              origin, source))
-            is_once, tracks, cancels, rules, watched = plan[kind]
-            if dynamic:
-                advance(now)
-            if watched:
+            is_once, tracks, cancels, rules, more = plan[kind]
+            if more:
+                if dynamic:
+                    advance(now)
                 if kind in guards:
                     check_invariants(kind, values, seen, version, now, violations)
-                seen.add(kind)
+                if kind in watched:
+                    seen.add(kind)
             if is_once:
                 occurred.add(kind)
             if tracks:
@@ -812,8 +874,8 @@ class Engine:
 
         def tick(tk: _Tick) -> None:
             i = tk.i
-            for rv, slot in tick_reviews[i]:
-                if rv.special:
+            for rv, slot, special in tick_reviews[i]:
+                if special:
                     review(rv, table[slot])
                     continue
                 # the common case, inline (as review() without choice, unless or decay)

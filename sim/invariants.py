@@ -42,7 +42,7 @@ def check_scenario(scenario, n: int) -> list[Breach]:
         if not invs:
             continue
         eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
-                     suppress=br.suppress)
+                     suppress=br.suppress, uncertainty=br.uncertainty)
         count = [0] * len(invs)
         first: list[tuple[int, float] | None] = [None] * len(invs)
         for i in range(n):

@@ -140,7 +140,8 @@ def _engine(scenario: Scenario, b: int) -> Engine:
     if eng is None:
         br = scenario.branches[b]
         eng = engines[b] = Engine(br.world, br.history, br.fork, br.horizon,
-                                  inject=br.inject, suppress=br.suppress)
+                                  inject=br.inject, suppress=br.suppress,
+                                  uncertainty=br.uncertainty)
     return eng
 
 

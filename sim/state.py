@@ -60,13 +60,27 @@ class State:
 
     def apply(self, kind: str) -> None:
         """Apply the effects of one event of ``kind`` (at time ``now``: see :meth:`advance`)."""
+        if self._plain:
+            self._apply_plain(kind)
+        else:
+            self._apply_full(kind)
+
+    def applier(self):
+        """The bound method that applies effects in this world (for the engine's loop)."""
+        return self._apply_plain if self._plain else self._apply_full
+
+    def _apply_plain(self, kind: str) -> None:
         effects = self._effects.get(kind)
         if effects:
             values = self.values
-            if self._plain:
-                for var, is_set, value in effects:
-                    values[var] = value if is_set else values[var] + value
-                return
+            for var, is_set, value in effects:
+                values[var] = value if is_set else values[var] + value
+
+    def _apply_full(self, kind: str) -> None:
+        """Effects with bounds and decay anchors."""
+        effects = self._effects.get(kind)
+        if effects:
+            values = self.values
             variables = self.world.variables
             for var, is_set, value in effects:
                 v = variables[var]
@@ -92,7 +106,7 @@ class State:
         new.values = dict(self.values)
         new._effects = self._effects
         new._decay = self._decay
-        new._anchor = dict(self._anchor)
+        new._anchor = dict(self._anchor) if self._decay else self._anchor
         new._clock = self._clock
         new.dynamic = self.dynamic
         new._plain = self._plain

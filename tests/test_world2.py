@@ -390,7 +390,7 @@ def test_validate_check_counts_broken_invariants(capsys):
 
     sc = load_scenario(DATA / "scenario.yaml")
     br = sc.branches[0]
-    eng = Engine(br.world, br.history, br.fork, br.horizon)
+    eng = Engine(br.world, br.history, br.fork, br.horizon, uncertainty=br.uncertainty)
     broke = []
     for i in range(first + 1):
         eng.run(replicate_rng(sc.seed, i), replicate_stream(br.name, i))
@@ -482,3 +482,98 @@ def test_world2_run_tells_its_story_and_draws_its_graph(tmp_path, capsys):
         assert cli.main(["story", str(r.folder), "--replicate", str(i)]) == 0
     out = capsys.readouterr().out
     assert "review beta_reacts by B" in out or "review alpha_provokes by A" in out
+
+
+# --------------------------------------------------------------------------- history uncertainty
+
+def hist(day: float, kind: str, granularity="day", confidence="high") -> Occurrence:
+    from sim.events import HISTORY
+
+    return Occurrence(time=day, kind=kind, origin=HISTORY, source="S",
+                      granularity=granularity, confidence=confidence)
+
+
+def uncertain_runs(history, unc, n=400, fork=400.0, w=None):
+    w = w or world()
+    eng = Engine(w, history, fork, fork + 10.0, uncertainty=unc)
+    assert eng.prefix == []
+    return [eng.run(replicate_rng(3, i), f"s/{i}") for i in range(n)]
+
+
+def test_uncertain_dates_fall_uniformly_in_their_period():
+    from sim.history import Uncertainty
+
+    # 2020-07-12 is day 193 (a Sunday); July 2020 is days 182..212; its ISO week 187..193
+    w = world()
+    assert w.day(dt.date(2020, 7, 12)) == 193.0
+    runs = uncertain_runs([hist(193.0, "go", "month"), hist(193.0, "other", "week")],
+                          Uncertainty(dates=True), w=w)
+    months = [e.time for r in runs for e in r if e.kind == "go"]
+    weeks = [e.time for r in runs for e in r if e.kind == "other"]
+    assert len(months) == len(weeks) == 400
+    assert set(months) == {float(d) for d in range(182, 213)}           # all 31 days drawn
+    assert set(weeks) == {float(d) for d in range(187, 194)}            # Monday..Sunday
+    assert abs(sum(months) / 400 - 197.0) < 5 * math.sqrt((31 ** 2 - 1) / 12 / 400)
+    assert all(e.origin == "history" and e.stream == f"s/{i}"
+               for i, r in enumerate(runs) for e in r)
+
+
+def test_low_confidence_entries_are_kept_with_their_probability():
+    from sim.history import Uncertainty
+
+    runs = uncertain_runs([hist(10.0, "go", confidence="low"), hist(20.0, "other")],
+                          Uncertainty(keep={"low": 0.3}))
+    kept = sum(any(e.kind == "go" for e in r) for r in runs)
+    assert abs(kept - 120) <= 5 * math.sqrt(400 * 0.3 * 0.7)
+    assert all(any(e.kind == "other" for e in r) for r in runs)        # high: always kept
+
+
+def test_uncertainty_without_effect_changes_nothing():
+    """Dates on, all entries day-granular: the same events as certain history, replicate
+    by replicate (rules and reviews draw the same numbers)."""
+    from sim.history import Uncertainty
+
+    w = world("rules:\n  - {id: r, on: go, then: other, probability: 0.5, "
+              "delay: {exponential: {mean: 30}}}\n"
+              "reviews:\n  - {id: v, actor: A, every: 7, decides: go, probability: 0.2}\n")
+    history = [hist(float(d), "go") for d in (3, 50, 90)]
+    certain = Engine(w, history, 100.0, 300.0)
+    unc = Engine(w, history, 100.0, 300.0, uncertainty=Uncertainty(dates=True))
+    for i in range(30):
+        a = certain.prefix + certain.run(replicate_rng(5, i), "s")
+        b = unc.run(replicate_rng(5, i), "s")
+        assert [(e.time, e.kind, e.cause, e.rule) for e in a] == \
+               [(e.time, e.kind, e.cause, e.rule) for e in b]
+
+
+def test_uncertain_dates_are_common_to_branches():
+    """A branch that drops another entry draws the same date for this one."""
+    from sim.history import Uncertainty
+
+    unc = Uncertainty(dates=True, keep={"low": 0.5})
+    both = uncertain_runs([hist(40.0, "other", "month", "low"), hist(193.0, "go", "month")],
+                          unc, n=50)
+    one = uncertain_runs([hist(193.0, "go", "month")], unc, n=50)
+    for a, b in zip(both, one):
+        assert [e.time for e in a if e.kind == "go"] == [e.time for e in b if e.kind == "go"]
+
+
+def test_malformed_history_uncertainty_in_a_scenario(tmp_path):
+    from sim.scenario import load_scenario
+
+    for f in ("world.yaml", "history.yaml"):
+        (tmp_path / f).write_text((DATA / f).read_text())
+    text = (DATA / "scenario.yaml").read_text().replace(
+        "history_uncertainty: {dates: true, keep: {low: 0.7}}",
+        "history_uncertainty: {dates: maybe, keep: {lo: 0.7, medium: 2}}")
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(InputError) as exc:
+        load_scenario(tmp_path / "s.yaml")
+    found = [(p.line, p.message, p.hint or "") for p in exc.value.problems]
+    line = text.splitlines().index(next(x for x in text.splitlines()
+                                        if x.startswith("history_uncertainty"))) + 1
+    assert any(ln == line and "'dates' must be true or false" in m for ln, m, _ in found)
+    assert any(ln == line and "unknown confidence 'lo'" in m and "did you mean 'low'" in h
+               for ln, m, h in found)
+    assert any(ln == line and "'medium' entries must be a number from 0 to 1" in m
+               for ln, m, _ in found)
