@@ -40,7 +40,7 @@ class State:
     """
 
     __slots__ = ("world", "values", "_effects", "dynamic", "now", "_anchor", "_decay",
-                 "_clock", "_plain")
+                 "_clock", "_plain", "_decay_params")
 
     def __init__(self, world: World):
         self.world = world
@@ -49,6 +49,7 @@ class State:
         self._effects = {k: tuple((e.var, e.op == "set", e.value) for e in et.effects)
                          for k, et in world.events.items() if et.effects}
         self._decay = tuple(v for v in world.variables.values() if v.half_life is not None)
+        self._decay_params = tuple((v.name, v.half_life, v.rest) for v in self._decay)
         self._anchor = {v.name: (v.initial, 0.0) for v in self._decay}
         self._clock = world.uses_date
         if self._clock:
@@ -89,15 +90,20 @@ class State:
                     self._anchor[var] = (x, self.now)
 
     def advance(self, t: float) -> None:
-        """Bring time-dependent values to time ``t`` (exact; no-op for a static world)."""
+        """Bring time-dependent values to time ``t`` (exact; no-op for a static world).
+
+        The same arithmetic as :meth:`sim.world.Variable.decayed`, inline (the engine
+        calls this at every occurrence and tick of a world that has decay)."""
+        if t == self.now:
+            return
         self.now = t
         if self._clock:
             self.values[DATE_VAR] = t
         values = self.values
         anchor = self._anchor
-        for v in self._decay:
-            a, t0 = anchor[v.name]
-            values[v.name] = v.decayed(a, t - t0)
+        for name, half_life, rest in self._decay_params:
+            a, t0 = anchor[name]
+            values[name] = rest + (a - rest) * 0.5 ** ((t - t0) / half_life)
 
     def copy(self) -> State:
         """An independent State with the same values (cheap: shares the effect table)."""
@@ -106,6 +112,7 @@ class State:
         new.values = dict(self.values)
         new._effects = self._effects
         new._decay = self._decay
+        new._decay_params = self._decay_params
         new._anchor = dict(self._anchor) if self._decay else self._anchor
         new._clock = self._clock
         new.dynamic = self.dynamic
