@@ -196,6 +196,10 @@ def cmd_run(a: argparse.Namespace) -> int:
                        progress=progress, force=a.force)
     print(r.outcomes)
     m = r.manifest
+    if m.get("invariants"):
+        from sim.invariants import summary_lines
+
+        print("\ninvariants:\n  " + "\n  ".join(summary_lines(m["invariants"])))
     failed = m.get("counts", {}).get("failed", 0)
     print(f"\nrun folder: {r.folder}  ({m.get('executor')}, {m.get('jobs')} worker(s), "
           f"{m.get('timings', {}).get('total_s')} s)")

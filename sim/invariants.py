@@ -66,3 +66,39 @@ def describe(b: Breach) -> str:
     return (f"branch '{b.branch}': invariant #{b.index + 1} ({b.text}) broken in "
             f"{b.replicates} of {b.of} replicates; first in replicate {b.first} "
             f"on {b.date}")
+
+
+def summarise(scenario, metas) -> dict[str, list[dict]]:
+    """Per branch, each invariant with the replicates that broke it and the first of them,
+    from the replicate streams' metadata (``broken``: invariant indexes), for a run's
+    manifest: ``{branch: [{"invariant": 1, "text": ..., "broken": k, "of": n,
+    "first": i or None}, ...]}``."""
+    counts: dict[tuple[str, int], list[int]] = {}
+    done: dict[str, int] = {}
+    for m in metas:
+        if m.get("prefix") or "replicate" not in m or m.get("status") != "ok":
+            continue
+        done[m["branch"]] = done.get(m["branch"], 0) + 1
+        for j in m.get("broken", ()):
+            counts.setdefault((m["branch"], j), []).append(m["replicate"])
+    out: dict[str, list[dict]] = {}
+    for br in scenario.branches:
+        rows = []
+        for j, inv in enumerate(br.world.invariants):
+            reps = counts.get((br.name, j), [])
+            rows.append({"invariant": j + 1, "text": inv.describe(), "broken": len(reps),
+                         "of": done.get(br.name, 0), "first": min(reps) if reps else None})
+        if rows:
+            out[br.name] = rows
+    return out
+
+
+def summary_lines(summary: dict[str, list[dict]]) -> list[str]:
+    """One line per branch and invariant of a manifest's ``invariants`` (see :func:`summarise`)."""
+    out = []
+    for branch, rows in summary.items():
+        for r in rows:
+            state = (f"broken in {r['broken']} of {r['of']} replicates (first: replicate "
+                     f"{r['first']})" if r["broken"] else f"held in all {r['of']} replicates")
+            out.append(f"{branch}: invariant #{r['invariant']} ({r['text']}) {state}")
+    return out

@@ -577,3 +577,29 @@ def test_malformed_history_uncertainty_in_a_scenario(tmp_path):
                for ln, m, h in found)
     assert any(ln == line and "'medium' entries must be a number from 0 to 1" in m
                for ln, m, _ in found)
+
+
+def test_run_counts_broken_invariants_in_manifest_output_and_report(tmp_path, capsys):
+    """The manifest counts, per branch, the replicates that broke each invariant and names
+    the first; the counts equal an independent re-run of the same replicates."""
+    from sim.invariants import check_scenario
+    from sim.report import render
+    from sim.runner import open_run
+    from sim.scenario import load_scenario
+
+    assert cli.main(["run", str(DATA / "scenario.yaml"), "-n", "12", "--out",
+                     str(tmp_path / "run"), "--executor", "serial", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    r = open_run(tmp_path / "run")
+    summary = r.manifest["invariants"]
+    expected = {(b.branch, b.index + 1): (b.replicates, b.first)
+                for b in check_scenario(load_scenario(DATA / "scenario.yaml"), 12)}
+    for branch, rows in summary.items():
+        for row in rows:
+            assert row["of"] == 12
+            got = (row["broken"], row["first"]) if row["broken"] else None
+            assert got == expected.get((branch, row["invariant"]))
+    assert summary["world2"][2]["broken"] > 0 and summary["world2"][0]["broken"] == 0
+    assert "invariant #3 (never waiver unless sanction) broken in" in out
+    html = render([r])
+    assert "<h2>Invariants</h2>" in html and "never waiver unless sanction" in html
