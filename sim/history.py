@@ -28,7 +28,7 @@ import attrs
 from sim import schema, yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, Occurrence, frozen_data
-from sim.world import World
+from sim.world import JOINT, World
 from sim.worldfile import load_yaml
 from sim.worldfile import type_name as _type_name
 
@@ -352,7 +352,16 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
         who: dict[str, str | None] = {}
         for k in ("actor", "target"):
             v = spec.get(k)
-            if v is not None and not (isinstance(v, str) and v in world.actors):
+            if k == "actor" and isinstance(v, list):       # a joint act: actor: [USA, TUR]
+                for j, a in enumerate(v):
+                    if not (isinstance(a, str) and a in world.actors):
+                        add(path + (k, j), f"unknown actor '{a}'",
+                            did_you_mean(str(a), world.actors))
+                if len(v) < 2 or len(set(map(str, v))) != len(v):
+                    add(path + (k,), "a joint act needs two or more different actors",
+                        "e.g. actor: [USA, TUR]; one actor is written actor: USA")
+                v = JOINT.join(map(str, v))
+            elif v is not None and not (isinstance(v, str) and v in world.actors):
                 add(path + (k,), f"unknown actor '{v}'", did_you_mean(str(v), world.actors))
             who[k] = v if v is not None else getattr(etype, k, None)
         source = spec.get("source")

@@ -49,7 +49,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E
 
 from sim.events import HISTORY, INJECTED, Event  # noqa: E402
 from sim.outcomes import cumulative_incidence, first_of_tree, halfwidth_curve  # noqa: E402
-from sim.world import World  # noqa: E402
+from sim.world import JOINT, World  # noqa: E402
 
 # --------------------------------------------------------------------------- style
 
@@ -181,6 +181,15 @@ def shorten(text: str, width: int) -> str:
     if " " in cut[width // 2:]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-") + "\u2026"
+
+
+def _actor_name(world: World, a: str) -> str:
+    """An actor's name; a joint act's actors ("USA+TUR") as "US & Turkey"."""
+    if a in world.actors:
+        return world.actors[a].name
+    if JOINT in a:
+        return " & ".join(_actor_name(world, x) for x in a.split(JOINT))
+    return a
 
 
 def _review_badge(rv: Any) -> str:
@@ -402,8 +411,8 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
     ax.set_xlim(float(_num(world, t_lo)), float(_num(world, t_hi)))
     ax.set_ylim(0, total)
     ax.set_yticks([base[a] + lane_h[a] / 2 for a in lanes])
-    ax.set_yticklabels(["\n".join(textwrap.wrap(world.actors[a].name if a in world.actors
-                                                 else a, 16)[:3]) for a in lanes])
+    ax.set_yticklabels(["\n".join(textwrap.wrap(_actor_name(world, a), 16)[:3])
+                        for a in lanes])
     ax.tick_params(axis="y", length=0)
     ax.grid(axis="y", visible=False)
     _date_axis(ax)
@@ -873,7 +882,7 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
     xy: dict[str, tuple[float, float]] = {}
     for ci, a in enumerate(cols):
         x = ci * col_w
-        name = world.actors[a].name if a in world.actors else a
+        name = _actor_name(world, a)
         ax.text(x, 0.9 * row_h, shorten(name, 30), ha="center", va="center", fontsize=9.5,
                 fontweight="bold", color=color(ci))
         ax.add_patch(FancyBboxPatch((x - col_w / 2 + 0.12, -(rows - 0.35) * row_h),

@@ -195,7 +195,9 @@ VARIABLE = Section("variable", "a state variable, long form", (
 ))
 
 EVENT = Section("event", "an event type", (
-    Key("actor", NAME, "the actor id who acts", default="none", type="actor id"),
+    Key("actor", {"anyOf": [NAME, {"type": "array", "items": NAME, "minItems": 2}]},
+        "the actor id who acts, or a list of two or more for a joint act", default="none",
+        type="actor id(s)"),
     Key("target", NAME, "the actor id acted upon", default="none", type="actor id"),
     Key("label", TEXT, "a short phrase for stories and plots", default='`""`', type="text"),
     Key("effects", {"type": "object", "additionalProperties": {
@@ -307,7 +309,9 @@ SOURCE = Section("source", "a citation", (
 ENTRY = Section("entry", "a dated history entry", (
     Key("date", DATE, "when it happened", required=True, type="date"),
     Key("event", NAME, "an event id of the world", required=True, type="event id"),
-    Key("actor", NAME, "who acted", default="the event type's", type="actor id"),
+    Key("actor", {"anyOf": [NAME, {"type": "array", "items": NAME, "minItems": 2}]},
+        "who acted (a list for a joint act)", default="the event type's",
+        type="actor id(s)"),
     Key("target", NAME, "who was acted upon", default="the event type's", type="actor id"),
     Key("source", NAME, "a key of `sources`", required=True, type="source id"),
     Key("confidence", {"enum": ["high", "medium", "low"]}, "how sure the record is",

@@ -29,7 +29,7 @@ from typing import Any
 
 from sim.errors import did_you_mean
 from sim.events import HISTORY, INJECTED, Event
-from sim.world import World
+from sim.world import JOINT, World
 
 SEPARATOR = "-" * 12
 
@@ -69,6 +69,8 @@ class _Teller:
         return self.label_of(e.kind)
 
     def name(self, actor: str | None) -> str:
+        if actor and JOINT in actor:                 # a joint act: every actor, named
+            return " & ".join(self.name(a) for a in actor.split(JOINT))
         a = self.world.actors.get(actor) if actor else None
         return a.name if a is not None else str(actor)
 

@@ -333,14 +333,25 @@ class Effect:
             values[self.var] = values[self.var] + self.value
 
 
+JOINT = "+"     # joins the actors of a joint event ("USA+TUR"); ids cannot contain it
+
+
 @attrs.frozen
 class EventType:
+    """An event type. A joint event (several actors, e.g. a joint statement) has
+    ``actor`` "A+B" (:data:`JOINT`); :attr:`actors` lists them."""
+
     id: str
     actor: str | None = None
     target: str | None = None
     label: str = ""
     effects: tuple[Effect, ...] = ()
     once: bool = False
+
+    @property
+    def actors(self) -> tuple[str, ...]:
+        """Every actor of the event (one, several for a joint event, or none)."""
+        return tuple(self.actor.split(JOINT)) if self.actor else ()
 
 
 @attrs.frozen

@@ -42,6 +42,7 @@ from sim.world import (
     COMPARATORS,
     DATE_VAR,
     DELAY_PARAMS,
+    JOINT,
     Actor,
     All,
     AnyOf,
@@ -482,7 +483,9 @@ class _WorldParser:
                 continue
             self.keys(path, spec, EVENT_KEYS, f"event '{eid}'")
             actor = spec.get("actor")
-            if actor is not None:
+            if isinstance(actor, list):
+                actor = self.joint_actors(path + ("actor",), actor, f"event '{eid}'")
+            elif actor is not None:
                 self.reference(path + ("actor",), actor, "actor", self.actors)
             target = spec.get("target")
             if target is not None:
@@ -501,6 +504,18 @@ class _WorldParser:
             self.events[eid] = EventType(eid, actor if isinstance(actor, str) else None,
                                          target if isinstance(target, str) else None,
                                          label, tuple(effects), once)
+
+    def joint_actors(self, path: tuple, names: list, what: str) -> str | None:
+        """The actor "A+B" of a joint event given as a list of two or more actor ids."""
+        ok = all([self.reference(path + (i,), a, "actor", self.actors)
+                  for i, a in enumerate(names)])
+        if not ok:
+            return None
+        if len(names) < 2 or len(set(names)) != len(names):
+            self.add(path, f"the actors of {what} must be two or more different actors",
+                     "e.g. actor: [USA, TUR] for a joint act; one actor is written actor: USA")
+            return None
+        return JOINT.join(names)
 
     def parse_effects(self, path: tuple, spec: Any, eid: str) -> list[Effect]:
         if spec is None:

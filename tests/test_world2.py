@@ -603,3 +603,38 @@ def test_run_counts_broken_invariants_in_manifest_output_and_report(tmp_path, ca
     assert "invariant #3 (never waiver unless sanction) broken in" in out
     html = render([r])
     assert "<h2>Invariants</h2>" in html and "never waiver unless sanction" in html
+
+
+# --------------------------------------------------------------------------- joint acts
+
+def test_joint_acts_record_and_show_every_actor(tmp_path):
+    from sim.history import parse_history
+    from sim.plots import timeline
+    from sim.story import story
+
+    w = parse(HEAD.replace("actors: {A: {name: Alpha}}", "actors: {A: {name: Alpha}, "
+                           "B: {name: Beta}}") + EVENTS + "  pact: {actor: [A, B]}\n")
+    assert w.events["pact"].actors == ("A", "B")
+    h = parse_history(loads("sources: {S: {outlet: O, title: T, published: 2020-01-05}}\n"
+                            "events:\n  - {date: 2020-01-05, event: go, actor: [B, A], "
+                            "source: S}\n  - {date: 2020-01-06, event: pact, source: S}\n",
+                            "h.yaml"), w)
+    eng = Engine(w, h.occurrences(w), 10.0, 30.0, inject=[at(20.0, "pact")])
+    evs = eng.prefix + eng.run(replicate_rng(1, 0), "s")
+    assert [(e.time, e.kind, e.actor) for e in evs] == [
+        (4.0, "go", "B+A"), (5.0, "pact", "A+B"), (20.0, "pact", "A+B")]
+    text = story(evs, w)
+    assert "[Beta & Alpha]" in text and "[Alpha & Beta]" in text
+    fig = timeline(evs, w)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "Alpha & Beta" in labels and "Beta & Alpha" in labels
+
+
+@pytest.mark.parametrize("actor, message", [
+    ("[A, A]", "two or more different actors"),
+    ("[A]", "two or more different actors"),
+    ("[A, C]", "unknown actor 'C'"),
+])
+def test_malformed_joint_acts(actor, message):
+    found = one_problem(HEAD + EVENTS + f"  pact: {{actor: {actor}}}\n")
+    assert any(p.line == 14 and message in p.message for p in found), [str(p) for p in found]
