@@ -406,7 +406,9 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     coding_path = Path(a.coding) if a.coding else ingest.default_coding_path(a.world)
     coding = ingest.load_coding(coding_path, world)
     result = ingest.ingest(ingest.read_article(a.article), a.published, coding,
-                           set(world.events), set(world.actors), a.source)
+                           set(world.events), set(world.actors), a.source,
+                           {k: et.actor for k, et in world.events.items()
+                            if len(et.actors) > 1})
     print(ingest.to_yaml(result), end="")
     return 0
 

@@ -638,3 +638,20 @@ def test_joint_acts_record_and_show_every_actor(tmp_path):
 def test_malformed_joint_acts(actor, message):
     found = one_problem(HEAD + EVENTS + f"  pact: {{actor: {actor}}}\n")
     assert any(p.line == 14 and message in p.message for p in found), [str(p) for p in found]
+
+
+def test_ingest_codes_a_joint_act_once_with_all_its_actors():
+    """In a world where the threat is a joint act of USA and USC, the sentence that names
+    both gives one candidate naming both (otherwise one per actor)."""
+    from sim.ingest import default_coding_path, ingest, load_coding, to_yaml
+
+    coding = load_coding(default_coding_path(ROOT / "scenarios/s400/world.yaml"))
+    text = "Senators and Secretary of State Mike Pompeo warned Turkey of sanctions on Monday."
+    alone = ingest(text, dt.date(2019, 4, 3), coding)
+    assert sorted(c.actor for c in alone.candidates
+                  if c.event == "sanctions_threatened") == ["USA", "USC"]
+    res = ingest(text, dt.date(2019, 4, 3), coding, joint={"sanctions_threatened": "USA+USC"})
+    joint = [c for c in res.candidates if c.event == "sanctions_threatened"]
+    assert [c.actor for c in joint] == ["USA+USC"]
+    assert len(joint[0].evidence) == 1
+    assert "  actor: [USA, USC]" in to_yaml(res)
