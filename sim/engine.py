@@ -305,7 +305,7 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
     base = review.probability
     mods = tuple((compile_condition(m.when), m.multiply, m.add) for m in review.modifiers)
     if isinstance(base, Curve):
-        curve = base
+        curve = _compile_curve(base)
 
         def hazard_curve(values: Mapping[str, Any]) -> float:
             p = curve(values)
@@ -324,6 +324,28 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
         return 0.0 if p < 0.0 else 1.0 if p > 1.0 else p
 
     return hazard
+
+
+def _compile_curve(c: Curve) -> Callable[[Mapping[str, Any]], float]:
+    """``c(values)`` with its parameters looked up once (the same arithmetic as
+    :meth:`sim.world.Curve.at`, so the same floats)."""
+    var = c.var
+    if c.kind == "logistic":
+        mid, scale, top = c.params["mid"], c.params["scale"], c.params.get("max", 1.0)
+        exp = math.exp
+
+        def logistic(values: Mapping[str, Any]) -> float:
+            z = -(values[var] - mid) / scale
+            return top / (1.0 + exp(z)) if z < 700 else 0.0
+
+        return logistic
+    q = 1.0 - c.params["p"]
+
+    def per_unit(values: Mapping[str, Any]) -> float:
+        x = values[var]
+        return 1.0 - q ** x if x > 0 else 0.0
+
+    return per_unit
 
 
 class _Review:

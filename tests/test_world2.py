@@ -655,3 +655,16 @@ def test_ingest_codes_a_joint_act_once_with_all_its_actors():
     assert [c.actor for c in joint] == ["USA+USC"]
     assert len(joint[0].evidence) == 1
     assert "  actor: [USA, USC]" in to_yaml(res)
+
+
+@pytest.mark.parametrize("curve", [
+    ("logistic", {"mid": 5.0, "scale": 1.5, "max": 0.4}), ("logistic", {"mid": -2.0, "scale": 0.3}),
+    ("per_unit", {"p": 0.03}), ("per_unit", {"p": 0.9})])
+def test_compiled_curves_give_the_same_floats(curve):
+    from sim.engine import _compile_curve
+    from sim.world import Curve
+
+    c = Curve(curve[0], "x", curve[1])
+    f = _compile_curve(c)
+    for x in [-1e6, -3.0, -0.5, 0.0, 1e-9, 0.7, 2.0, 5.0, 17.3, 1e3, 1e6]:
+        assert f({"x": x}) == c.at(x)
