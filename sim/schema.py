@@ -83,7 +83,11 @@ class Section:
         out: dict[str, Any] = {
             "type": "object",
             "description": self.title,
-            "properties": {k.name: {**k.schema, "description": k.meaning} for k in self.keys},
+            # an optional key left empty (null) is the same as absent, as for the loaders
+            "properties": {k.name: ({**k.schema, "description": k.meaning} if k.required else
+                                    {"anyOf": [k.schema, {"type": "null"}],
+                                     "description": k.meaning})
+                           for k in self.keys},
             "additionalProperties": False,
         }
         if self.required:

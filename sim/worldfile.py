@@ -759,6 +759,8 @@ class _WorldParser:
     def entry_id(self, path: tuple, spec: Mapping, what: str) -> str | None:
         rid = spec.get("id")
         if rid is None:
+            if "id" in spec:        # `id:` left empty: not silently dropped
+                self.add(path + ("id",), f"the {what} id is empty", IDENT_HINT)
             return None
         if not self.ident(path + ("id",), rid, f"{what} id"):
             return None

@@ -94,3 +94,30 @@ def test_loaders_take_their_keys_from_the_schema():
         missing = set(section.names) - used - {"description", "note", "decides", "every",
                                                 "calendar", "choose", "on"}
         assert not missing, (section.name, missing)
+
+
+@pytest.mark.parametrize("path", [ROOT / "scenarios/s400/world.yaml",
+                                  ROOT / "tests/data/world2/world.yaml"],
+                         ids=["s400", "world2"])
+def test_every_world_the_loader_accepts_the_schema_accepts(path):
+    """The schema never rejects a valid world (it is looser: names and types against
+    declarations are the loader's): checked on every one-value mutation of a world."""
+    from helpers import paths, replaced
+
+    from sim.errors import InputError
+    from sim.worldfile import parse_world
+
+    doc = _on_keys(yamlfile.load(path))
+    v = jsonschema.Draft202012Validator(schema.json_schema("world"))
+    accepted = 0
+    for p in paths(doc.data):
+        for value in (None, "zzz", [], {}, -1, 0, True, 1.5, 2, dt.date(2020, 6, 1)):
+            data = replaced(doc.data, p, value)
+            try:
+                parse_world(yamlfile.Located(data, doc.positions, str(path)))
+            except InputError:
+                continue
+            accepted += 1
+            errors = [e.message for e in v.iter_errors(as_json(data))]
+            assert not errors, (p, value, errors)
+    assert accepted > 50

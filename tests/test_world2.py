@@ -153,6 +153,9 @@ MALFORMED = [
      "unknown event 'stpo'", "did you mean 'stop'"),
     ("invariant-key", EVENTS + "invariants:\n  - {never: stop, unles: [go]}\n", 15,
      "unknown key 'unles'", "did you mean 'unless'"),
+    # found by tests/test_schema.py's loader-vs-schema check: an empty id was dropped silently
+    ("empty-rule-id", EVENTS + "rules:\n  - {id: , on: go, then: stop}\n", 15,
+     "the rule id is empty", "letters, digits"),
 ]
 
 
