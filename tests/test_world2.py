@@ -671,3 +671,31 @@ def test_compiled_curves_give_the_same_floats(curve):
     f = _compile_curve(c)
     for x in [-1e6, -3.0, -0.5, 0.0, 1e-9, 0.7, 2.0, 5.0, 17.3, 1e3, 1e6]:
         assert f({"x": x}) == c.at(x)
+
+
+# --------------------------------------------------------------------------- decay, property
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 200.0), st.sampled_from(["up", "down", "other"])),
+                max_size=8),
+       st.floats(0.0, 300.0))
+def test_decay_with_bounds_matches_a_hand_computation(steps, t):
+    """x starts at 8, decays toward 0 with half-life 10, `up` adds 3 and `down` -20, clamped
+    to [0, 10]: computed here step by step from the definition."""
+    w = world()
+    steps = sorted(steps)
+    evs = [ev(time, kind, i + 1) for i, (time, kind) in enumerate(steps)]
+    x, t0 = 8.0, 0.0
+    for time, kind in steps:
+        if time > t:
+            break
+        if kind == "other":
+            continue
+        x = x * 2.0 ** (-(time - t0) / 10.0) + (3.0 if kind == "up" else -20.0)
+        x, t0 = min(10.0, max(0.0, x)), time
+    expected = x * 2.0 ** (-(t - t0) / 10.0)
+    assert as_of(w, evs, t)["x"] == pytest.approx(expected, rel=1e-12, abs=1e-300)
