@@ -105,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run N replicates of every branch of each scenario and check "
                         "the world's invariants (exit 1 if any is broken)")
 
-    q = cmd("schema", "Print the JSON Schema of world or history files (for editors).",
-            "  sim schema world > world.schema.json\n")
-    q.add_argument("kind", choices=["world", "history"])
+    q = cmd("schema", "Print the JSON Schema of world, history or scenario files (for "
+            "editors).", "  sim schema world > world.schema.json\n")
+    q.add_argument("kind", choices=["world", "history", "scenario"])
 
     q = cmd("compare", "Compare scenarios or runs: outcomes and paired differences.",
             "  sim compare scenarios/s400/baseline.yaml scenarios/s400/crete_model.yaml -n 500\n")

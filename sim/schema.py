@@ -11,7 +11,7 @@ derived from these tables:
 - a JSON Schema per file kind (:func:`json_schema`), shipped in the package
   as ``sim/schemas/<kind>.schema.json`` and written by ``sim schema KIND``,
   for editors with a YAML language server;
-- the reference tables of ``docs/world-language.md``
+- the reference tables of ``docs/world-language.md`` and ``docs/scenarios.md``
   (:func:`markdown_table`; tests/test_schema.py checks the docs hold them
   verbatim, and ``python -m sim.schema --docs`` rewrites them).
 
@@ -36,7 +36,7 @@ import attrs
 
 __all__ = ["Key", "Section", "json_schema", "markdown_table", "SECTIONS", "KINDS",
            "schema_path", "WORLD", "ACTOR", "VARIABLE", "DECAY", "EVENT", "RULE", "REVIEW",
-           "MODIFIER", "INVARIANT", "HISTORY", "SOURCE", "ENTRY"]
+           "MODIFIER", "INVARIANT", "HISTORY", "SOURCE", "ENTRY", "SCENARIO"]
 
 IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 COMPARATORS = ("==", "!=", ">=", ">", "<=", "<")
@@ -60,6 +60,7 @@ class Key:
     required: bool = False
     default: str = ""
     type: str = ""          # the type as the docs say it ("number", "condition", ...)
+    required_unless: str = ""   # required unless this other key is given
 
 
 @attrs.frozen
@@ -92,9 +93,16 @@ class Section:
         }
         if self.required:
             out["required"] = list(self.required)
-        if self.one_of_required:
-            out["allOf"] = [{"anyOf": [{"required": [n]} for n in group]}
-                            for group in self.one_of_required]
+        groups = [{"anyOf": [{"required": [n]} for n in group]}
+                  for group in self.one_of_required]
+        unless: dict[str, list[str]] = {}
+        for k in self.keys:
+            if k.required_unless:
+                unless.setdefault(k.required_unless, []).append(k.name)
+        groups += [{"anyOf": [{"required": [other]}, {"required": names}]}
+                   for other, names in unless.items()]
+        if groups:
+            out["allOf"] = groups
         return out
 
 
@@ -336,15 +344,119 @@ HISTORY = Section("history", "a history file", (
         type="list"),
 ))
 
+# --------------------------------------------------------------------------- scenario files
+# (sim/scenario.py keeps its own key tuples for now; tests/test_schema.py checks that they
+# equal these, so the two cannot drift apart)
+
+DATE_OR_HORIZON = {"anyOf": [DATE, {"const": "horizon"}]}
+PATH_VALUES = {"type": "object", "additionalProperties": {
+    "anyOf": [SCALAR, {"type": "array"}]}}
+
+INJECT = Section("inject", "an injected event", (
+    Key("date", DATE, "when it occurs (before or after the fork)", required=True, type="date"),
+    Key("event", NAME, "an event id of the world", required=True, type="event id"),
+    Key("actor", NAME, "who acts", default="the event type's", type="actor id"),
+    Key("target", NAME, "who is acted upon", default="the event type's", type="actor id"),
+    Key("note", TEXT, "why", type="text"),
+))
+
+DROP = Section("drop", "a history entry to leave out", (
+    Key("event", NAME, "its event id", required=True, type="event id"),
+    Key("date", DATE, "its date (without: every entry of that event)", default="every",
+        type="date"),
+))
+
+OUTCOME = Section("outcome", "a measure of each replicate", (
+    Key("id", NAME, "a name of letters, digits and `_` (a CSV column)", required=True,
+        type="name"),
+    Key("label", TEXT, "a readable name", type="text"),
+    Key("by", DATE_OR_HORIZON, "for occurs/count/first: up to this date", default="horizon",
+        type="date or horizon"),
+    Key("at", DATE_OR_HORIZON, "for state: at this date", default="horizon",
+        type="date or horizon"),
+    Key("occurs", NAME, "1 if the event occurs by `by`, else 0", type="event id"),
+    Key("time_to", NAME, "days from the fork to the event's first occurrence",
+        type="event id"),
+    Key("state", NAME, "a variable's value at `at`", type="variable"),
+    Key("count", NAME, "occurrences by `by`", type="event id"),
+    Key("first", {"type": "array", "items": NAME, "minItems": 2},
+        "which of these events occurs first", type="event ids"),
+), one_of_required=(("occurs", "time_to", "state", "count", "first"),))
+
+LHS = Section("lhs", "a Latin hypercube sweep", (
+    Key("samples", {"type": "integer", "minimum": 1}, "points to draw", required=True,
+        type="whole number"),
+    Key("ranges", {"type": "object", "additionalProperties": {
+        "type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2}},
+        "parameter path -> [low, high]", required=True, type="mapping"),
+))
+
+SWEEP = Section("sweep", "one branch per point", (
+    Key("grid", {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}},
+        "parameter path -> values (the cartesian product)", type="mapping"),
+    Key("lhs", _ref("lhs"), "a Latin hypercube instead", type="mapping"),
+    Key("base", BOOL, "keep the base branch", default="`true`", type="true/false"),
+))
+
+_CHANGES = (
+    Key("set", PATH_VALUES, "parameter path -> value", default="none", type="mapping"),
+    Key("inject", {"type": "array", "items": _ref("inject")}, "events added",
+        default="`[]`", type="list"),
+    Key("suppress", NAMES, "events that can never occur", default="`[]`", type="event ids"),
+    Key("drop_history", {"type": "array", "items": _ref("drop")}, "history entries left out",
+        default="`[]`", type="list"),
+)
+
+BRANCH = Section("branch", "a variant run beside the base",
+                 (Key("description", TEXT, "what it changes", type="text"),) + _CHANGES)
+
+UNCERTAIN_HISTORY = Section("history_uncertainty", "opt-in history uncertainty", (
+    Key("dates", BOOL, "draw week/month/year entries' dates within their period",
+        default="`false`", type="true/false"),
+    Key("keep", {"type": "object", "propertyNames": {"enum": ["high", "medium", "low"]},
+                 "additionalProperties": PROB},
+        "confidence -> probability that such an entry occurs", default="none",
+        type="mapping"),
+))
+
+SCENARIO = Section("scenario", "a scenario file", (
+    Key("name", TEXT, "the scenario's name", default="the file's stem", type="text"),
+    Key("description", TEXT, "the question it asks", type="text"),
+    Key("extends", TEXT, "a scenario file this one starts from", default="none",
+        type="path"),
+    Key("world", TEXT, "the world file", type="path", required_unless="extends"),
+    Key("history", TEXT, "the history file", type="path", required_unless="extends"),
+    Key("fork", DATE, "history before it, the model from it", type="date",
+        required_unless="extends"),
+    Key("horizon", DATE, "the simulation stops there", type="date",
+        required_unless="extends"),
+    Key("replicates", {"type": "integer", "minimum": 1}, "replicates per branch",
+        default="1000", type="whole number"),
+    Key("seed", {"type": "integer", "minimum": 0}, "the seed", default="0",
+        type="whole number"),
+    *_CHANGES,
+    Key("outcomes", {"type": "array", "items": _ref("outcome")}, "what to measure",
+        default="`[]`", type="list"),
+    Key("branches", {"type": "object", "propertyNames": {"pattern": r"^[^/]+$"},
+                     "additionalProperties": {"anyOf": [{"type": "null"}, _ref("branch")]}},
+        "branch name -> changes from the base", default="none", type="mapping"),
+    Key("sweep", _ref("sweep"), "parameter sweep", default="none", type="mapping"),
+    Key("history_uncertainty", _ref("history_uncertainty"),
+        "opt-in history uncertainty", default="none", type="mapping"),
+))
+
 SECTIONS: dict[str, Section] = {s.name: s for s in (
     WORLD, ACTOR, VARIABLE, DECAY, EVENT, RULE, MODIFIER, REVIEW, INVARIANT,
-    HISTORY, SOURCE, ENTRY)}
+    HISTORY, SOURCE, ENTRY,
+    SCENARIO, INJECT, DROP, OUTCOME, BRANCH, SWEEP, LHS, UNCERTAIN_HISTORY)}
 KINDS = {"world": (WORLD, (ACTOR, VARIABLE, DECAY, EVENT, RULE, MODIFIER, REVIEW, INVARIANT)),
-         "history": (HISTORY, (SOURCE, ENTRY))}
+         "history": (HISTORY, (SOURCE, ENTRY)),
+         "scenario": (SCENARIO, (INJECT, DROP, OUTCOME, BRANCH, SWEEP, LHS,
+                                 UNCERTAIN_HISTORY))}
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a ``world`` or ``history`` file."""
+    """The JSON Schema (draft 2020-12) of a ``world``, ``history`` or ``scenario`` file."""
     top, parts = KINDS[kind]
     defs: dict[str, Any] = {s.name: s.object_schema() for s in parts}
     if kind == "world":
@@ -376,10 +488,13 @@ def markdown_table(section: Section) -> str:
         req = "yes" if k.required else "no"
         if k.name in groups:
             req = "one of " + " / ".join(f"`{n}`" for n in groups[k.name])
+        if k.required_unless:
+            req = f"yes, unless `{k.required_unless}`"
         lines.append(f"| `{k.name}` | {req} | {k.type} | {k.default} | {k.meaning} |")
     return "\n".join(lines) + "\n"
 
 
+DOCS = ("world-language.md", "scenarios.md")      # the docs that hold generated tables
 _MARK = re.compile(r"(<!-- schema:(\w+) -->\n)(.*?)(<!-- /schema -->)", re.S)
 
 
@@ -397,8 +512,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - a maintena
         print("usage: python -m sim.schema --docs", file=sys.stderr)
         return 2
     root = Path(__file__).resolve().parent.parent
-    doc = root / "docs" / "world-language.md"
-    doc.write_text(docs_tables(doc.read_text(encoding="utf-8")), encoding="utf-8")
+    for name in DOCS:
+        doc = root / "docs" / name
+        doc.write_text(docs_tables(doc.read_text(encoding="utf-8")), encoding="utf-8")
     for kind in KINDS:
         schema_path(kind).parent.mkdir(exist_ok=True)
         schema_path(kind).write_text(schema_text(kind), encoding="utf-8")
