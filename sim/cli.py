@@ -235,7 +235,11 @@ def _check_invariants(path: Path, n: int) -> int:
     from sim.invariants import check_scenario, describe
     from sim.scenario import load_scenario
 
-    breaches = check_scenario(load_scenario(path), n)
+    sc = load_scenario(path)
+    if not any(br.world.invariants for br in sc.branches):
+        print(f"{path}: its world declares no invariants; nothing to check")
+        return 0
+    breaches = check_scenario(sc, n)
     for b in breaches:
         print(f"{path}: {describe(b)}")
     if not breaches:

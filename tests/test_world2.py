@@ -699,3 +699,8 @@ def test_decay_with_bounds_matches_a_hand_computation(steps, t):
         x, t0 = min(10.0, max(0.0, x)), time
     expected = x * 2.0 ** (-(t - t0) / 10.0)
     assert as_of(w, evs, t)["x"] == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+def test_validate_check_says_when_there_is_nothing_to_check(capsys):
+    assert cli.main(["validate", str(ROOT / "tests/data/mini/scenario.yaml"), "--check", "3"]) == 0
+    assert "declares no invariants; nothing to check" in capsys.readouterr().out
