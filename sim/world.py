@@ -473,12 +473,38 @@ class Invariant:
     note: str = ""
 
     def describe(self) -> str:
+        """``never X unless Y or Z when <condition>``, in one line.
+
+        >>> Invariant("sanction", when=condition({"deal": True, "n": {">": 2}})).describe()
+        'never sanction when deal == true and n > 2'
+        """
         out = f"never {self.never}"
         if self.unless:
             out += " unless " + " or ".join(self.unless)
         if self.when is not None:
-            out += " when ..."
+            out += " when " + describe_condition(self.when)
         return out
+
+
+def describe_condition(c: Condition) -> str:
+    """A condition in one line of text (the clock variable ``date`` as "day N")."""
+    if isinstance(c, Compare):
+        v = c.value
+        text = ("true" if v else "false") if isinstance(v, bool) else f"{v:g}" \
+            if isinstance(v, float) else str(v)
+        if c.var == DATE_VAR:
+            text = f"day {text}"
+        return f"{c.var} {c.op} {text}"
+    if isinstance(c, Not):
+        return f"not ({describe_condition(c.part)})"
+    if isinstance(c, (All, AnyOf)):
+        joiner = " and " if isinstance(c, All) else " or "
+        parts = [describe_condition(p) for p in c.parts]
+        if len(parts) > 1:
+            parts = [f"({p})" if isinstance(q, (All, AnyOf)) else p
+                     for p, q in zip(parts, c.parts)]
+        return joiner.join(parts)
+    return repr(c)
 
 
 @attrs.frozen

@@ -385,6 +385,10 @@ def test_validate_check_counts_broken_invariants(capsys):
     assert code == 1
     assert "invariant #3 (never waiver unless sanction) broken in" in out
     assert "invariant #1" not in out and "invariant #2" not in out
+    from sim.worldfile import load_world
+
+    assert load_world(DATA / "world.yaml").invariants[1].describe() == \
+        "never sanction when deal == true"
     line = next(x for x in out.splitlines() if "branch 'world2'" in x)
     first = int(line.split("first in replicate ")[1].split()[0])
     # the named replicate really breaks it, and no earlier one does
