@@ -14,7 +14,8 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.errors import InputError, SimError
+from sim.errors import InputError, SimError, excerpt
+from sim.limits import MAX_JOBS, MAX_REPLICATES
 
 EPILOG = textwrap.dedent("""\
     examples:
@@ -39,21 +40,27 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
 
 
-def _int_at_least(minimum: int):
-    """An argparse type: a whole number >= ``minimum``, with a plain-words error."""
+def _int_at_least(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number >= ``minimum`` (and <= ``maximum``), with a
+    plain-words error."""
     def parse(text: str) -> int:
         try:
             n = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+            raise argparse.ArgumentTypeError(f"'{excerpt(text)}' is not a whole "
+                                             "number") from None
         if n < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
+        if maximum is not None and n > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {excerpt(n)}")
         return n
     return parse
 
 
 _positive = _int_at_least(1)
 _nonneg = _int_at_least(0)
+_replicates = _int_at_least(1, MAX_REPLICATES)
+_jobs = _int_at_least(1, MAX_JOBS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--executor", choices=["auto", "serial", "processes", "dask"],
                        default="auto", help="where replicates run (default: auto = processes "
                        "for large runs, serial for small ones and inside Jupyter)")
-        q.add_argument("--jobs", "-j", type=_positive, help="workers (default: all cores)")
+        q.add_argument("--jobs", "-j", type=_jobs,
+                       help=f"workers (default: all cores; at most {MAX_JOBS})")
         q.add_argument("--scheduler", metavar="ADDR", help="a Dask scheduler address "
                        "(implies --executor dask); without it dask starts a LocalCluster")
         q.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -89,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  sim run scenarios/s400/baseline.yaml --replicates 500 --seed 7 --out runs/b\n"
             "  sim run --resume runs/b\n")
     q.add_argument("file", nargs="?", help="scenario YAML file")
-    q.add_argument("--replicates", "-n", type=_positive, help="override the scenario's count")
+    q.add_argument("--replicates", "-n", type=_replicates,
+                   help=f"override the scenario's count (at most {MAX_REPLICATES})")
     q.add_argument("--seed", type=_nonneg, help="override the scenario's seed")
     q.add_argument("--out", "-o", help="run folder (default: runs/<name>-<timestamp>)")
     q.add_argument("--force", action="store_true", help="overwrite an existing run folder")
@@ -103,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = cmd("compare", "Compare scenarios or runs: outcomes and paired differences.",
             "  sim compare scenarios/s400/baseline.yaml scenarios/s400/crete_model.yaml -n 500\n")
     q.add_argument("items", nargs="+", metavar="FILE_OR_RUN")
-    q.add_argument("--replicates", "-n", type=_positive,
+    q.add_argument("--replicates", "-n", type=_replicates,
                    help="replicates for scenarios that are not run yet")
     q.add_argument("--out-root", default="runs", help="where new runs go (default: runs/)")
     executor_args(q)
@@ -141,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = cmd("hindcast", "Fork early, simulate, and place what really happened in the "
             "simulated distribution.", "  sim hindcast scenarios/s400/hindcast.yaml -n 500\n")
     q.add_argument("file")
-    q.add_argument("--replicates", "-n", type=_positive)
+    q.add_argument("--replicates", "-n", type=_replicates)
 
     q = cmd("ingest", "Code a news article into candidate history entries (printed, for review).",
             "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n")

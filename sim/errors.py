@@ -78,6 +78,17 @@ class StoreError(InputError):
     """A file that is not a store, a store of a newer schema, or a damaged one."""
 
 
+def excerpt(value: object, limit: int = 40) -> str:
+    """``value`` as text cut to ``limit`` characters (with an ellipsis), for messages that
+    quote the user's input: a file that is not ours is never echoed beyond one excerpt.
+
+    >>> excerpt("root:$6$abcdefghijklmnopqrstuvwxyz0123456789:19000:0:99999:7::")
+    'root:$6$abcdefghijklmnopqrstuvwxyz012345…'
+    """
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def did_you_mean(word: object, choices: Iterable[str]) -> str | None:
     """A hint naming the closest valid choices, or listing them when few.
 

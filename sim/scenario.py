@@ -46,6 +46,7 @@ from sim import yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history
+from sim.limits import MAX_REPLICATES, check_count
 from sim.outcomes import MEASURES, OutcomeSpec
 from sim.world import World
 from sim.worldfile import load_world
@@ -239,6 +240,10 @@ def _check_int(value: Any, minimum: int, what: str) -> tuple[str, str] | None:
         kind = "at least 1" if minimum == 1 else "0 or more"
         return (f"{what} must be {kind}, got {value}",
                 "e.g. 1000" if what == "replicates" else "e.g. 20191115")
+    if what == "replicates":
+        return check_count(value, what, MAX_REPLICATES)
+    if value >= 2 ** 128:   # numpy's SeedSequence takes any size, but no need for more
+        return (f"{what} is too large ({len(str(value))} digits)", "at most 2**128 - 1")
     return None
 
 

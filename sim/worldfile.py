@@ -34,10 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from sim import yamlfile
-from sim.errors import InputError, Problem, did_you_mean
+from sim.errors import InputError, Problem, did_you_mean, excerpt
+from sim.limits import MAX_DAYS
 from sim.world import (
     COMPARATORS,
     DELAY_PARAMS,
+    LOOP_HINT,
     Actor,
     All,
     AnyOf,
@@ -54,6 +56,9 @@ from sim.world import (
     World,
     condition,
     delay_problem,
+    finite_number,
+    instant_loops,
+    loop_message,
 )
 
 __all__ = ["load_world", "parse_world", "load_yaml", "delay_problem", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
@@ -142,9 +147,9 @@ def _on_keys(doc: yamlfile.Located) -> yamlfile.Located:
 # --------------------------------------------------------------------------- helpers
 
 def is_number(value: Any) -> bool:
-    """A real, finite int or float (YAML's true/false are not numbers)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    """A real, finite int or float (YAML's true/false are not numbers; nor is an int too
+    large for a float)."""
+    return finite_number(value)
 
 
 def type_name(value: Any) -> str:
@@ -153,7 +158,7 @@ def type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):
-        return "a number" if math.isfinite(value) else "an infinite or undefined number"
+        return "a number" if finite_number(value) else "an infinite, undefined or too large number"
     if isinstance(value, str):
         return "text"
     if isinstance(value, Mapping):
@@ -169,7 +174,7 @@ def _value_type(value: Any) -> str | None:
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
-        return "int"
+        return "int" if finite_number(value) else None
     if isinstance(value, float) and math.isfinite(value):
         return "float"
     return None
@@ -178,7 +183,7 @@ def _value_type(value: Any) -> str | None:
 def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value)
+    return excerpt(repr(value))
 
 
 class _WorldParser:
@@ -597,8 +602,9 @@ class _WorldParser:
                      f"expected {form}")
             return
         for i, v in enumerate(values):
-            if not is_number(v) or v < 0:
-                self.add(path + ("values", i), f"a choice delay's values must be numbers >= 0, "
+            if not is_number(v) or v < 0 or v > MAX_DAYS:
+                self.add(path + ("values", i), f"a choice delay's values must be numbers from "
+                                               f"0 to {MAX_DAYS:g}, "
                                                f"not {_fmt(v)}", f"expected {form}")
         if "weights" not in p or p["weights"] is None:
             p.pop("weights", None)
@@ -783,48 +789,14 @@ class _WorldParser:
         return out
 
     def check_instant_loops(self, rules: list[Rule]) -> None:
-        """Rules that surely re-trigger each other with no delay would never let time advance:
-        a cycle of rules with ``delay`` fixed at 0, probability 1 and no ``when``, through
-        events none of which is ``once``."""
-        edges: dict[str, list[Rule]] = {}
-        for r in rules:
-            if (r.delay.kind == "fixed" and r.delay.params.get("value") == 0
-                    and r.probability == 1.0 and r.when is None
-                    and not getattr(self.events.get(r.on), "once", True)
-                    and not getattr(self.events.get(r.then), "once", True)):
-                edges.setdefault(r.on, []).append(r)
-        if not edges:
-            return
-
-        def reach(start: str) -> set[str]:
-            seen, todo = set(), [start]
-            while todo:
-                for r in edges.get(todo.pop(), ()):
-                    if r.then not in seen:
-                        seen.add(r.then)
-                        todo.append(r.then)
-            return seen
-
-        reachable = {e: reach(e) for e in edges}
-        done: set[str] = set()
+        """Rules that surely re-trigger each other with no delay (see
+        :func:`sim.world.instant_loops`, the one check the scenario's ``set:`` also runs)."""
         index = {r.id: i for i, r in enumerate(rules)}
-        for r in rules:
-            e = r.on
-            if e in done or e not in reachable or e not in reachable[e]:
-                continue
-            loop = {x for x in reachable[e] if x in reachable and e in reachable[x]}
-            done |= loop
-            ids = [q.id for q in rules if q.on in loop and q in edges.get(q.on, ())
-                   and q.then in loop]
+        for ids, loop in instant_loops(rules=rules, events=self.events):
             first = min(ids, key=index.__getitem__)
             path = ("rules", next(i for i, spec in enumerate(self.doc.data["rules"])
                                   if isinstance(spec, Mapping) and spec.get("id") == first))
-            who = (f"rule '{ids[0]}' forms" if len(ids) == 1 else
-                   "rules " + ", ".join(f"'{i}'" for i in ids) + " form")
-            self.add(path, f"{who} a loop with no delay, probability 1 and no 'when' (through "
-                     + ", ".join(f"'{x}'" for x in sorted(loop)) + "): it would repeat forever "
-                     "at one instant", "give one of them a delay, a probability below 1 or a "
-                     "'when', or make an event of the loop 'once'")
+            self.add(path, loop_message(ids, loop), LOOP_HINT)
 
     def check_ids(self, data: Mapping) -> None:
         """Rule and review ids share one namespace (events record them as ``rule``)."""
