@@ -89,6 +89,21 @@ def excerpt(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def not_this_kind(doc: object, what: str, keys: Iterable[str]) -> Problem:
+    """One problem for a YAML mapping none of whose keys is one of ``keys``: it is not
+    ``what`` at all (say, a system file given by mistake), so its content is not
+    listed key by key; only its first key is quoted, cut short.
+
+    ``doc`` is a :class:`sim.yamlfile.Located` (not imported: errors is the lowest module).
+    """
+    first = next(iter(doc.data))  # type: ignore[attr-defined]
+    line, col = doc.key_where((first,))  # type: ignore[attr-defined]
+    return Problem(doc.file, line, col,  # type: ignore[attr-defined]
+                   f"this is not {what}: none of its keys is one sim knows "
+                   f"(the first is '{excerpt(first, 20)}')",
+                   "expected keys such as " + ", ".join(list(keys)[:6]))
+
+
 def did_you_mean(word: object, choices: Iterable[str]) -> str | None:
     """A hint naming the closest valid choices, or listing them when few.
 

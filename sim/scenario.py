@@ -34,6 +34,7 @@ import copy
 import datetime as dt
 import itertools
 import os
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,10 @@ import numpy as np
 import yaml
 
 from sim import yamlfile
-from sim.errors import InputError, Problem, did_you_mean
+from sim.errors import InputError, Problem, did_you_mean, excerpt, not_this_kind
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history
-from sim.limits import MAX_REPLICATES, check_count
+from sim.limits import MAX_NAME, MAX_REPLICATES, check_count, path_problem
 from sim.outcomes import MEASURES, OutcomeSpec
 from sim.world import World
 from sim.worldfile import load_world
@@ -247,6 +248,21 @@ def _check_int(value: Any, minimum: int, what: str) -> tuple[str, str] | None:
     return None
 
 
+def _name_problem(name: Any) -> str | None:
+    """What is wrong with a scenario or branch name (it names folders and streams)."""
+    if not isinstance(name, str) or not name.strip():
+        return f"must be a non-empty text, got {excerpt(repr(name))}"
+    if "/" in name or "\\" in name:
+        return f"cannot contain '/' or '\\', got {excerpt(repr(name))}"
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters long (at most {MAX_NAME})"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return f"cannot contain control characters, got {excerpt(repr(name))}"
+    if name in (".", ".."):
+        return f"cannot be '{name}'"
+    return None
+
+
 def _as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -383,6 +399,10 @@ class _Builder:
         path = self.path
         seen: list[Path] = []
         pointer: tuple[yamlfile.Located, tuple] | None = None
+        bad = path_problem(str(path))
+        if bad:
+            self.problems.append(Problem(excerpt(path, 80), None, None, bad, "check the path"))
+            return False
         while True:
             real = path.resolve()
             if real in seen:
@@ -413,6 +433,9 @@ class _Builder:
                                              "start with e.g. 'name: baseline' and "
                                              "'world: world.yaml'"))
                 return False
+            if doc.data and not any(k in SCENARIO_KEYS for k in doc.data):
+                self.problems.append(not_this_kind(doc, "a scenario file", SCENARIO_KEYS))
+                return False
             for k in doc.data:
                 if k not in SCENARIO_KEYS:
                     self.problems.append(doc.problem((k,), f"unknown key '{k}'",
@@ -423,8 +446,11 @@ class _Builder:
             ext = doc.data.get("extends")
             if ext is None:
                 break
-            if not isinstance(ext, str) or not ext.strip():
-                self.problems.append(doc.problem(("extends",), "extends must be a file name",
+            if not isinstance(ext, str) or not ext.strip() or path_problem(ext):
+                self.problems.append(doc.problem(("extends",), "extends must be a file name"
+                                                 + (f": {path_problem(ext)}"
+                                                    if isinstance(ext, str) and ext.strip()
+                                                    else ""),
                                                  "e.g. extends: baseline.yaml"))
                 return False
             pointer = (doc, ("extends",))
@@ -443,10 +469,10 @@ class _Builder:
         assert m is not None
         d = m.data
         name = d.get("name", self.path.stem)
-        if not isinstance(name, str) or not name.strip() or "/" in name:
-            self.add(("name",), f"name must be a non-empty text without '/', got {name!r}",
-                     "e.g. name: baseline")
-            name = self.path.stem
+        bad = _name_problem(name)
+        if bad:
+            self.add(("name",), f"name {bad}", "e.g. name: baseline")
+            name = "scenario"
         description = d.get("description", "")
         if not isinstance(description, str):
             self.add(("description",), "description must be text",
@@ -545,22 +571,36 @@ class _Builder:
     def _date(self, path: tuple) -> dt.date | None:
         assert self.m is not None
         value = self.m.get(path)
+        if isinstance(value, dt.datetime):
+            self.add(path, f"{path[-1]} must be a day, without a time of day, got {value}",
+                     _DATE_HINT)
+            return None
         d = _as_date(value)
         if d is None:
             what = "'horizon' or a date" if path[-1] in ("by", "at") else "a date"
-            self.add(path, f"{path[-1]} must be {what}, got {value!r}", _DATE_HINT)
+            self.add(path, f"{path[-1]} must be {what}, got {excerpt(repr(value))}", _DATE_HINT)
         return d
 
     def _file(self, key: str) -> Path | None:
         assert self.m is not None
         value = self.m.data[key]
         if not isinstance(value, str) or not value.strip():
-            self.add((key,), f"{key} must be a file name, got {value!r}",
+            self.add((key,), f"{key} must be a file name, got {excerpt(repr(value))}",
                      f"e.g. {key}: {key}.yaml")
             return None
+        bad = path_problem(value)
+        if bad:
+            self.add((key,), f"{key}: {bad}", f"e.g. {key}: {key}.yaml")
+            return None
         doc = self.m.doc((key,))
-        path = (Path(doc.file).parent / value).resolve()
-        if not path.is_file():
+        try:
+            path = (Path(doc.file).parent / value).resolve()
+            found = path.is_file()
+        except (OSError, ValueError) as exc:
+            self.add((key,), f"{key} file '{excerpt(value)}' cannot be used ({exc})",
+                     "check the path")
+            return None
+        if not found:
             self.add((key,), f"{key} file '{value}' not found",
                      f"looked for {path}; paths are relative to the file that names them")
             return None
@@ -749,9 +789,9 @@ class _Builder:
         out = []
         for bn, body in spec.items():
             p = ("branches", bn)
-            if not isinstance(bn, str) or not bn.strip() or "/" in bn:
-                self.add(p, f"branch name must be a non-empty text without '/', got {bn!r}",
-                         "e.g. no_sanctions", key=True)
+            bad = _name_problem(bn)
+            if bad:
+                self.add(p, f"branch name {bad}", "e.g. no_sanctions", key=True)
                 continue
             if body is None:
                 body = {}
@@ -1002,9 +1042,10 @@ class _Builder:
     def _outcome_date(self, path: tuple, value: Any, horizon: dt.date | None) -> dt.date | None:
         if value == "horizon":
             return horizon
-        d = _as_date(value)
+        d = None if isinstance(value, dt.datetime) else _as_date(value)
         if d is None:
-            self.add(path, f"{path[-1]} must be 'horizon' or a date, got {value!r}", _DATE_HINT)
+            self.add(path, f"{path[-1]} must be 'horizon' or a date (a day, without a time), "
+                     f"got {excerpt(repr(value))}", _DATE_HINT)
             return None
         w = self.world
         if w is not None and d < w.starts:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from sim.errors import InputError, Problem, excerpt
-from sim.limits import MAX_ALIAS_NODES, MAX_YAML_DEPTH
+from sim.limits import MAX_ALIAS_NODES, MAX_YAML_DEPTH, path_problem
 
 try:  # the C loader is much faster; both are safe
     _Loader = yaml.CSafeLoader
@@ -170,6 +170,9 @@ def loads(text: str, file: str | Path = "<string>") -> Located:
 def load(path: str | Path) -> Located:
     """Read and parse a YAML file; a missing or unreadable file is an InputError."""
     path = Path(path)
+    bad = path_problem(str(path))
+    if bad:
+        raise InputError(Problem(excerpt(path, 80), None, None, bad, "check the path"))
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
