@@ -89,6 +89,16 @@ def excerpt(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def foreign(data: object, keys: Iterable[str]) -> bool:
+    """True when ``data`` is a non-empty mapping none of whose keys is, or resembles, one
+    of ``keys``: not a file of this kind at all, rather than one with typos."""
+    if not isinstance(data, dict) or not data:
+        return False
+    keys = list(keys)
+    return not any(k in keys or difflib.get_close_matches(str(k)[:40], keys, n=1, cutoff=0.6)
+                   for k in data)
+
+
 def not_this_kind(doc: object, what: str, keys: Iterable[str]) -> Problem:
     """One problem for a YAML mapping none of whose keys is one of ``keys``: it is not
     ``what`` at all (say, a system file given by mistake), so its content is not

@@ -44,7 +44,7 @@ import numpy as np
 import yaml
 
 from sim import yamlfile
-from sim.errors import InputError, Problem, did_you_mean, excerpt, not_this_kind
+from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history
 from sim.limits import MAX_NAME, MAX_REPLICATES, check_count, path_problem
@@ -433,7 +433,7 @@ class _Builder:
                                              "start with e.g. 'name: baseline' and "
                                              "'world: world.yaml'"))
                 return False
-            if doc.data and not any(k in SCENARIO_KEYS for k in doc.data):
+            if foreign(doc.data, SCENARIO_KEYS):
                 self.problems.append(not_this_kind(doc, "a scenario file", SCENARIO_KEYS))
                 return False
             for k in doc.data:
@@ -1044,8 +1044,8 @@ class _Builder:
             return horizon
         d = None if isinstance(value, dt.datetime) else _as_date(value)
         if d is None:
-            self.add(path, f"{path[-1]} must be 'horizon' or a date (a day, without a time), "
-                     f"got {excerpt(repr(value))}", _DATE_HINT)
+            self.add(path, f"{path[-1]} must be 'horizon' or a date, got "
+                     f"{excerpt(repr(value))}", _DATE_HINT)
             return None
         w = self.world
         if w is not None and d < w.starts:

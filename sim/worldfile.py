@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import yamlfile
-from sim.errors import InputError, Problem, did_you_mean, excerpt, not_this_kind
+from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
 from sim.limits import MAX_DAYS
 from sim.world import (
     COMPARATORS,
@@ -268,7 +268,7 @@ class _WorldParser:
             raise InputError(doc.problem((), f"a world file must be a mapping at the top level, "
                                              f"not {type_name(data)}",
                                          "expected keys: " + ", ".join(TOP_KEYS)))
-        if data and not any(k in TOP_KEYS for k in data):
+        if foreign(data, TOP_KEYS):
             raise InputError(not_this_kind(doc, "a world file", TOP_KEYS))
         self.keys((), data, TOP_KEYS, "the world file", TOP_REQUIRED)
         name = data.get("world")
