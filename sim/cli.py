@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.errors import InputError, SimError, excerpt
-from sim.limits import MAX_JOBS, MAX_REPLICATES
+from sim.limits import MAX_JOBS, MAX_REPLICATES, published_problem
 
 EPILOG = textwrap.dedent("""\
     examples:
@@ -37,7 +37,16 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
+        raise argparse.ArgumentTypeError(f"'{excerpt(text)}' is not a date (use YYYY-MM-DD)"
+                                         ) from None
+
+
+def _published(text: str) -> dt.date:
+    d = _date(text)
+    bad = published_problem(d)
+    if bad:
+        raise argparse.ArgumentTypeError(bad)
+    return d
 
 
 def _int_at_least(minimum: int, maximum: int | None = None):
@@ -155,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = cmd("ingest", "Code a news article into candidate history entries (printed, for review).",
             "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n")
     q.add_argument("article")
-    q.add_argument("--published", type=_date, required=True)
+    q.add_argument("--published", type=_published, required=True)
     q.add_argument("--world", required=True)
     q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
     q.add_argument("--source", help='"Outlet, Title" to cite in the candidates')
@@ -200,7 +209,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     print(f"\nrun folder: {r.folder}  ({m.get('executor')}, {m.get('jobs')} worker(s), "
           f"{m.get('timings', {}).get('total_s')} s)")
     if failed:
-        print(f"warning: {failed} replicate(s) failed; see {r.folder / 'replicates.csv'}",
+        print(f"warning: {failed} of {m.get('counts', {}).get('replicates')} replicate(s) "
+              f"failed (status: {r.status}); see {r.folder / 'replicates.csv'}",
               file=sys.stderr)
     return 0
 
@@ -399,6 +409,18 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sim.safetext import TerminalSafe
+
+    # names and labels come from user files: never let them drive the terminal
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafe(out), TerminalSafe(err, keep_cr=True)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args) or 0

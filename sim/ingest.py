@@ -86,6 +86,7 @@ import yaml
 
 from sim import yamlfile
 from sim.errors import Collector, InputError, Problem, did_you_mean
+from sim.limits import published_problem
 
 # The vocabulary fixed for the S-400 world; used when no world is given.
 S400_ACTORS = frozenset({"TUR", "USA", "USC", "RUS"})
@@ -1002,6 +1003,9 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
     Patterns whose event kind or actors are not in ``world_events`` / ``world_actors``
     are ignored (a world may use only part of the dictionaries).
     """
+    bad = published_problem(published)
+    if bad:
+        raise InputError(Problem(None, None, None, bad, "give the date the article appeared"))
     world_events = set(S400_EVENTS if world_events is None else world_events)
     world_actors = set(S400_ACTORS if world_actors is None else world_actors)
     sentences = split_sentences(text)

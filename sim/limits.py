@@ -11,7 +11,9 @@ CLI enforce (docs/scenarios.md lists them):
 - ``MAX_DAYS``, ``MAX_SIGMA``: the longest delay or review period, and a lognormal
   delay's largest sigma, so no drawn time overflows to infinity;
 - ``MAX_NAME``: characters in a scenario or branch name (it becomes a folder name);
-- ``MAX_PATH``: characters in a file path written in a scenario.
+- ``MAX_PATH``: characters in a file path written in a scenario;
+- ``PUBLISHED``: the range of an ingested article's publication date (relative
+  dates such as "last year" are counted from it, and must stay real dates).
 
 >>> check_count(5, "replicates", MAX_REPLICATES) is None
 True
@@ -19,6 +21,8 @@ True
 'replicates is about 10**30; at most 1000000 are allowed'
 """
 from __future__ import annotations
+
+import datetime as dt
 
 MAX_REPLICATES = 1_000_000
 MAX_JOBS = 256
@@ -28,6 +32,7 @@ MAX_NAME = 100
 MAX_DAYS = 1e7          # the longest delay or review period, in days (about 27,000 years)
 MAX_SIGMA = 20.0        # a lognormal delay's sigma (beyond it exp() overflows)
 MAX_PATH = 300
+PUBLISHED = (dt.date(1800, 1, 1), dt.date(2199, 12, 31))   # an article's publication date
 
 
 def check_count(value: int, what: str, maximum: int) -> tuple[str, str] | None:
@@ -46,3 +51,23 @@ def path_problem(text: str) -> str | None:
     if len(text) > MAX_PATH:
         return f"the file path is {len(text)} characters long (at most {MAX_PATH})"
     return None
+
+
+def published_problem(date: dt.date) -> str | None:
+    """What is wrong with ``date`` as an article's publication date, or None."""
+    low, high = PUBLISHED
+    if not low <= date <= high:
+        return f"publication date {date} is outside {low} .. {high}"
+    return None
+
+
+def check_jobs(jobs: object) -> None:
+    """Refuse a number of workers that is not a whole number from 1 to ``MAX_JOBS``."""
+    if jobs is None:
+        return
+    from sim.errors import InputError, Problem
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise InputError(Problem(None, None, None, f"jobs must be a whole number from 1 to "
+                                 f"{MAX_JOBS}, got {str(jobs)[:40]}",
+                                 "the number of worker processes, e.g. -j 4"))

@@ -35,8 +35,8 @@ transaction with its chunk, so the missing ones are exactly those to run.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import html
 import json
 import os
 import platform
@@ -60,6 +60,9 @@ from sim import outcomes as oc
 from sim.engine import Engine
 from sim.errors import InputError, Problem, SimError
 from sim.events import Event, shared_data
+from sim.limits import check_jobs
+from sim.runfailures import OutFolderError, connect_dask, make_folder, run_failures
+from sim.safetext import csv_writer
 from sim.scenario import Scenario, load_scenario
 from sim.seeding import replicate_rng
 from sim.store import SQLiteStore, open_store
@@ -286,10 +289,7 @@ class DaskExecutor:
         self.jobs = jobs or os.cpu_count() or 1
         self.cluster = None
         if address:
-            try:
-                self.client = Client(address, timeout="10s")
-            except OSError as exc:
-                raise RunError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+            self.client = connect_dask(Client, address)
         else:
             self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
                                         processes=True, dashboard_address=None,
@@ -335,6 +335,7 @@ def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: st
     if kind not in EXECUTORS:
         raise InputError(Problem(None, None, None, f"unknown executor '{kind}'",
                                  "expected one of: " + ", ".join(EXECUTORS)))
+    check_jobs(jobs)
     if scheduler and kind in ("auto", "dask"):
         kind = "dask"
     if kind == "auto":
@@ -376,7 +377,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise RunError(f"{folder}: is a file, not a run folder (to run a scenario file: "
                        f"sim run {folder})")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise RunError(f"{path}: damaged manifest (not a JSON object); the run cannot be "
+                           "read (run sim verify, or run the scenario again)")
+        return manifest
     except FileNotFoundError:
         raise RunError(f"{folder}: not a run folder (no {MANIFEST}; runs are made by "
                        "sim run SCENARIO)") from None
@@ -509,7 +514,7 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
             raise RunError(f"{folder} already holds {what}; use --force to overwrite it, "
                            "or --out to choose another folder")
         shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     try:
         _write_scenario_copy(scenario, folder)
         manifest = {
@@ -525,11 +530,16 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
         }
         _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
         store = SQLiteStore(folder / STORE, create=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutFolderError(f"cannot write the run folder {folder}: "
+                                 f"{exc.strerror or exc}") from None
         raise
     try:
-        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+        with run_failures(folder):
+            return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,
+                            progress)
     except InputError:  # bad input found while running: leave nothing half-written
         store.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -545,7 +555,8 @@ def resume(folder: str | os.PathLike, *, executor: str = "auto", jobs: int | Non
         raise RunError(f"{folder} is already complete; nothing to resume")
     scenario = load_scenario(folder / SCENARIO)
     store = open_store(folder / STORE)
-    return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+    with run_failures(folder):
+        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
 
 
 def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dict,
@@ -629,6 +640,9 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
         run_digest=_run_digest(digests),
         digests=digests,
     )
+    if failed:
+        manifest["status_note"] = (f"{failed} of {total} replicates failed; the estimates "
+                                   "leave them out (see replicates.csv)")
     _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
     runobj.manifest = manifest
     return runobj
@@ -647,7 +661,7 @@ def _write_replicates_csv(run: Run, path: Path) -> None:
     ids = [o.id for o in run.scenario.outcomes]
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv_writer(f)
         w.writerow(["branch", "replicate", "status", *ids, "error"])
         for name in run.branch_names():
             vals = run.outcome_values(name)
@@ -749,15 +763,19 @@ class Run:
             m = info.meta
             if m.get("prefix") or "replicate" not in m or m.get("branch") not in values:
                 continue
-            b, i = m["branch"], m["replicate"]
-            if m.get("status") == "failed":
-                failed[b].append((i, m.get("error", "")))
-            if not 0 <= i < n:
-                continue
-            vals = values[b]
-            for k, v in m.get("outcomes", {}).items():
-                if k in vals:
-                    vals[k][i] = _from_json_float(v)
+            try:
+                b, i = m["branch"], m["replicate"]
+                if m.get("status") == "failed":
+                    failed[b].append((i, str(m.get("error", ""))))
+                if not 0 <= i < n:
+                    continue
+                vals = values[b]
+                for k, v in m.get("outcomes", {}).items():
+                    if k in vals:
+                        vals[k][i] = _from_json_float(v)
+            except (TypeError, ValueError, AttributeError, KeyError, OverflowError):
+                raise RunError(f"{self.folder}: the run is damaged: stream {info.name!r} has "
+                               "malformed metadata (run sim verify)") from None
         for f in failed.values():
             f.sort()
         self._values, self._failed, self._digests = values, failed, digests
@@ -785,8 +803,10 @@ class Run:
             present = {b: {k: v[~np.isnan(v)] for k, v in self.outcome_values(b).items()}
                        for b in self.branch_names()}
             types = {v.name: v.type for v in self.world().variables.values()}
-            self._table = oc.OutcomeTable.from_values(self.scenario.outcomes, present,
-                                                      var_types=types)
+            n = self.scenario.replicates
+            self._table = oc.OutcomeTable.from_values(
+                self.scenario.outcomes, present, var_types=types,
+                failed={b: (len(self._failed[b]), n) for b in self.branch_names()})
         return self._table
 
     @property
@@ -811,16 +831,33 @@ class Run:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    @property
+    def status(self) -> str:
+        """The manifest's status, with the number of failed replicates when any failed."""
+        return status_text(self.manifest)
+
     def __repr__(self) -> str:
         return (f"Run({str(self.folder)!r}, scenario={self.scenario.name!r}, "
                 f"branches={self.branch_names()}, replicates={self.scenario.replicates}, "
-                f"status={self.manifest.get('status')!r})")
+                f"status={self.status!r})")
 
     def _repr_html_(self) -> str:
-        head = (f"<p><b>Run</b> <code>{self.folder}</code>: scenario "
-                f"<b>{self.scenario.name}</b>, {len(self.branch_names())} branch(es) x "
-                f"{self.scenario.replicates} replicates, status {self.manifest.get('status')}</p>")
+        esc = html.escape
+        head = (f"<p><b>Run</b> <code>{esc(str(self.folder))}</code>: scenario "
+                f"<b>{esc(self.scenario.name)}</b>, {len(self.branch_names())} branch(es) x "
+                f"{self.scenario.replicates} replicates, status {esc(self.status)}</p>")
         return head + self.outcome_table()._repr_html_()
+
+
+def status_text(manifest: dict) -> str:
+    """``complete``, ``complete, 3 of 400 replicates failed``, ``incomplete``..."""
+    status = str(manifest.get("status"))
+    counts = manifest.get("counts")
+    failed = counts.get("failed") if isinstance(counts, dict) else None
+    if isinstance(failed, int) and failed > 0:
+        total = counts.get("replicates")
+        status += f", {failed} of {total} replicates failed"
+    return status
 
 
 def open_run(folder: str | os.PathLike, allow_incomplete: bool = False) -> Run:
