@@ -329,6 +329,16 @@ def _in_jupyter() -> bool:
     return "ipykernel" in sys.modules
 
 
+def _serial_if_unguarded_main(kind: str) -> str:
+    """Local workers would re-run an unguarded main script (see sim.mainguard)."""
+    from sim.mainguard import NOTE, unguarded_main_call
+
+    if unguarded_main_call():
+        print(NOTE, file=sys.stderr)
+        return "serial"
+    return kind
+
+
 def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: str | None,
                   total: int, store_path: str | None = None,
                   prefix_len: list[int] | None = None):
@@ -341,6 +351,8 @@ def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: st
     if kind == "auto":
         cores = jobs or os.cpu_count() or 1
         kind = "serial" if (cores == 1 or total < 2000 or _in_jupyter()) else "processes"
+    if kind == "processes" or (kind == "dask" and not scheduler):
+        kind = _serial_if_unguarded_main(kind)
     if kind == "serial":
         return SerialExecutor(scenario)
     if kind == "processes":
