@@ -50,11 +50,16 @@ def is_disk_full(exc: BaseException) -> bool:
         "disk is full" in text or "no space left" in text)
 
 
-def make_folder(folder: Path) -> None:
-    """Create the run folder (and its parents), or say plainly why it cannot be."""
+def check_not_file(folder: Path) -> None:
+    """Refuse a run folder path that is an existing file (never touch that file)."""
     if folder.exists() and not folder.is_dir():
         raise OutFolderError(Problem(None, None, None, f"--out {folder} is a file, not a "
                                      "folder", "choose a folder name for the run"))
+
+
+def make_folder(folder: Path) -> None:
+    """Create the run folder (and its parents), or say plainly why it cannot be."""
+    check_not_file(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".sim-write-test"

@@ -61,7 +61,7 @@ from sim.engine import Engine
 from sim.errors import InputError, Problem, SimError
 from sim.events import Event, shared_data
 from sim.limits import check_jobs
-from sim.runfailures import OutFolderError, connect_dask, make_folder, run_failures
+from sim.runfailures import OutFolderError, check_not_file, connect_dask, make_folder, run_failures
 from sim.safetext import csv_writer
 from sim.scenario import Scenario, load_scenario
 from sim.seeding import replicate_rng
@@ -514,6 +514,7 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     if scenario.replicates < 1:
         raise InputError("replicates must be at least 1")
     folder = Path(out) if out is not None else default_folder(scenario)
+    check_not_file(folder)
     if folder.exists() and any(folder.iterdir()):
         if not force:
             try:

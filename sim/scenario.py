@@ -703,6 +703,7 @@ class _Builder:
 
     def _check_settings(self, ch: _Changes, world: World) -> None:
         assert self.m is not None
+        before = len(self.problems)
         for k, v in ch.settings.items():
             doc = self.m.doc(ch.setting_at[k])
             pos = doc.key_where(ch.setting_at[k])
@@ -710,6 +711,17 @@ class _Builder:
                 world.with_parameters({k: v}, file=doc.file, where=lambda _p, pos=pos: pos)
             except InputError as exc:
                 self.problems.extend(exc.problems)
+        if len(self.problems) > before or len(ch.settings) < 2:
+            return
+        # each setting is fine alone: together they must be too (e.g. no loop without delay)
+        m = self.m
+        first = m.doc(ch.setting_at[next(iter(ch.settings))])
+        try:
+            world.with_parameters(ch.settings, file=first.file,
+                                  where=lambda p: m.doc(ch.setting_at[p]).key_where(
+                                      ch.setting_at[p]))
+        except InputError as exc:
+            self.problems.extend(exc.problems)
 
     def _check_point(self, point: dict, world: World, path: tuple) -> None:
         assert self.m is not None
