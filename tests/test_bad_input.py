@@ -214,9 +214,19 @@ def test_replicates_and_jobs_are_bounded(mini: Path, capsys):
 
 
 def test_bounds_are_documented():
+    from sim import limits
+    from sim.scenario import MAX_BRANCHES
+
     text = (Path(__file__).parents[1] / "docs" / "scenarios.md").read_text()
-    for n in (f"{MAX_REPLICATES:,}", f"{MAX_JOBS}", f"{MAX_YAML_DEPTH}", f"{MAX_ALIAS_NODES:,}"):
-        assert n in text
+    table = text[text.index("## Limits"):]
+    for needle in (f"at most {limits.MAX_REPLICATES:,} per branch",
+                   f"1 to {limits.MAX_JOBS} |", f"at most {MAX_BRANCHES:,} |",
+                   f"at most {limits.MAX_NAME} characters", f"at most {limits.MAX_PATH} char",
+                   f"at most {limits.MAX_YAML_DEPTH} levels",
+                   f"at most {limits.MAX_ALIAS_NODES:,} in a file",
+                   f"at most {int(limits.MAX_DAYS):,} days", f"at most {limits.MAX_SIGMA:g} |",
+                   f"from {limits.PUBLISHED[0]} to {limits.PUBLISHED[1]}"):
+        assert needle in table, needle
 
 
 # --------------------------------------------------------------------------- item 11
