@@ -10,6 +10,8 @@ CLI enforce (docs/scenarios.md lists them):
   which stops "billion laughs" files that expand to billions of values;
 - ``MAX_DAYS``, ``MAX_SIGMA``: the longest delay or review period, and a lognormal
   delay's largest sigma, so no drawn time overflows to infinity;
+- ``MAX_TICKS``: how often one review may tick between the fork and the horizon
+  (``every: 1e-9`` would never finish);
 - ``MAX_NAME``: characters in a scenario or branch name (it becomes a folder name);
 - ``MAX_PATH``: characters in a file path written in a scenario;
 - ``PUBLISHED``: the range of an ingested article's publication date (relative
@@ -31,6 +33,7 @@ MAX_ALIAS_NODES = 10_000
 MAX_NAME = 100
 MAX_DAYS = 1e7          # the longest delay or review period, in days (about 27,000 years)
 MAX_SIGMA = 20.0        # a lognormal delay's sigma (beyond it exp() overflows)
+MAX_TICKS = 1_000_000   # times one review may tick between the fork and the horizon
 MAX_PATH = 300
 PUBLISHED = (dt.date(1800, 1, 1), dt.date(2199, 12, 31))   # an article's publication date
 

@@ -47,7 +47,7 @@ from sim import yamlfile
 from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history
-from sim.limits import MAX_NAME, MAX_REPLICATES, check_count, path_problem
+from sim.limits import MAX_NAME, MAX_REPLICATES, MAX_TICKS, check_count, path_problem
 from sim.outcomes import MEASURES, OutcomeSpec
 from sim.world import World
 from sim.worldfile import load_world
@@ -552,6 +552,9 @@ class _Builder:
         assert world_file is not None and history_file is not None
         branches = tuple(self._branch(bn, desc, base, ch, base_world, fork, horizon)
                          for bn, desc, ch in specs)
+        self._check_ticks(branches, base, [s[2] for s in specs])
+        if self.problems:
+            return None
         resolved = copy.deepcopy(d)
         resolved["name"] = name
         resolved["world"] = str(world_file)
@@ -722,6 +725,28 @@ class _Builder:
                                       ch.setting_at[p]))
         except InputError as exc:
             self.problems.extend(exc.problems)
+
+    def _check_ticks(self, branches: tuple[Branch, ...], base: _Changes,
+                     changes: list[_Changes]) -> None:
+        """A review that would tick more than MAX_TICKS times between the fork and the
+        horizon would not finish in any useful time (e.g. every: 1e-9)."""
+        assert self.m is not None
+        seen = set()
+        for br, ch in zip(branches, changes):
+            for rv in br.world.reviews:
+                ticks = (br.horizon - br.fork) / rv.every
+                if ticks <= MAX_TICKS or rv.id in seen:
+                    continue
+                seen.add(rv.id)
+                key = f"reviews.{rv.id}.every"
+                at = ch.setting_at.get(key) or base.setting_at.get(key)
+                msg = (f"review '{rv.id}' would tick {ticks:,.0f} times between the fork and "
+                       f"the horizon (every {rv.every:g} days); at most {MAX_TICKS:,}")
+                hint = "use a longer period ('every') or a shorter horizon"
+                if at is not None:
+                    self.add(at, msg, hint, key=True)
+                else:
+                    self.problems.append(Problem(br.world.file, None, None, msg, hint))
 
     def _check_point(self, point: dict, world: World, path: tuple) -> None:
         assert self.m is not None

@@ -86,6 +86,11 @@ CORPUS: dict[str, tuple] = {
     "delay mean 1e308": (scenario("set: {rules.punish_after_decision.delay.mean: 1.0e+308}\n"),
                          {}),
     "every .nan": (scenario("set: {reviews.alpha_decides.every: .nan}\n"), {}),
+    "every tiny via set": (scenario("set: {reviews.alpha_decides.every: 1.0e-9}\n"), {}),
+    "every tiny in the world": ("name: x\nworld: w.yaml\n" + HEAD.split("\n", 1)[1],
+                                {"w.yaml": (MINI / "world.yaml").read_text()
+                                 .replace("every: 30", "every: 1.0e-9")}),
+    "every huge via set": (scenario("set: {reviews.alpha_decides.every: 1.0e+300}\n"), {}),
     "probability .nan": (scenario("set: {reviews.alpha_decides.probability: .nan}\n"), {}),
     "state .nan": (scenario("set: {state.tension: .nan}\n"), {}),
     "state huge int": (scenario(f"set: {{state.tension: {10**400}}}\n"), {}),
@@ -225,7 +230,8 @@ def test_bounds_are_documented():
                    f"at most {limits.MAX_YAML_DEPTH} levels",
                    f"at most {limits.MAX_ALIAS_NODES:,} in a file",
                    f"at most {int(limits.MAX_DAYS):,} days", f"at most {limits.MAX_SIGMA:g} |",
-                   f"from {limits.PUBLISHED[0]} to {limits.PUBLISHED[1]}"):
+                   f"from {limits.PUBLISHED[0]} to {limits.PUBLISHED[1]}",
+                   f"`every`) | at most {limits.MAX_TICKS:,} |"):
         assert needle in table, needle
 
 
