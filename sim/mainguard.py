@@ -55,6 +55,9 @@ def unguarded_main_call() -> bool:
     path = getattr(main, "__file__", None)
     if main is None or not path:
         return False
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name.endswith(".__main__"):
+        return False    # python -m package: multiprocessing never re-runs a package's __main__
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":

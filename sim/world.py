@@ -584,6 +584,14 @@ def instant_loops(world: World | None = None, rules: tuple | list | None = None,
     return out
 
 
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _coerce(type_: str, value: Any) -> Any:
     return {"bool": bool, "int": int, "float": float}[type_](value)
 
@@ -609,7 +617,9 @@ def _check_value(path: str, value: Any, current: Any, world: World) -> str | Non
                 return (f"expected numbers from 0 to {MAX_DAYS:g}, got {excerpt(repr(x))}")
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"expected a number, got {excerpt(repr(value))}"
+        text = (" (YAML reads a number without a dot, like 1e5, as text: write 1.0e+5)"
+                if isinstance(value, str) and _looks_numeric(value) else "")
+        return f"expected a number, got {excerpt(repr(value))}{text}"
     if not finite_number(value):
         return f"expected a finite number, got {excerpt(value)}"
     if path.endswith(".every") and value > MAX_DAYS:

@@ -152,6 +152,18 @@ def is_number(value: Any) -> bool:
     return finite_number(value)
 
 
+def number_hint(value: Any) -> str | None:
+    """A hint for text that looks like a number: YAML 1.1 reads ``1e5`` (no dot) as text."""
+    if isinstance(value, str):
+        try:
+            x = float(value)
+        except ValueError:
+            return None
+        if math.isfinite(x):
+            return f"YAML reads {excerpt(value)} as text: write it with a dot, e.g. {x:.1e}"
+    return None
+
+
 def type_name(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -165,6 +177,8 @@ def type_name(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, dt.datetime):
+        return "a date with a time of day"
     if isinstance(value, dt.date):
         return "a date"
     return type(value).__name__
@@ -235,7 +249,7 @@ class _WorldParser:
                hint: str | None = None) -> bool:
         if not is_number(value):
             self.add(path, f"{what} must be a number, not {type_name(value)} ({_fmt(value)})",
-                     hint or "write a plain number such as 0.5 or 30")
+                     number_hint(value) or hint or "write a plain number such as 0.5 or 30")
             return False
         if low is not None and (value < low or (low_open and value == low)):
             rel = ">" if low_open else ">="

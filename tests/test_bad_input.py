@@ -645,3 +645,39 @@ def test_pandas_is_a_core_dependency():
 
     meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert any(d.startswith("pandas") for d in meta["project"]["dependencies"])
+
+
+def test_a_really_killed_worker_process(tmp_path: Path):
+    """End to end: SIGKILL one worker of a real process pool; the run stops with exit 2,
+    says what happened and how to resume, and is marked incomplete."""
+    psutil = pytest.importorskip("psutil")
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(MINI / "scenario.yaml"),
+                             "-n", "100000", "-j", "2", "--executor", "processes", "--out",
+                             str(out), "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        victim = None
+        for _ in range(600):                     # wait for a worker to be writing
+            time.sleep(0.1)
+            kids = psutil.Process(proc.pid).children(recursive=True)
+            workers = [k for k in kids if k.ppid() != proc.pid]   # forkserver's children
+            if workers and (out / "events.sqlite").exists():
+                victim = workers[0]
+                break
+        assert victim is not None, "no worker process appeared"
+        time.sleep(0.5)
+        os.kill(victim.pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 2, err
+    assert "worker process stopped unexpectedly" in err and "Traceback" not in err
+    assert f"sim run --resume {out}" in err
+    assert _manifest(out)["status"] == "incomplete"
