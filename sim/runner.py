@@ -397,8 +397,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise RunError(f"{folder}: not a run folder (no {MANIFEST}; runs are made by "
                        "sim run SCENARIO)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{path}: damaged manifest ({exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise RunError(f"{path}: damaged manifest ({str(exc)[:200]})") from None
 
 
 def default_folder(scenario: Scenario, root: Path = Path("runs")) -> Path:

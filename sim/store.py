@@ -126,7 +126,7 @@ def _meta(text: str | None) -> dict:
         return {}
     try:
         meta = _loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         meta = None
     if not isinstance(meta, dict):
         raise StoreError(Problem(None, None, None, "the store is damaged: a stream's "

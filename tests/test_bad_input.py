@@ -165,6 +165,11 @@ def test_malformed_input_is_refused_cleanly(mini: Path, capsys, case: str):
     assert "Traceback" not in err and "internal error" not in err
     assert err.startswith("error: ") and len(err) < 5000
     assert not out_dir.exists()
+    for args in (["compare", path, "-n", "3", "--out-root", mini / "runs", "--no-progress"],
+                 ["hindcast", path, "-n", "3"]):
+        code, out, err = sim(capsys, *args)
+        assert code == 2, (args[0], out, err)
+        assert "Traceback" not in err and "internal error" not in err
     assert sorted(p.name for p in mini.iterdir()) == before   # nothing written beside it
 
 
@@ -343,11 +348,14 @@ def test_bad_json_in_stream_metadata(small_run: Path, tmp_path: Path, capsys):
     assert code == 2 and "damaged" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("text", ["[]", "3", '"x"', "null", "{"])
-def test_manifest_that_is_not_an_object(small_run: Path, tmp_path: Path, capsys, text: str):
+@pytest.mark.parametrize("text", ["[]", "3", '"x"', "null", "{", "[" * 100_000, b"\xff\xfe"])
+def test_manifest_that_is_not_an_object(small_run: Path, tmp_path: Path, capsys, text):
     run = tmp_path / "run"
     shutil.copytree(small_run, run)
-    (run / "manifest.json").write_text(text)
+    if isinstance(text, bytes):
+        (run / "manifest.json").write_bytes(text)
+    else:
+        (run / "manifest.json").write_text(text)
     code, _, err = sim(capsys, "show", run)
     assert code == 2 and "damaged manifest" in err and "Traceback" not in err
 
