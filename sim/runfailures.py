@@ -52,7 +52,13 @@ def is_disk_full(exc: BaseException) -> bool:
 
 def check_not_file(folder: Path) -> None:
     """Refuse a run folder path that is an existing file (never touch that file)."""
-    if folder.exists() and not folder.is_dir():
+    try:
+        is_file = folder.exists() and not folder.is_dir()
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise OutFolderError(Problem(None, None, None, f"--out {str(folder)[:200]!r} cannot "
+                                     f"be used: {why}", "choose another folder name")) from None
+    if is_file:
         raise OutFolderError(Problem(None, None, None, f"--out {folder} is a file, not a "
                                      "folder", "choose a folder name for the run"))
 
@@ -60,12 +66,16 @@ def check_not_file(folder: Path) -> None:
 def make_folder(folder: Path) -> None:
     """Create the run folder (and its parents), or say plainly why it cannot be."""
     check_not_file(folder)
+    missing = [p for p in [folder, *folder.parents] if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".sim-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except (OSError, ValueError) as exc:
+        for p in missing:       # the folders made here, deepest first: leave nothing behind
+            with contextlib.suppress(OSError, ValueError):
+                p.rmdir()
         why = getattr(exc, "strerror", None) or str(exc)
         raise OutFolderError(Problem(None, None, None, f"cannot write the run folder "
                                      f"{folder}: {why}",

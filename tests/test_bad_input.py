@@ -254,6 +254,19 @@ def test_out_is_a_file(mini: Path, capsys):
     assert code == 2 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("out", ["a\0b", "x" * 5000, "d/" + "y" * 300])
+def test_out_that_is_no_possible_path(mini: Path, capsys, out: str):
+    with pytest.raises(InputError):
+        runner.run(mini / "scenario.yaml", replicates=2, out=mini / out, executor="serial",
+                   progress=False)
+    if "\0" not in out:
+        code, _, err = sim(capsys, "run", mini / "scenario.yaml", "-n", "2", "--out",
+                           mini / out, "--no-progress")
+        assert code == 2 and "Traceback" not in err
+    assert sorted(p.name for p in mini.iterdir()) == ["history.yaml", "scenario.yaml",
+                                                      "world.yaml"]
+
+
 def test_out_on_a_read_only_file_system(mini: Path, capsys, monkeypatch):
     def refuse(self, *a, **k):
         raise OSError(errno.EROFS, "Read-only file system", str(self))
