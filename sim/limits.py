@@ -14,6 +14,8 @@ CLI enforce (docs/scenarios.md lists them):
   (``every: 1e-9`` would never finish);
 - ``MAX_NAME``: characters in a scenario or branch name (it becomes a folder name);
 - ``MAX_PATH``: characters in a file path written in a scenario;
+- ``DATES``: the range of a world's ``starts`` and a scenario's fork and horizon
+  (figures need room around them within the calendar's years 1 to 9999);
 - ``PUBLISHED``: the range of an ingested article's publication date (relative
   dates such as "last year" are counted from it, and must stay real dates).
 
@@ -36,6 +38,7 @@ MAX_SIGMA = 20.0        # a lognormal delay's sigma (beyond it exp() overflows)
 MAX_TICKS = 1_000_000   # times one review may tick between the fork and the horizon
 MAX_PATH = 300
 PUBLISHED = (dt.date(1800, 1, 1), dt.date(2199, 12, 31))   # an article's publication date
+DATES = (dt.date(1000, 1, 1), dt.date(8999, 12, 31))       # a world's start and a horizon
 
 
 def check_count(value: int, what: str, maximum: int) -> tuple[str, str] | None:
@@ -74,3 +77,11 @@ def check_jobs(jobs: object) -> None:
         raise InputError(Problem(None, None, None, f"jobs must be a whole number from 1 to "
                                  f"{MAX_JOBS}, got {str(jobs)[:40]}",
                                  "the number of worker processes, e.g. -j 4"))
+
+
+def date_problem(date: dt.date, what: str) -> str | None:
+    """What is wrong with ``date`` as a world start, fork or horizon, or None."""
+    low, high = DATES
+    if not low <= date <= high:
+        return f"{what} {date} is outside {low} .. {high}"
+    return None

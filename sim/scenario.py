@@ -47,7 +47,7 @@ from sim import yamlfile
 from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history
-from sim.limits import MAX_NAME, MAX_REPLICATES, MAX_TICKS, check_count, path_problem
+from sim.limits import MAX_NAME, MAX_REPLICATES, MAX_TICKS, check_count, date_problem, path_problem
 from sim.outcomes import MEASURES, OutcomeSpec
 from sim.world import World
 from sim.worldfile import load_world
@@ -486,6 +486,11 @@ class _Builder:
                 self.problems.append(Problem(self.path, None, None, f"missing '{req}'", hint))
         fork = self._date(("fork",)) if "fork" in d else None
         horizon = self._date(("horizon",)) if "horizon" in d else None
+        for key, day in (("fork", fork), ("horizon", horizon)):
+            if day is not None and date_problem(day, key):
+                self.add((key,), date_problem(day, key), "a date in years 1000-8999")
+        if (fork and date_problem(fork, "")) or (horizon and date_problem(horizon, "")):
+            fork = horizon = None
         replicates = d.get("replicates", DEFAULT_REPLICATES)
         err = _check_int(replicates, 1, "replicates")
         if err:

@@ -35,7 +35,7 @@ from typing import Any
 
 from sim import yamlfile
 from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
-from sim.limits import MAX_DAYS
+from sim.limits import MAX_DAYS, date_problem
 from sim.world import (
     COMPARATORS,
     DELAY_PARAMS,
@@ -294,6 +294,9 @@ class _WorldParser:
                                  or isinstance(starts, dt.datetime)):
             self.add(("starts",), f"'starts' must be a date, not {type_name(starts)} "
                                   f"({_fmt(starts)})", "write an ISO date like 2017-09-12")
+            starts = None
+        elif "starts" in data and date_problem(starts, "'starts'"):
+            self.add(("starts",), date_problem(starts, "'starts'"), "a date in years 1000-8999")
             starts = None
         if "description" in data and not isinstance(data["description"], str):
             self.add(("description",), "'description' must be text",

@@ -117,6 +117,11 @@ CORPUS: dict[str, tuple] = {
                          "fork: 2020-02-01 12:30:00\nhorizon: 2021-01-26\n", {}),
     "fork year 0": ("name: x\nworld: world.yaml\nhistory: history.yaml\n"
                     "fork: 0000-01-01\nhorizon: 2021-01-26\n", {}),
+    "horizon 9999": ("name: x\nworld: world.yaml\nhistory: history.yaml\n"
+                     "fork: 2020-02-01\nhorizon: 9999-12-31\n", {}),
+    "world starts 0001": ("name: x\nworld: w.yaml\n" + HEAD.split("\n", 1)[1],
+                          {"w.yaml": (MINI / "world.yaml").read_text()
+                           .replace("starts: 2020-01-01", "starts: 0001-01-01")}),
     "horizon far": ("name: x\nworld: world.yaml\nhistory: history.yaml\n"
                     "fork: 2020-02-01\nhorizon: 99999-01-26\n", {}),
     "extends itself": ("extends: s.yaml\n" + scenario(), {}),
@@ -236,7 +241,8 @@ def test_bounds_are_documented():
                    f"at most {limits.MAX_ALIAS_NODES:,} in a file",
                    f"at most {int(limits.MAX_DAYS):,} days", f"at most {limits.MAX_SIGMA:g} |",
                    f"from {limits.PUBLISHED[0]} to {limits.PUBLISHED[1]}",
-                   f"`every`) | at most {limits.MAX_TICKS:,} |"):
+                   f"`every`) | at most {limits.MAX_TICKS:,} |",
+                   f"`horizon` | from {limits.DATES[0]} to {limits.DATES[1]} |"):
         assert needle in table, needle
 
 
