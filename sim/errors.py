@@ -90,13 +90,16 @@ def excerpt(value: object, limit: int = 40) -> str:
 
 
 def foreign(data: object, keys: Iterable[str]) -> bool:
-    """True when ``data`` is a non-empty mapping none of whose keys is, or resembles, one
-    of ``keys``: not a file of this kind at all, rather than one with typos."""
+    """True when ``data`` is a non-empty mapping none of whose keys is one of ``keys``,
+    and that either has more than three keys or none resembling one of ``keys``: not a
+    file of this kind at all (say a system file), rather than one with a typo."""
     if not isinstance(data, dict) or not data:
         return False
     keys = list(keys)
-    return not any(k in keys or difflib.get_close_matches(str(k)[:40], keys, n=1, cutoff=0.6)
-                   for k in data)
+    if any(k in keys for k in data):
+        return False
+    return len(data) > 3 or not any(
+        difflib.get_close_matches(str(k)[:40], keys, n=1, cutoff=0.6) for k in data)
 
 
 def not_this_kind(doc: object, what: str, keys: Iterable[str]) -> Problem:

@@ -86,7 +86,7 @@ import yaml
 
 from sim import yamlfile
 from sim.errors import Collector, InputError, Problem, did_you_mean
-from sim.limits import published_problem
+from sim.limits import MAX_ARTICLE_BYTES, published_problem, read_bytes
 
 # The vocabulary fixed for the S-400 world; used when no world is given.
 S400_ACTORS = frozenset({"TUR", "USA", "USC", "RUS"})
@@ -1279,7 +1279,7 @@ def read_article(path: str | Path) -> str:
     """The article's text; a missing, unreadable or non-UTF-8 file is an InputError."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return read_bytes(path, MAX_ARTICLE_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise InputError(Problem(path, None, None, "article file not found",
                                  "give the path of a plain-text article")) from None
@@ -1290,6 +1290,8 @@ def read_article(path: str | Path) -> str:
                                  "save the article as plain UTF-8 text")) from None
     except OSError as exc:
         raise InputError(Problem(path, None, None, f"cannot read: {exc.strerror}")) from None
+    except ValueError as exc:   # not a regular file, or too large
+        raise InputError(Problem(path, None, None, f"cannot read: {exc}")) from None
 
 
 def parse_published(text: str) -> dt.date:

@@ -16,6 +16,8 @@ CLI enforce (docs/scenarios.md lists them):
 - ``MAX_PATH``: characters in a file path written in a scenario;
 - ``DATES``: the range of a world's ``starts`` and a scenario's fork and horizon
   (figures need room around them within the calendar's years 1 to 9999);
+- ``MAX_YAML_BYTES``, ``MAX_ARTICLE_BYTES``: the size of a file sim reads; and
+  only regular files are read (not ``/dev/zero``, a FIFO or a terminal);
 - ``PUBLISHED``: the range of an ingested article's publication date (relative
   dates such as "last year" are counted from it, and must stay real dates).
 
@@ -27,6 +29,8 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 
 MAX_REPLICATES = 1_000_000
 MAX_JOBS = 256
@@ -39,6 +43,8 @@ MAX_TICKS = 1_000_000   # times one review may tick between the fork and the hor
 MAX_PATH = 300
 PUBLISHED = (dt.date(1800, 1, 1), dt.date(2199, 12, 31))   # an article's publication date
 DATES = (dt.date(1000, 1, 1), dt.date(8999, 12, 31))       # a world's start and a horizon
+MAX_YAML_BYTES = 50_000_000       # a world, history, scenario or coding file
+MAX_ARTICLE_BYTES = 100_000_000   # an article for sim ingest
 
 
 def check_count(value: int, what: str, maximum: int) -> tuple[str, str] | None:
@@ -85,3 +91,22 @@ def date_problem(date: dt.date, what: str) -> str | None:
     if not low <= date <= high:
         return f"{what} {date} is outside {low} .. {high}"
     return None
+
+
+def read_bytes(path: os.PathLike | str, limit: int) -> bytes:
+    """The content of the regular file at ``path``, refusing anything else (a device, a
+    FIFO: reading those may never end) and files over ``limit`` bytes.
+
+    Raises ``IsADirectoryError``, ``FileNotFoundError``... like ``open``, and
+    ``ValueError`` with a message for what is refused here.
+    """
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError("not a regular file (a device, a pipe or a socket)")
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"the file is larger than {limit:,} bytes")
+    return data

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from sim.errors import InputError, Problem, excerpt
-from sim.limits import MAX_ALIAS_NODES, MAX_YAML_DEPTH, path_problem
+from sim.limits import MAX_ALIAS_NODES, MAX_YAML_BYTES, MAX_YAML_DEPTH, path_problem, read_bytes
 
 try:  # the C loader is much faster; both are safe
     _Loader = yaml.CSafeLoader
@@ -174,7 +174,7 @@ def load(path: str | Path) -> Located:
     if bad:
         raise InputError(Problem(excerpt(path, 80), None, None, bad, "check the path"))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path, MAX_YAML_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise InputError(Problem(path, None, None, "file not found",
                                  "check the path (relative paths are from the current "
@@ -185,4 +185,6 @@ def load(path: str | Path) -> Located:
         raise InputError(Problem(path, None, None, f"not UTF-8 text ({exc.reason})")) from None
     except OSError as exc:
         raise InputError(Problem(path, None, None, f"cannot read: {exc.strerror}")) from None
+    except ValueError as exc:   # not a regular file, or too large
+        raise InputError(Problem(path, None, None, f"cannot read: {exc}")) from None
     return loads(text, path)

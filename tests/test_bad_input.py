@@ -7,6 +7,7 @@ import csv
 import errno
 import json
 import math
+import os
 import shutil
 import socket
 import sqlite3
@@ -107,6 +108,10 @@ CORPUS: dict[str, tuple] = {
     "world is a system file": ("name: x\nworld: w.txt\n" + HEAD.split("\n", 1)[1],
                                {"w.txt": "root:$6$salt$hash:19000:0:99999:7:::\n"
                                          "daemon:*:19000:0:99999:7:::\n"}),
+    "world is /proc status": ("name: x\nworld: w.txt\n" + HEAD.split("\n", 1)[1],
+                              {"w.txt": "Name:\tbash\nUmask:\t0022\nState:\tS\nPid:\t1\n"}),
+    "world is /dev/zero": ("name: x\nworld: /dev/zero\n" + HEAD.split("\n", 1)[1], {}),
+    "extends a FIFO": ("extends: fifo\n", {"fifo": "FIFO"}),
     "world missing": ("name: x\nworld: nowhere.yaml\n" + HEAD.split("\n", 1)[1], {}),
     "name 300 chars": (scenario(name="n" * 300), {}),
     "name with escape": (scenario(name='"a\\e[31mb"'), {}),
@@ -143,7 +148,9 @@ CORPUS: dict[str, tuple] = {
 def _materialise(folder: Path, case: str) -> Path:
     text, extra = CORPUS[case]
     for name, content in extra.items():
-        if content is None:
+        if content == "FIFO":
+            os.mkfifo(folder / name)
+        elif content is None:
             (folder / name).mkdir()
         elif isinstance(content, bytes):
             (folder / name).write_bytes(content)
@@ -178,8 +185,9 @@ def test_malformed_input_is_refused_cleanly(mini: Path, capsys, case: str):
     assert sorted(p.name for p in mini.iterdir()) == before   # nothing written beside it
 
 
-def test_a_directory_or_a_missing_file_as_the_scenario(mini: Path, capsys):
-    for target in (mini, mini / "missing.yaml"):
+def test_a_directory_a_device_or_a_missing_file_as_the_scenario(mini: Path, capsys):
+    os.mkfifo(mini / "fifo.yaml")
+    for target in (mini, mini / "missing.yaml", "/dev/zero", mini / "fifo.yaml"):
         code, _, err = sim(capsys, "run", target, "--out", mini / "out", "--no-progress")
         assert code == 2 and "Traceback" not in err
         assert not (mini / "out").exists()
@@ -573,6 +581,11 @@ def test_a_system_file_is_not_echoed(mini: Path, capsys):
         for line in lines[1:]:
             assert line.split(":")[0] not in out + err
         assert "user0:$6$salt0" in err                    # one short excerpt, to recognise it
+    status = mini / "status"                              # like /proc/self/status
+    status.write_text("".join(f"{k}:\t{v}\n" for k, v in [("Name", "bash"), ("Umask", "22"),
+                                                          ("State", "S"), ("Uid", "0 0 0")]))
+    code, _, err = sim(capsys, "validate", status)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Umask" not in err
 
 
 # --------------------------------------------------------------------------- items 15-17
@@ -678,7 +691,6 @@ def test_a_really_killed_worker_process(tmp_path: Path):
     """End to end: SIGKILL one worker of a real process pool; the run stops with exit 2,
     says what happened and how to resume, and is marked incomplete."""
     psutil = pytest.importorskip("psutil")
-    import os
     import signal
     import time
 
