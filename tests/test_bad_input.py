@@ -364,7 +364,7 @@ def test_bad_json_in_stream_metadata(small_run: Path, tmp_path: Path, capsys):
     shutil.copytree(small_run, run)
     with sqlite3.connect(run / "events.sqlite") as c:
         c.execute("UPDATE streams SET meta='{bad' WHERE name='mini/3'")
-    for cmd in ("compare", "plot", "report"):
+    for cmd in ("compare", "report"):
         code, _, err = sim(capsys, cmd, run, *(["--out", tmp_path / "r.html"]
                                                 if cmd == "report" else []))
         assert code == 2 and "damaged" in err and "Traceback" not in err, (cmd, err)
