@@ -260,6 +260,9 @@ def _alternation(choices: Iterable[str]) -> str:
     return "(?:" + "|".join(_literal(c) for c in choices) + ")"
 
 
+MAX_GAP = 50    # the most words a gap '*N' of a pattern may skip
+
+
 def compile_pattern(match: str, classes: dict[str, list[str]]) -> re.Pattern:
     """Compile the pattern language of coding.yaml (see its header) to a regex.
 
@@ -277,6 +280,8 @@ def compile_pattern(match: str, classes: dict[str, list[str]]) -> re.Pattern:
             if not out or gap is not None:
                 raise ValueError("a gap '*' must stand between two words")
             gap = int(m.group(1)) if m.group(1) else 6
+            if gap > MAX_GAP:
+                raise ValueError(f"a gap '*{m.group(1)}' is longer than {MAX_GAP} words")
             continue
         if out:
             out.append(r"\W+" if gap is None else rf"(?:\W+{_WORD}){{0,{gap}}}?\W+")
@@ -354,6 +359,11 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             bad.extend([doc.problem((key,), f"unknown section '{key}'",
                                     did_you_mean(key, known_keys), key=True)])
 
+    for key in ("actors", "others", "patterns"):
+        if not isinstance(data.get(key) or [], list):
+            bad.extend([doc.problem((key,), f"'{key}' must be a list",
+                                    "see scenarios/s400/coding.yaml")])
+            data = {k: v for k, v in data.items() if k != key}
     names: list[ActorName] = []
     for i, entry in enumerate(data.get("actors") or []):
         p = ("actors", i)
@@ -367,13 +377,15 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
                                         did_you_mean(k, ["actor", "names", "from", "until"]),
                                         key=True)])
         actor = entry["actor"]
-        if actor not in actors:
+        if not isinstance(actor, str) or actor not in actors:
             bad.extend([doc.problem(p + ("actor",), f"unknown actor '{actor}'",
                                     did_you_mean(actor, actors))])
         start, end = entry.get("from"), entry.get("until")
         for k, v in (("from", start), ("until", end)):
             if v is not None and _as_date(v) is None:
                 bad.extend([doc.problem(p + (k,), f"'{k}' must be a date like 2017-01-20")])
+        if not isinstance(actor, str):
+            continue
         start, end = _as_date(start), _as_date(end)
         if start and end and end <= start:
             bad.extend([doc.problem(p + ("until",), "'until' is not after 'from'")])
@@ -414,20 +426,28 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             if k not in pkeys:
                 bad.extend([doc.problem(p + (k,), f"unknown key '{k}' in a pattern",
                                         did_you_mean(k, pkeys), key=True)])
-        pid = str(entry["id"])
+        pid = str(entry["id"])[:200]
         if pid in seen:
             bad.extend([doc.problem(p + ("id",), f"duplicate pattern id '{pid}'",
                                     "pattern ids must be unique")])
         seen[pid] = i
-        if entry["event"] not in events:
+        if not isinstance(entry["event"], str) or entry["event"] not in events:
             bad.extend([doc.problem(p + ("event",), f"unknown event kind '{entry['event']}'",
                                     did_you_mean(entry["event"], events))])
         lists = {}
-        for k in ("actors", "targets", "requires"):
+        for k in ("actors", "targets", "requires", "leaders"):
             v = entry.get(k) or []
             v = [v] if isinstance(v, str) else v
+            if not isinstance(v, list):
+                bad.extend([doc.problem(p + (k,), f"'{k}' must be a list of names")])
+                v = []
+            if k == "leaders":
+                if not all(isinstance(a, str) for a in v):
+                    bad.extend([doc.problem(p + (k,), "'leaders' must be a list of names")])
+                lists[k] = tuple(a for a in v if isinstance(a, str))
+                continue
             for j, a in enumerate(v):
-                if a not in actors:
+                if not isinstance(a, str) or a not in actors:
                     bad.extend([doc.problem(p + (k, j) if isinstance(entry.get(k), list)
                                             else p + (k,), f"unknown actor '{a}'",
                                             did_you_mean(a, actors))])
@@ -440,7 +460,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             bad.extend([doc.problem(p + ("match",), f"unknown class &{exc.args[0]}",
                                     did_you_mean(exc.args[0], classes))])
             continue
-        except ValueError as exc:
+        except (ValueError, re.error) as exc:
             bad.extend([doc.problem(p + ("match",), f"bad pattern: {exc}",
                                     "e.g. IMPOS*|SLAPPED * &SANCTION")])
             continue
@@ -448,7 +468,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             id=pid, match=str(entry["match"]), event=entry["event"], regex=regex,
             actors=lists["actors"], targets=lists["targets"],
             modal_ok=bool(entry.get("modal_ok", False)), requires=lists["requires"],
-            leaders=tuple(entry.get("leaders") or ()), note=str(entry.get("note", "")),
+            leaders=lists["leaders"], note=str(entry.get("note", "")),
             object_first=bool(entry.get("object_first", False))))
     bad.raise_if_any()
     return Coding(tuple(names), tuple(patterns), str(path))

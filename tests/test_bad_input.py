@@ -720,3 +720,42 @@ def test_a_really_killed_worker_process(tmp_path: Path):
     assert "worker process stopped unexpectedly" in err and "Traceback" not in err
     assert f"sim run --resume {out}" in err
     assert _manifest(out)["status"] == "incomplete"
+
+
+# --------------------------------------------------------------------------- coding files
+
+S400 = Path(__file__).parents[1] / "scenarios" / "s400"
+
+
+@pytest.mark.parametrize("path,value", [
+    (("actors",), 3),
+    (("actors", 0, "actor"), []),
+    (("actors", 0, "names"), {"a": 1}),
+    (("others",), {"x": 1}),
+    (("patterns",), {"a": 1}),
+    (("patterns", 0, "actors"), 7),
+    (("patterns", 0, "actors"), [[1]]),
+    (("patterns", 0, "event"), [1]),
+    (("patterns", 0, "leaders"), 5),
+    (("patterns", 0, "match"), "IMPOS* *999999999999 SANCTIONS"),
+    (("patterns", 0, "match"), "IMPOS* *99 SANCTIONS"),
+    (("classes",), [1, 2]),
+])
+def test_malformed_coding_file(tmp_path: Path, capsys, path: tuple, value):
+    import yaml
+
+    shutil.copy(S400 / "world.yaml", tmp_path / "world.yaml")
+    data = yaml.safe_load((S400 / "coding.yaml").read_text())
+    node = data
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value            # set (or add) the key
+    coding = tmp_path / "coding.yaml"
+    coding.write_text(yaml.safe_dump(data))
+    art = tmp_path / "a.txt"
+    art.write_text("Turkey said on Monday it had received the S-400 from Russia.\n")
+    for args in (["validate", coding],
+                 ["ingest", art, "--published", "2019-07-15", "--world", tmp_path / "world.yaml"]):
+        code, _, err = sim(capsys, *args)
+        assert code == 2, (args[0], err)
+        assert "Traceback" not in err and "internal error" not in err
