@@ -13,7 +13,7 @@ The Nord Stream 2 numbers in docs/nord-stream-model.md come from here;
 tests/test_nord_stream.py recomputes them and requires the same text.
 
     python -m sim.branchdoc docs/nord-stream-model.md scenarios/nord_stream/insurers_early.yaml \\
-        ... -n 400                                        # or: make branches-doc
+        ... -n 400                                        # or: make nord-stream-doc
 """
 from __future__ import annotations
 
@@ -67,6 +67,21 @@ def _what(d: compare.Difference) -> str:
     return label
 
 
+def header_field(path: str | os.PathLike, word: str) -> str:
+    """The text after ``# Word:`` in a teaching file's opening comment, with its indented
+    continuation lines (``#   ...``) joined; '' if absent."""
+    head = Path(path).read_text(encoding="utf-8").split("\nname:")[0].splitlines()
+    for i, line in enumerate(head):
+        if line.startswith(f"# {word}:"):
+            parts = [line.split(":", 1)[1].strip()]
+            for more in head[i + 1:]:
+                if not more.startswith("#   "):
+                    break
+                parts.append(more[1:].strip())
+            return " ".join(parts)
+    return ""
+
+
 def file_table(path: str | os.PathLike, replicates: int, folder: str | os.PathLike) -> str:
     """Markdown for one teaching file: its header question and every outcome's effect."""
     from sim.runner import run as run_scenario
@@ -79,11 +94,10 @@ def file_table(path: str | os.PathLike, replicates: int, folder: str | os.PathLi
         raise InputError(Problem(str(path), None, None, "no counterfactual branch to compare",
                                  "a teaching file has a base branch and one under branches:"))
     branch, control = diffs[0].branch, diffs[0].control
-    head = path.read_text(encoding="utf-8").split("\nname:")[0]
-    question = next((ln.split("Question:", 1)[1].strip() for ln in head.splitlines()
-                     if "Question:" in ln), "")
+    question = header_field(path, "Question")
     out = [f"**`{path.name}`** ({question}) fork {r.scenario.fork_date}, "
            f"{replicates} replicates per branch; `{branch}` against `{control}`:", "",
+           f"Expected (the file's header): {header_field(path, 'Expected')}", "",
            "| outcome | control | difference (95% interval) | |", "|---|---|---|---|"]
     same = [d for d in diffs if not d.clear]
     for d in (d for d in diffs if d.clear):

@@ -42,10 +42,12 @@ BRANCHES = {
                             ("friction_end", +1)],
     "allseas_stays": [("time_to_completion", -1), ("complete_by_2021", +1), ("resumed", -1),
                       ("certified", +1), ("gas_flows", +1)],
+    "no_escalation": [("halted", -1), ("operator_sanctioned", -1), ("certified", +1),
+                      ("gas_flows", +1)],
 }
 N = 200   # replicates per branch: every paired difference below stayed beyond 4 standard
 # errors at this count with seeds 1-5 (the smallest: no_waiver's halted, ~4.5 SE)
-DOC_REPLICATES = 400   # the count the page's tables are generated with (make branches-doc)
+DOC_REPLICATES = 400   # the count the page's tables are generated with (make nord-stream-doc)
 TARGETS = ("laying_resumed", "construction_complete", "cert_suspended")   # hindcast targets
 
 
@@ -196,6 +198,27 @@ def test_the_page_tables_are_what_the_generator_computes():
     files = [CASE / f"{name}.yaml" for name in BRANCHES]
     expected = branchdoc.markdown(files, DOC_REPLICATES, CASE / "baseline.yaml", TARGETS)
     assert branchdoc.current(DOC) == expected.strip()
+
+
+def test_the_page_score_tables_are_current():
+    from sim.scoredoc import block
+    from sim.scoredoc import markdown as score_markdown
+    from sim.scoring import score
+
+    text = DOC.read_text()
+    a, b = block(text, DOC)
+    report = score(CASE / "score.yaml")
+    expected = score_markdown(report)
+    assert text[a:b].strip() == expected.strip(), \
+        "docs/nord-stream-model.md is out of date: run `make nord-stream-doc`"
+    # the page's reading of the table: the model beats the base rate on the events that
+    # happened inside the windows
+    for event in ("peesca_introduced", "peesca_enacted", "laying_resumed", "insurers_exit",
+                  "operator_waiver"):
+        qs = [q for q in report.questions if q.event == event and q.kind == "by"]
+        assert any(q.outcome for q in qs), event
+        mean = {f: np.mean([q.scores("brier")[f] for q in qs]) for f in ("model", "base rate")}
+        assert mean["model"] < mean["base rate"], (event, mean)
 
 
 def test_hindcast_brackets_the_calibration_targets():
