@@ -231,3 +231,27 @@ def test_hindcast_brackets_the_calibration_targets():
         row = report.row(kind)
         assert 5 <= row.percentile <= 95, (kind, row.percentile)
     assert report.row("construction_complete").actual == dt.date(2021, 9, 10)
+
+
+def test_the_coding_dictionaries_code_the_milestones():
+    """`sim ingest` with scenarios/nord_stream/coding.yaml on a short text of our own: each
+    milestone sentence becomes one candidate of the right kind and actor, the negated one is
+    skipped, and every event kind the dictionaries name exists in the world."""
+    from sim.ingest import default_coding_path, ingest, load_coding
+
+    world = load_world(WORLD)
+    coding = load_coding(default_coding_path(WORLD), world)
+    text = ("Berlin halted the certification of Nord Stream 2 on Tuesday.\n\n"
+            "The United States imposed sanctions on the Russian pipe-laying vessel Fortuna in "
+            "January. The State Department waived sanctions on the operator in May.\n\n"
+            "Germany's energy regulator suspended the certification process in November.\n\n"
+            "Gazprom completed construction of the pipeline in September.\n\n"
+            "The United States did not impose sanctions on the operator in 2020.\n")
+    res = ingest(text, dt.date(2022, 2, 23), coding, set(world.events), set(world.actors))
+    got = sorted((c.event, c.actor) for c in res.candidates)
+    assert got == sorted([("certification_halted", "DEU"), ("vessel_sanctions", "USA"),
+                          ("operator_waiver", "USA"), ("cert_suspended", "DEU"),
+                          ("construction_complete", "RUS")])
+    halted = next(c for c in res.candidates if c.event == "certification_halted")
+    assert halted.date == dt.date(2022, 2, 22)          # "on Tuesday" before a Wednesday
+    assert [s.event for s in res.skipped] == ["operator_sanctioned"]
