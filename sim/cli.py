@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replicates for scenarios that are not run yet")
     q.add_argument("--out-root", default="runs", help="where new runs go (default: runs/)")
     executor_args(q)
+    q.add_argument("--plot", action="store_true", help="also draw the effects: each branch "
+                   "minus its control over time, and a forest plot of every outcome's "
+                   "difference (into the branch's RUN/figures/)")
 
     q = cmd("show", "Show one replicate's events, and its state as of a date.",
             "  sim show runs/b --replicate 0 --as-of 2020-06-30\n")
@@ -161,12 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--force", action="store_true", help="replace an earlier scoring output")
 
     q = cmd("ingest", "Code a news article into candidate history entries (printed, for review).",
-            "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n")
-    q.add_argument("article")
-    q.add_argument("--published", type=_date, required=True)
+            "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n"
+            "  sim ingest --starter --world my/world.yaml > my/coding.yaml   "
+            "# a first coding file\n")
+    q.add_argument("article", nargs="?")
+    q.add_argument("--published", type=_date)
     q.add_argument("--world", required=True)
     q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
-    q.add_argument("--source", help='"Outlet, Title" to cite in the candidates')
+    q.add_argument("--source", help="the citation id the entries carry (a key of history.yaml's "
+                                    'sources), or "Outlet, Title" (then: source NEW)')
+    q.add_argument("--starter", action="store_true",
+                   help="print a starter coding.yaml for the world (docs/ingest.md) and exit")
 
     q = cmd("report", "One self-contained HTML page comparing runs (and forecast scores).",
             "  sim report runs/a runs/b --out report.html\n"
@@ -248,7 +256,7 @@ def _validate_one(path: Path) -> str:
 
     doc = yamlfile.load(path)
     data = doc.data if isinstance(doc.data, dict) else {}
-    if "verbs" in data or "actors_patterns" in data or "patterns" in data:
+    if "verbs" in data or "actors_patterns" in data or "patterns" in data or "cameo" in data:
         from sim.ingest import load_coding
 
         load_coding(path, _world_beside(path))
@@ -301,7 +309,37 @@ def cmd_compare(a: argparse.Namespace) -> int:
     print(table)
     if a.csv:
         print(f"\ndifferences written to {compare.Comparison.to_csv(table, a.csv)}")
+    if a.plot:
+        paths = _compare_figures(runs)
+        for path in paths:
+            print(path)
+        if not paths:
+            print("--plot: no branch here has a control to compare with, so no figures",
+                  file=sys.stderr)
     return 0
+
+
+def _compare_figures(runs) -> list[Path]:
+    """The effect figures of ``sim compare --plot``: each run's branches against their
+    control into RUN/figures/; a run of a control alone against the first run's control
+    (when sim.compare can compare them) with stems ending in ``_vs_<that run>``."""
+    from sim import effects
+    from sim.plots import _slug, effect_figures, save
+
+    paths = []
+    for r in runs:
+        for stem, _caption, fig in effect_figures(effects.pairs(r)):
+            paths.append(save(fig, Path(r.folder) / "figures" / stem)[0])
+    for b, c in effects.cross_pairs(runs):
+        try:
+            figs = effect_figures([(b, c)])
+        except effects.REFUSED as exc:    # not comparable (another fork or horizon)
+            print(f"no figures for {b.label} against {c.label}: {exc}", file=sys.stderr)
+            continue
+        for stem, _caption, fig in figs:
+            paths.append(save(fig, Path(b.run.folder) / "figures"
+                              / f"{stem}_vs_{_slug(Path(c.run.folder).name)}")[0])
+    return paths
 
 
 def _replicate(a: argparse.Namespace):
@@ -343,15 +381,18 @@ def cmd_show(a: argparse.Namespace) -> int:
 
 
 def cmd_story(a: argparse.Namespace) -> int:
+    from sim.runner import replicate_stream
     from sim.story import story
 
     r, b, events = _replicate(a)
-    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b)))
+    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b),
+                stream=replicate_stream(b, a.replicate)))
     return 0
 
 
 def cmd_why(a: argparse.Namespace) -> int:
     from sim.errors import Problem, did_you_mean
+    from sim.runner import replicate_stream
     from sim.story import why
 
     r, b, events = _replicate(a)
@@ -360,8 +401,28 @@ def cmd_why(a: argparse.Namespace) -> int:
     if isinstance(target, str) and target not in world.events:
         raise InputError(Problem(None, None, None, f"'{target}' is not an event of world "
                                  f"'{world.name}'", did_you_mean(target, world.events)))
-    print(why(events, world, target, sources=r.sources(b)))
+    elsewhere = None
+    if isinstance(target, str) and not any(e.kind == target for e in events):
+        elsewhere = _elsewhere(r, b, target, world)
+    print(why(events, world, target, sources=r.sources(b), elsewhere=elsewhere,
+              stream=replicate_stream(b, a.replicate)))
     return 0
+
+
+def _elsewhere(r, b: str, kind: str, world) -> str:
+    """Which replicates of branch ``b`` (or else which branches) have ``kind``."""
+    import numpy as np
+
+    from sim.story import elsewhere_text
+
+    hits = [int(i) for i in np.flatnonzero(np.isfinite(r.first_times(b, kind)))]
+    others = {}
+    if not hits:
+        others = {o: int(np.isfinite(r.first_times(o, kind)).sum())
+                  for o in r.branch_names() if o != b}
+    et = world.events.get(kind)
+    return elsewhere_text(et.label if et is not None and et.label else kind, b, hits,
+                          r.scenario.replicates, others)
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
@@ -415,12 +476,23 @@ def cmd_score(a: argparse.Namespace) -> int:
 
 def cmd_ingest(a: argparse.Namespace) -> int:
     from sim import ingest
+    from sim.errors import Problem
     from sim.worldfile import load_world
 
     world = load_world(a.world)
+    if a.starter:
+        from sim.coding_starter import starter_coding
+
+        print(starter_coding(world, a.world), end="")
+        return 0
+    if not a.article or a.published is None:
+        raise InputError(Problem(None, None, None, "ingest needs an article and --published",
+                                 "e.g. sim ingest article.txt --published 2019-11-15 --world "
+                                 "scenarios/s400/world.yaml"))
     coding_path = Path(a.coding) if a.coding else ingest.default_coding_path(a.world)
     coding = ingest.load_coding(coding_path, world)
-    result = ingest.ingest(ingest.read_article(a.article), a.published, coding,
+    result = ingest.ingest(ingest.read_article(a.article), ingest.check_published(a.published),
+                           coding,
                            set(world.events), set(world.actors), a.source)
     print(ingest.to_yaml(result), end="")
     return 0
