@@ -254,4 +254,25 @@ def test_the_coding_dictionaries_code_the_milestones():
                           ("construction_complete", "RUS")])
     halted = next(c for c in res.candidates if c.event == "certification_halted")
     assert halted.date == dt.date(2022, 2, 22)          # "on Tuesday" before a Wednesday
-    assert [s.event for s in res.skipped] == ["operator_sanctioned"]
+    assert any(s.event == "operator_sanctioned" and "negated" in s.reason for s in res.skipped)
+
+
+def test_the_page_counts_match_the_files(world, history):
+    """The counts the page's file table and text quote are those of the files."""
+    text = DOC.read_text()
+    baseline = load_scenario(CASE / "baseline.yaml")
+    teaching = [p for p in CASE.glob("*.yaml") if p.stem in BRANCHES]
+    assert f"| {len(history.entries)} dated entries" in text
+    assert f"with {len(baseline.outcomes)} outcomes" in text
+    assert f"| {len(teaching)} teaching files" in text and len(teaching) == len(BRANCHES)
+    assert f"The model has {_words(len(world.actors))} actors" in text
+    assert f"{_words(len(world.actors))} actors (5 that decide)" in text
+    from sim.scoring import load_spec
+
+    spec = load_spec(CASE / "score.yaml")
+    assert f"forecasts of {len(spec.events)} milestones" in text
+    assert f"at {_words(len(spec.origins))} origins" in text
+
+
+def _words(n: int) -> str:
+    return {3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}.get(n, str(n))
