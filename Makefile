@@ -35,7 +35,7 @@ scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-mode
 
 NS_BRANCHES := insurers_early no_waiver certified_late_2021 allseas_stays no_escalation
 nord-stream-doc: $(STAMP)   ## regenerate the generated tables of docs/nord-stream-model.md
-	$(BIN)/python -m sim.branchdoc docs/nord-stream-model.md -n 400 \
+	$(BIN)/python -m sim.branchdoc docs/nord-stream-model.md -n 300 \
 		--hindcast scenarios/nord_stream/baseline.yaml \
 		--targets laying_resumed,construction_complete,cert_suspended \
 		$(foreach b,$(NS_BRANCHES),scenarios/nord_stream/$(b).yaml)
