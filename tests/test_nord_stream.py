@@ -276,3 +276,11 @@ def test_the_page_counts_match_the_files(world, history):
 
 def _words(n: int) -> str:
     return {3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}.get(n, str(n))
+
+
+@pytest.mark.parametrize("path", sorted(CASE.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_case_file_validates(path, capsys):
+    from sim.cli import main
+
+    assert main(["validate", str(path)]) == 0
+    assert ": ok (" in capsys.readouterr().out
