@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/scale.py
 
 figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after looking at them)
 	SIM_REGEN_BASELINES=1 $(BIN)/python -m pytest tests/test_plots.py -q

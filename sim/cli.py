@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--replicates", "-n", type=_positive, help="override the scenario's count")
     q.add_argument("--seed", type=_nonneg, help="override the scenario's seed")
     q.add_argument("--out", "-o", help="run folder (default: runs/<name>-<timestamp>)")
-    q.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    q.add_argument("--force", action="store_true",
+                   help="replace an existing run folder (only a run folder made by sim)")
     q.add_argument("--resume", metavar="RUN", help="finish an interrupted run folder")
     executor_args(q)
 
@@ -181,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  sim report runs/a runs/scores --out report.html   # runs/scores from sim score\n")
     q.add_argument("runs", nargs="+")
     q.add_argument("--out", "-o", default="report.html")
+    q.add_argument("--force", action="store_true",
+                   help="replace an existing file that sim report did not write")
     return p
 
 
@@ -446,7 +449,14 @@ def cmd_plot(a: argparse.Namespace) -> int:
             print(reliability_figure(path))
             continue
         r = _open(path)
-        for f in standard_figures(r):
+        r.failed()   # reads every replicate's record: a damaged run fails before any figure
+        try:
+            paths = standard_figures(r)
+        except OSError as exc:   # e.g. a run on a read-only file system
+            raise SimError(f"cannot write the figures of {path} into {exc.filename or path}: "
+                           f"{exc.strerror or exc} (copy the run folder somewhere writable "
+                           "and plot the copy)") from None
+        for f in paths:
             print(f)
     return 0
 
@@ -507,7 +517,7 @@ def cmd_report(a: argparse.Namespace) -> int:
     if not runs:
         raise InputError("sim report needs at least one run folder (scoring outputs are "
                          "added to a report about runs)")
-    out = write_report(runs, a.out, scores=scores)
+    out = write_report(runs, a.out, scores=scores, force=a.force)
     print(out)
     return 0
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from sim import __version__
 from sim.compare import Column, columns, compare_runs
+from sim.errors import InputError
 
 CSS = """
 body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
@@ -283,7 +284,7 @@ def render(runs: Sequence[Any], scores: Sequence[Any] = ()) -> str:
     from sim.story import story
 
     e = html.escape
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}"
              f"<title>sim report: {e(', '.join(r.scenario.name for r in runs))}</title>"
              f"<style>{CSS}</style></head><body>",
              f"<h1>Scenario report: {e(' vs '.join(r.scenario.name for r in runs))}</h1>",
@@ -344,12 +345,51 @@ def render(runs: Sequence[Any], scores: Sequence[Any] = ()) -> str:
     return "\n".join(parts)
 
 
-def write_report(runs: Sequence[Any], out: str | os.PathLike,
+GENERATOR = "<meta name='generator' content='sim report'>"   # marks a page we wrote
+
+
+def check_target(out: Path, force: bool = False) -> None:
+    """Refuse to write the report over anything but a report we wrote before (or, with
+    ``force``, another regular file): never through a symbolic link, over a folder or
+    a device, and never over a run folder's own files, whatever ``force`` says."""
+    from sim.runfolder import _RUN_FILES, looks_like_run
+
+    if out.is_symlink():
+        raise InputError(f"{out} is a symbolic link; sim report does not write through "
+                         "links (give the real path, or another --out)")
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.name in _RUN_FILES and looks_like_run(parent):
+        raise InputError(f"{out} is a file of the run folder {parent}; write the report "
+                         "elsewhere (e.g. --out report.html)")
+    if not out.exists():
+        return
+    if not out.is_file():
+        raise InputError(f"{out} exists and is not a regular file; choose another --out")
+    if _is_report(out) or force:
+        return
+    raise InputError(f"{out} exists and is not a report written by sim; use --force to "
+                     "replace it, or choose another --out")
+
+
+def _is_report(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2048)
+    except OSError:
+        return False
+    return head.startswith(b"<!DOCTYPE html>") and GENERATOR.encode() in head
+
+
+def write_report(runs: Sequence[Any], out: str | os.PathLike, force: bool = False,
                  scores: Sequence[Any] = ()) -> Path:
-    """Write the report atomically (a temporary file renamed) and return its path."""
+    """Write the report atomically (a temporary file renamed) and return its path.
+
+    ``out`` may be a new file or a report written before; see :func:`check_target`."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_target(out, force)
     text = render(runs, scores)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    check_target(out, force)   # again: rendering takes a while
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)

@@ -367,9 +367,9 @@ class FakeRun:
     def iter_events(self, b):
         return iter(self._streams[b])
 
-    def first_times(self, b, kind):
-        return np.array([min([e.time for e in s if e.kind == kind], default=np.inf)
-                         for s in self._streams[b]])
+    def first_times(self, b, kind, since=-np.inf):
+        return np.array([min([e.time for e in s if e.kind == kind and e.time >= since],
+                             default=np.inf) for s in self._streams[b]])
 
     def outcome_values(self, b):
         return {"activated_by_2021": (self.first_times(b, "activated") <= day("2021-01-01"))
@@ -607,3 +607,33 @@ def test_a_curve_drawn_exactly_over_another_says_so(world):
     fig = plots.sweep([1, 2], "p", {"x": [0.1, 0.2], "y": [0.1, 0.2]})
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
         "x", "y (same as x)"]
+
+
+def test_rug_over_many_replicates_draws_distinct_times_with_the_same_look(world, monkeypatch):
+    """Over RUG_MARKERS replicates the rug draws one tick per distinct time, with the
+    alpha its stacked ticks compose to: fewer markers, (almost) the same pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    t = {"b": np.where(rng.random(n) < 0.8, 400 + np.floor(rng.exponential(120, n)), np.inf)}
+
+    def render():
+        fig = plots.time_distribution(t, world, FORK, event_label="x", horizon=1095.0)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        ticks = sum(len(line.get_xdata()) for line in fig.axes[0].lines
+                    if line.get_marker() == "|")
+        return np.asarray(canvas.buffer_rgba(), dtype=float), ticks
+
+    compact, few = render()
+    monkeypatch.setattr(plots, "RUG_MARKERS", 10**9)
+    full, many = render()
+    finite = t["b"][np.isfinite(t["b"])]
+    assert many == len(finite) and few == len(np.unique(finite)) < many / 5
+    assert compact.shape == full.shape
+    diff = np.abs(compact - full).max(axis=2)
+    # anti-aliased tick edges compose a little differently; nothing else moves
+    rows = np.nonzero(diff.max(axis=1) > 12)[0]
+    assert len(rows) <= 10 and rows.max() - rows.min() < 10      # only the rug's band
+    assert diff.mean() < 0.5 and (diff > 12).mean() < 0.01
