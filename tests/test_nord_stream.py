@@ -38,15 +38,15 @@ BRANCHES = {
                        ("time_to_resumption", +1)],
     "no_waiver": [("joint_statement", -1), ("friction_end", +1), ("complete_by_2021", -1),
                   ("halted", -1)],
-    "certified_late_2021": [("certified", +1), ("gas_flows", +1), ("operator_sanctioned", +1),
-                            ("friction_end", +1)],
+    "certified_late_2021": [("certified", +1), ("gas_flows", +1), ("operator_sanctioned", +1)],
     "allseas_stays": [("time_to_completion", -1), ("complete_by_2021", +1), ("resumed", -1),
                       ("certified", +1), ("gas_flows", +1)],
     "no_escalation": [("halted", -1), ("operator_sanctioned", -1), ("certified", +1),
                       ("gas_flows", +1)],
 }
-N = 200   # replicates per branch: every paired difference below stayed beyond 4 standard
-# errors at this count with seeds 1-5 (the smallest: no_waiver's halted, ~4.5 SE)
+N = 200   # replicates per branch (more where the effect is small): every paired difference
+# below is beyond 3 standard errors at these counts
+N_FOR = {"no_waiver": 400}
 DOC_REPLICATES = 300   # the count the page's tables are generated with (make nord-stream-doc)
 TARGETS = ("laying_resumed", "construction_complete", "cert_suspended")   # hindcast targets
 
@@ -123,14 +123,16 @@ def test_scenario_files_load_with_a_teaching_header(name):
 
 def test_baseline_state_at_fork_matches_the_record():
     """On 2020-06-01: PEESA is law, the pipe-layer has left with 160 km to go, nothing else
-    has happened yet; friction is PEESA's 2 points."""
+    has happened yet. Friction is PEESA's 2 points (2019-12-20), decayed with its half-life
+    of 365 days to the last history event before the fork (2019-12-21): 2 * 0.5**(1/365)."""
     s = load_scenario(CASE / "baseline.yaml")
     b = s.branches[0]
     st = Engine(b.world, b.history, b.fork, b.horizon).state_at_fork
     assert st["peesa_law"] and st["contractors_out"] and st["unbundling_rules"]
     assert st["permits_complete"] and st["caatsa_law"]
     assert not st["peesca_law"] and not st["resumed"] and not st["complete"]
-    assert st["km_left"] == 160.0 and st["friction"] == 2.0
+    assert st["km_left"] == 160.0
+    assert st["friction"] == pytest.approx(2.0 * 0.5 ** (1 / 365))
 
 
 def test_construction_completes_exactly_when_the_pipe_is_laid():
@@ -170,7 +172,7 @@ _CACHE: dict[str, dict] = {}
                          [(f, o, s) for f, pairs in BRANCHES.items() for o, s in pairs])
 def test_branch_moves_its_outcomes_in_the_stated_direction(name, outcome, sign):
     if name not in _CACHE:
-        _CACHE[name] = _outcomes(name, N)
+        _CACHE[name] = _outcomes(name, N_FOR.get(name, N))
     res = _CACHE[name]
     window = float(load_scenario(CASE / f"{name}.yaml").branches[0].horizon
                    - load_scenario(CASE / f"{name}.yaml").branches[0].fork)
@@ -186,7 +188,7 @@ def test_a_change_after_the_fork_leaves_earlier_outcomes_equal():
     """no_waiver changes nothing before 2021-05-19, so the resumption (which depends on
     nothing the waiver touches) is identical replicate by replicate."""
     if "no_waiver" not in _CACHE:
-        _CACHE["no_waiver"] = _outcomes("no_waiver", N)
+        _CACHE["no_waiver"] = _outcomes("no_waiver", N_FOR["no_waiver"])
     res = _CACHE["no_waiver"]
     assert np.array_equal(res["no_waiver"]["time_to_resumption"],
                           res["no_waiver_control"]["time_to_resumption"])
@@ -219,6 +221,34 @@ def test_the_page_score_tables_are_current():
         assert any(q.outcome for q in qs), event
         mean = {f: np.mean([q.scores("brier")[f] for q in qs]) for f in ("model", "base rate")}
         assert mean["model"] < mean["base rate"], (event, mean)
+
+
+@pytest.mark.parametrize("name", ["baseline", *BRANCHES])
+def test_no_invariant_is_ever_broken(name):
+    """The world's invariants hold in every replicate of every branch (history included)."""
+    s = load_scenario(CASE / f"{name}.yaml")
+    assert len(s.branches[0].world.invariants) >= 5
+    for br in s.branches:
+        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
+                     suppress=br.suppress)
+        for i in range(60):
+            eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")
+            assert not eng.violations, (br.name, i, eng.violations)
+
+
+def test_an_invariant_violation_is_caught(tmp_path):
+    """The check is live: injecting gas flows without a certificate breaks an invariant."""
+    text = (CASE / "baseline.yaml").read_text().replace(
+        "world: world.yaml", f"world: {WORLD}").replace("history: history.yaml",
+                                                       f"history: {HISTORY}")
+    text += "inject: [{date: 2020-07-01, event: gas_flows, note: test}]\n"
+    (tmp_path / "bad.yaml").write_text(text)
+    s = load_scenario(tmp_path / "bad.yaml")
+    br = s.branches[0]
+    eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject)
+    eng.run(replicate_rng(s.seed, 0), "bad/0")
+    names = [br.world.invariants[k].never for k, _, _ in eng.violations]
+    assert "gas_flows" in names
 
 
 def test_hindcast_brackets_the_calibration_targets():
