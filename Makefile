@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean figures-baseline scores-doc lab answers
+.PHONY: run test lint bench clean figures-baseline scores-doc nord-stream-doc lab answers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after
 scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-model.md
 	$(BIN)/python -m sim.scoredoc scenarios/s400/score.yaml docs/s400-model.md \
 		--figure docs/images/s400-reliability --hindcast scenarios/s400/hindcast.yaml
+
+NS_BRANCHES := insurers_early no_waiver certified_late_2021 allseas_stays no_escalation
+nord-stream-doc: $(STAMP)   ## regenerate the generated tables of docs/nord-stream-model.md
+	$(BIN)/python -m sim.branchdoc docs/nord-stream-model.md -n 300 \
+		--hindcast scenarios/nord_stream/baseline.yaml \
+		--targets laying_resumed,construction_complete,cert_suspended \
+		$(foreach b,$(NS_BRANCHES),scenarios/nord_stream/$(b).yaml)
+	$(BIN)/python -m sim.scoredoc scenarios/nord_stream/score.yaml docs/nord-stream-model.md
 
 lab: $(STAMP)   ## install JupyterLab and the widgets into .venv and open the notebooks
 	$(BIN)/python -m pip install --quiet -e ".[dev,dask,teach]"
