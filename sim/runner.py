@@ -12,7 +12,8 @@ event store inside a **run folder**::
       events.sqlite     the event store: one prefix stream per branch (history
                         before the fork) and one stream per replicate forked from it
       outcomes.csv      the outcome table (branch x outcome, estimate and interval)
-      replicates.csv    one row per replicate: its outcome values
+      replicates.csv    one row per replicate: its outcome values, and the parameter
+                        values it drew when the scenario declares ``uncertain:``
       figures/          written by ``sim plot``
 
 Seeds: replicate ``i`` of every branch draws from
@@ -103,6 +104,7 @@ class ReplicateResult:
     values: dict[str, float] = attrs.field(factory=dict)
     error: str | None = None
     records: tuple[Event, ...] = ()   # the events themselves, when they stay in-process
+    parameters: dict[str, Any] = attrs.field(factory=dict)   # drawn `uncertain:` values
 
     def events(self, stream: str) -> list[Event]:
         return list(self.records) if self.records else _events_from_rows(stream, self.rows)
@@ -156,19 +158,34 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
     prefix = eng.prefix
     evaluate = oc.Evaluator(scenario.outcomes, br.world, br.fork, br.horizon)
     out = []
+    drawn: dict[str, Any] = {}
     for i in range(start, stop):
         stream = replicate_stream(br.name, i)
         try:
+            if br.uncertain:   # this replicate's own parameter values (sim.uncertainty)
+                eng, evaluate, drawn = _drawn_engine(scenario, br, i)
             events = eng.run(replicate_rng(scenario.seed, i), stream)
             values = evaluate([*prefix, *events])
-            out.append(ReplicateResult(b, i, _rows(events), values) if as_rows
-                       else ReplicateResult(b, i, values=values, records=tuple(events)))
+            out.append(ReplicateResult(b, i, _rows(events), values, parameters=drawn)
+                       if as_rows else ReplicateResult(b, i, values=values,
+                                                       records=tuple(events),
+                                                       parameters=drawn))
         except InputError:  # the world itself is wrong (e.g. a runaway loop): stop the run
             raise
         except Exception as exc:  # a failing replicate is recorded, not fatal
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             out.append(ReplicateResult(b, i, error=tb))
     return out
+
+
+def _drawn_engine(scenario: Scenario, br: Any, i: int) -> tuple[Engine, Any, dict]:
+    """Replicate ``i``'s engine and evaluator, with its drawn parameter values set."""
+    from sim import uncertainty
+
+    drawn = uncertainty.draw(br.uncertain, scenario.seed, i, uncertainty.integer_path(br.world))
+    world = uncertainty.check_draw(br.world, drawn)
+    eng = Engine(world, br.history, br.fork, br.horizon, inject=br.inject, suppress=br.suppress)
+    return eng, oc.Evaluator(scenario.outcomes, world, br.fork, br.horizon), drawn
 
 
 _WORKER: dict[str, Any] = {}
@@ -457,6 +474,8 @@ def _write_results(store: SQLiteStore, scenario: Scenario, prefix_len: list[int]
                 digests.append((stream, None))
                 continue
             meta.update(status="ok", outcomes={k: _json_float(v) for k, v in r.values.items()})
+            if r.parameters:
+                meta["parameters"] = r.parameters
             store.fork(prefix_stream(br.name), prefix_len[r.branch], stream, meta)
             if r.has_events:
                 store.append(stream, r.events(stream), prefix_len[r.branch])
@@ -645,18 +664,24 @@ def _run_digest(digests: dict[str, str | None]) -> str:
 
 def _write_replicates_csv(run: Run, path: Path) -> None:
     ids = [o.id for o in run.scenario.outcomes]
+    # drawn parameter values (scenario `uncertain:`), one column per path: "param:PATH"
+    params = list(dict.fromkeys(p for b in run.scenario.branches for p in b.uncertain))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["branch", "replicate", "status", *ids, "error"])
+        w.writerow(["branch", "replicate", "status", *ids, "error",
+                    *(f"param:{p}" for p in params)])
         for name in run.branch_names():
             vals = run.outcome_values(name)
+            drawn = run.drawn_parameters(name)
             errors = {rep: err for _, rep, err in run.failed(name)}
             for rep in range(run.scenario.replicates):
+                ps = [_csv_value(drawn[p][rep]) if p in drawn else "" for p in params]
                 if rep in errors:
-                    w.writerow([name, rep, "failed", *[""] * len(ids), errors[rep]])
+                    w.writerow([name, rep, "failed", *[""] * len(ids), errors[rep], *ps])
                 else:
-                    w.writerow([name, rep, "ok", *[_csv_value(vals[k][rep]) for k in ids], ""])
+                    w.writerow([name, rep, "ok", *[_csv_value(vals[k][rep]) for k in ids], "",
+                                *ps])
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
@@ -744,6 +769,8 @@ class Run:
         values = {b: {k: np.full(n, np.nan) for k in ids} for b in self.branch_names()}
         failed: dict[str, list[tuple[int, str]]] = {b: [] for b in self.branch_names()}
         digests: dict[str, str | None] = {}
+        drawn: dict[str, dict[str, np.ndarray]] = {
+            b.name: {p: np.full(n, np.nan) for p in b.uncertain} for b in self.scenario.branches}
         for info in self.store.iter_infos():
             digests[info.name] = info.digest
             m = info.meta
@@ -758,9 +785,19 @@ class Run:
             for k, v in m.get("outcomes", {}).items():
                 if k in vals:
                     vals[k][i] = _from_json_float(v)
+            for k, v in m.get("parameters", {}).items():
+                if k in drawn[b]:
+                    drawn[b][k][i] = float(v)
         for f in failed.values():
             f.sort()
         self._values, self._failed, self._digests = values, failed, digests
+        self._drawn = drawn
+
+    def drawn_parameters(self, branch: str) -> dict[str, np.ndarray]:
+        """Per-replicate values each ``uncertain:`` path drew (empty when none)."""
+        self.branch(branch)
+        self._scan()
+        return self._drawn[branch]
 
     def outcome_values(self, branch: str) -> dict[str, np.ndarray]:
         """Per-replicate values of each outcome (NaN for failed or missing replicates)."""
