@@ -1,4 +1,5 @@
-"""The ``sim`` command: run, validate, compare, show, story, why, verify, plot, hindcast, ingest.
+"""The ``sim`` command: run, validate, compare, show, story, why, verify, plot, hindcast, ingest,
+sensitivity.
 
 Exit status: 0 success, 2 bad input (a message naming the file, the line and
 a hint; never a traceback), 1 internal error, 130 interrupted.
@@ -29,6 +30,7 @@ EPILOG = textwrap.dedent("""\
       sim verify runs/quick --resimulate 20                digests, and 20 replicates re-run
       sim hindcast scenarios/s400/hindcast.yaml            model vs what really happened
       sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml
+      sim sensitivity scenarios/s400/assumptions.yaml      Sobol, tornado and PRIM
     """)
 
 
@@ -150,6 +152,28 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--world", required=True)
     q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
     q.add_argument("--source", help='"Outlet, Title" to cite in the candidates')
+
+    q = cmd("sensitivity", "Which uncertain: parameters matter: Sobol indices, a tornado and "
+            "PRIM boxes, into a sensitivity folder.",
+            "  sim sensitivity scenarios/s400/assumptions.yaml --samples 64 -n 50\n"
+            "  sim sensitivity runs/b --outcomes sanctioned,activated\n"
+            "  sim plot runs/assumptions-sensitivity-<time>\n")
+    q.add_argument("target", metavar="RUN_OR_SCENARIO")
+    q.add_argument("--outcomes", help="comma-separated outcome ids (default: every occurs, "
+                   "state and count outcome)")
+    q.add_argument("--branch", "-b", help="the branch whose uncertain: parameters to vary "
+                   "(default: the first)")
+    q.add_argument("--samples", "-N", type=_int_at_least(2), default=64,
+                   help="Sobol base samples N (N x (parameters + 2) points; default 64)")
+    q.add_argument("--replicates", "-n", type=_int_at_least(2), default=50,
+                   help="replicates per point (default 50)")
+    q.add_argument("--tornado-replicates", type=_int_at_least(2), default=500,
+                   help="replicates per tornado point (default 500)")
+    q.add_argument("--min-coverage", type=float, default=0.5,
+                   help="PRIM: the densest box with at least this coverage (default 0.5)")
+    q.add_argument("--out", "-o", help="folder (default: runs/<name>-sensitivity-<time>)")
+    q.add_argument("--force", action="store_true", help="overwrite an existing folder")
+    executor_args(q)
 
     q = cmd("report", "One self-contained HTML page comparing runs.",
             "  sim report runs/a runs/b --out report.html\n")
@@ -345,8 +369,15 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
 def cmd_plot(a: argparse.Namespace) -> int:
     from sim.plots import standard_figures
+    from sim.sensitivity import is_sensitivity_folder
 
     for path in a.runs:
+        if is_sensitivity_folder(path):
+            from sim.sensplots import sensitivity_figures
+
+            for f in sensitivity_figures(path):
+                print(f)
+            continue
         r = _open(path)
         for f in standard_figures(r):
             print(f)
@@ -375,6 +406,21 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(a: argparse.Namespace) -> int:
+    from sim import sensitivity
+
+    outcomes = [o.strip() for o in a.outcomes.split(",") if o.strip()] if a.outcomes else None
+    folder = sensitivity.analyse(a.target, out=a.out, branch=a.branch, outcomes=outcomes,
+                                 samples=a.samples, replicates=a.replicates,
+                                 tornado_replicates=a.tornado_replicates,
+                                 min_coverage=a.min_coverage, executor=a.executor, jobs=a.jobs,
+                                 scheduler=a.scheduler,
+                                 progress=False if a.no_progress else None, force=a.force)
+    print(sensitivity.summary(folder))
+    print(f"\nsensitivity folder: {folder}  (figures: sim plot {folder})")
+    return 0
+
+
 def cmd_report(a: argparse.Namespace) -> int:
     from sim.report import write_report
 
@@ -386,7 +432,8 @@ def cmd_report(a: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
             "story": cmd_story, "why": cmd_why, "verify": cmd_verify, "plot": cmd_plot,
-            "hindcast": cmd_hindcast, "ingest": cmd_ingest, "report": cmd_report}
+            "hindcast": cmd_hindcast, "ingest": cmd_ingest, "report": cmd_report,
+            "sensitivity": cmd_sensitivity}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -123,6 +123,8 @@ def prim(x: np.ndarray, y: np.ndarray, names: Sequence[str], alpha: float = 0.05
         inside = best[1]
         traj.append(step(inside))
     ok = [i for i, s in enumerate(traj) if s.coverage >= min_coverage - 1e-12]
-    chosen = max(ok, key=lambda i: (traj[i].density, -i)) if ok else 0
+    # the densest (the first of equally dense ones: no peel without a gain)
+    top = max((traj[i].density for i in ok), default=traj[0].density)
+    chosen = min((i for i in ok if traj[i].density >= top - 1e-9), default=0)
     limits = _box(x, np.ones(n, dtype=bool))
     return PrimResult(tuple(names), tuple(traj), chosen, limits)

@@ -360,7 +360,10 @@ def sobol_indices(y: np.ndarray, d: int, seed: int, resamples: int = 200
     if not np.var(y) > 0:       # a constant output: no parameter explains anything
         z = np.zeros(d)
         return {"S1": z, "S1_conf": z, "ST": z, "ST_conf": z}
-    with np.errstate(all="ignore"):
+    import warnings
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # SALib warns about constant subsets
         r = sobol_analyze.analyze(problem, np.asarray(y, dtype=float), calc_second_order=False,
                                   num_resamples=resamples, conf_level=0.95, seed=seed)
     return {k: np.asarray(r[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
@@ -612,3 +615,43 @@ def recreate(folder: str | os.PathLike, point: int, replicate: int,
         v = rows[point][p]
         values[p] = (v == "true") if v in ("true", "false") else v
     return ev.values(values, [replicate])[0]
+
+
+def summary(folder: str | os.PathLike) -> str:
+    """The folder's results as text: per outcome, its range over parameter uncertainty
+    and the parameters ranked by total Sobol index."""
+    m = manifest(folder)
+    unc = {r["outcome"]: r for r in read_table(folder, "uncertainty.csv")}
+    sob = read_table(folder, "sobol.csv")
+    prims = {}
+    for r in read_table(folder, "prim.csv"):
+        if r["chosen"] == 1:
+            prims[r["outcome"]] = r
+    boxes: dict[str, list[dict]] = {}
+    for r in read_table(folder, "prim_box.csv"):
+        if r["restricted"] == 1:
+            boxes.setdefault(r["outcome"], []).append(r)
+    lines = [f"sensitivity of '{m['scenario']}' (branch {m['branch']}): "
+             f"{len(m['parameters'])} uncertain parameters, {m['points']} points x "
+             f"{m['replicates']} replicates (Sobol N = {m['samples']}), tornado "
+             f"{m['tornado_replicates']} replicates per point"]
+    for k in m["outcomes"]:
+        u = unc[k]
+        lines.append("")
+        lines.append(f"{k}: mean {u['mean']:.3f} (Monte Carlo s.e. {u['mc_se']:.3f}); "
+                     f"over parameter uncertainty 90% of points lie in "
+                     f"[{u['param_q05']:.3f}, {u['param_q95']:.3f}]")
+        rows = sorted((r for r in sob if r["outcome"] == k), key=lambda r: -r["ST"])
+        lines.append(f"  {'parameter':<48} {'S1 [95% bootstrap]':>24} {'ST [95% bootstrap]':>24}")
+        for r in rows:
+            lines.append(f"  {r['parameter']:<48} "
+                         f"{r['S1']:>6.3f} [{r['S1_lo']:>6.3f}, {r['S1_hi']:>6.3f}] "
+                         f"{r['ST']:>6.3f} [{r['ST_lo']:>6.3f}, {r['ST_hi']:>6.3f}]")
+        if k in prims:
+            p = prims[k]
+            lines.append(f"  PRIM box: density {p['density']:.3f}, coverage {p['coverage']:.3f}, "
+                         f"mass {p['mass']:.3f}")
+            for b in boxes.get(k, []):
+                lines.append(f"    {b['parameter']} in [{b['box_low']:.4g}, {b['box_high']:.4g}]"
+                             f" (of [{b['range_low']:.4g}, {b['range_high']:.4g}])")
+    return "\n".join(lines)
