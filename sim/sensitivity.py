@@ -19,9 +19,15 @@ and analyses the per-point outcome means:
   point with ``tornado_replicates`` replicates; bars carry Monte Carlo
   95% intervals.
 - **Parameter uncertainty**: the spread of the point means over the design's
-  A and B points (independent draws from the declared distributions) gives
-  the 5-95% range of an outcome over what we do not know, next to its Monte
-  Carlo standard error.
+  A and B points (draws from the declared distributions) gives the 5-95%
+  range of an outcome over what we do not know. Each point mean still carries
+  the Monte Carlo error of ``replicates`` replicates, so the range is a little
+  wider than the parameters alone make it (``mc_sd_per_point`` says how much).
+  The mean over points gets a Monte Carlo standard error from the replicates,
+  not the points: all points share the same ``replicates`` streams, so the
+  error of that mean is about that of a run of ``replicates`` replicates (a
+  plain ``sim run`` of the scenario, each replicate drawing its own values and
+  stream, estimates the mean better).
 - **PRIM** (:mod:`sim.prim`) on each binary outcome over the A and B points.
 
 Common random numbers: replicate ``r`` of every point uses the engine stream
@@ -166,10 +172,11 @@ class PointEvaluator:
             out[j] = [res[k] for k in ids]
         return out
 
-    def __call__(self, values: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, values: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(means, standard deviations, per-replicate values) of the outcomes at a point."""
         x = self.values(values)
         sd = x.std(axis=0, ddof=1) if len(x) > 1 else np.zeros(x.shape[1])
-        return x.mean(axis=0), sd
+        return x.mean(axis=0), sd, x
 
 
 _WORKER: dict[str, Any] = {}
@@ -180,7 +187,7 @@ def _init_worker(scenario: Scenario, b: int, ids: list[str], replicates: int) ->
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _chunk(paths: list[str], rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def _chunk(paths: list[str], rows: np.ndarray) -> list[tuple[np.ndarray, ...]]:
     ev = _WORKER["ev"]
     return [ev(dict(zip(paths, _py(row)))) for row in rows]
 
@@ -189,7 +196,7 @@ _DASK_EVAL: dict[int, PointEvaluator] = {}
 
 
 def _dask_chunk(scenario: Scenario, b: int, ids: list[str], replicates: int,
-                paths: list[str], rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+                paths: list[str], rows: np.ndarray) -> list[tuple[np.ndarray, ...]]:
     key = hash((id(scenario), b, tuple(ids), replicates))
     ev = _DASK_EVAL.get(key)
     if ev is None or ev.scenario is not scenario:
@@ -207,8 +214,12 @@ def _py(row: np.ndarray) -> list[Any]:
 def evaluate_points(scenario: Scenario, b: int, ids: Sequence[str], replicates: int,
                     paths: Sequence[str], points: np.ndarray, executor: str = "auto",
                     jobs: int | None = None, scheduler: str | None = None,
-                    progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Means and standard deviations (points x outcomes) of every point's replicates.
+                    progress: bool | None = None, pool_rows: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Means and standard deviations (points x outcomes) of every point's replicates,
+    and for each replicate its mean over the points ``pool_rows`` (replicates x
+    outcomes: what the Monte Carlo error of a mean over points is computed from, as
+    every point shares the same replicate streams).
 
     ``points`` is an object array (points x paths) of parameter values. Chunks of
     points go to a serial loop, a local process pool or Dask; at most 3 x workers
@@ -216,6 +227,18 @@ def evaluate_points(scenario: Scenario, b: int, ids: Sequence[str], replicates: 
     n = len(points)
     means = np.full((n, len(ids)), np.nan)
     sds = np.full((n, len(ids)), np.nan)
+    pooled = np.zeros((replicates, len(ids)))
+    in_pool = np.zeros(n, dtype=bool)
+    if pool_rows is not None:
+        in_pool[pool_rows] = True
+
+    def take(i: int, res: tuple) -> None:
+        means[i], sds[i], x = res
+        if in_pool[i]:
+            pooled[:] += x
+
+    def result() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return means, sds, pooled / max(1, int(in_pool.sum()))
     paths = list(paths)
     ids = list(ids)
     cores = jobs or os.cpu_count() or 1
@@ -235,11 +258,11 @@ def evaluate_points(scenario: Scenario, b: int, ids: Sequence[str], replicates: 
     if executor == "serial":
         _init_local(scenario, b, ids, replicates)
         for i, j in chunks:
-            for k, (m, s) in enumerate(_chunk(paths, points[i:j])):
-                means[i + k], sds[i + k] = m, s
+            for k, res in enumerate(_chunk(paths, points[i:j])):
+                take(i + k, res)
             bar.update((j - i) * replicates)
         bar.close()
-        return means, sds
+        return result()
     if executor == "processes":
         import multiprocessing as mp
 
@@ -298,8 +321,8 @@ def evaluate_points(scenario: Scenario, b: int, ids: Sequence[str], replicates: 
             done, _ = waiter(set(pending))
             for f in done:
                 i, j = pending.pop(f)
-                for k, (m, s) in enumerate(f.result()):
-                    means[i + k], sds[i + k] = m, s
+                for k, res in enumerate(f.result()):
+                    take(i + k, res)
                 bar.update((j - i) * replicates)
         close()
     except BaseException:
@@ -307,7 +330,7 @@ def evaluate_points(scenario: Scenario, b: int, ids: Sequence[str], replicates: 
         close(cancel=True)
         raise
     bar.close()
-    return means, sds
+    return result()
 
 
 def _init_local(scenario: Scenario, b: int, ids: list[str], replicates: int) -> None:
@@ -450,19 +473,19 @@ def analyse(target: str | os.PathLike | Scenario, *, out: str | os.PathLike | No
         runner._atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
         runner._write_scenario_copy(scenario, folder)
         unit, values = sobol_design(dists, samples, scenario.seed)
-        means, sds = evaluate_points(scenario, b, ids, replicates, paths, values, executor,
-                                     jobs, scheduler, progress)
+        rows = ab_rows(len(values), len(paths))
+        means, sds, pooled = evaluate_points(scenario, b, ids, replicates, paths, values,
+                                             executor, jobs, scheduler, progress, rows)
         t_sobol = time.perf_counter() - t0
         tvalues, tlabels = tornado_design(dists)
-        tmeans, tsds = evaluate_points(scenario, b, ids, tornado_replicates, paths, tvalues,
+        tmeans, tsds, _ = evaluate_points(scenario, b, ids, tornado_replicates, paths, tvalues,
                                        "serial" if executor == "auto" and len(tvalues)
                                        * tornado_replicates < 20000 else executor,
                                        jobs, scheduler, progress)
         _write_points(folder / "points.csv", paths, ids, values, means, sds,
                       [_row_kind(i, len(paths)) for i in range(len(values))])
         _write_points(folder / "tornado_points.csv", paths, ids, tvalues, tmeans, tsds, tlabels)
-        rows = ab_rows(len(values), len(paths))
-        _write_tables(folder, scenario, paths, dists, ids, values, means, sds, rows,
+        _write_tables(folder, scenario, paths, dists, ids, values, means, sds, rows, pooled,
                       tvalues, tmeans, tsds, replicates, tornado_replicates, min_coverage)
         manifest.update(status="complete", points=len(values),
                         replicates_total=int(len(values) * replicates
@@ -517,7 +540,8 @@ def _write_points(path: Path, paths: list[str], ids: list[str], values: np.ndarr
 
 def _write_tables(folder: Path, scenario: Scenario, paths: list[str], dists: list,
                   ids: list[str], values: np.ndarray, means: np.ndarray, sds: np.ndarray,
-                  rows: np.ndarray, tvalues: np.ndarray, tmeans: np.ndarray, tsds: np.ndarray,
+                  rows: np.ndarray, pooled: np.ndarray, tvalues: np.ndarray,
+                  tmeans: np.ndarray, tsds: np.ndarray,
                   replicates: int, tornado_replicates: int, min_coverage: float) -> None:
     d = len(paths)
     sob, unc, tor, prim_rows, box_rows = [], [], [], [], []
@@ -529,9 +553,11 @@ def _write_tables(folder: Path, scenario: Scenario, paths: list[str], dists: lis
                         r["S1"][p] + r["S1_conf"][p], r["ST"][p],
                         r["ST"][p] - r["ST_conf"][p], r["ST"][p] + r["ST_conf"][p]])
         y = means[rows, j]
-        # Monte Carlo standard error of the mean over parameter uncertainty: the
-        # between-point spread already holds the within-point noise (law of total variance)
-        se = float(np.std(y, ddof=1) / math.sqrt(len(y)))
+        # Monte Carlo standard error of the mean over the A and B points: every point
+        # runs the same replicate streams, so the points are not independent draws; the
+        # replicates are. Each replicate's mean over the points is one independent
+        # value, and the error is their standard deviation / sqrt(replicates).
+        se = float(np.std(pooled[:, j], ddof=1) / math.sqrt(replicates))
         within = float(np.mean(sds[rows, j] ** 2) / replicates)
         unc.append([k, float(np.mean(y)), se, *np.quantile(y, (0.05, 0.5, 0.95)),
                     math.sqrt(within), len(y), replicates])
@@ -654,4 +680,34 @@ def summary(folder: str | os.PathLike) -> str:
             for b in boxes.get(k, []):
                 lines.append(f"    {b['parameter']} in [{b['box_low']:.4g}, {b['box_high']:.4g}]"
                              f" (of [{b['range_low']:.4g}, {b['range_high']:.4g}])")
+    return "\n".join(lines)
+
+
+def markdown(folder: str | os.PathLike, top: int = 3) -> str:
+    """The folder's results as Markdown: per outcome, its range over parameter
+    uncertainty and the ``top`` parameters by total Sobol index (for documents; the
+    S-400 numbers in docs/s400-model.md are written by this function)."""
+    m = manifest(folder)
+    unc = {r["outcome"]: r for r in read_table(folder, "uncertainty.csv")}
+    sob = read_table(folder, "sobol.csv")
+    tor = {(r["outcome"], r["parameter"]): r for r in read_table(folder, "tornado.csv")}
+    labels = {o.id: o.label or o.id for o in load_scenario(Path(folder) / "scenario.yaml").outcomes}
+    lines = [f"Scenario `{m['scenario']}`, {len(m['parameters'])} uncertain parameters; Sobol "
+             f"design N = {m['samples']} ({m['points']} points x {m['replicates']} replicates); "
+             f"tornado {m['tornado_replicates']} replicates per point; seed {m['seed']}.", ""]
+    lines += ["| outcome | mean (MC s.e.) | 90% range over parameters |",
+              "|---|---|---|"]
+    for k in m["outcomes"]:
+        u = unc[k]
+        lines.append(f"| {labels.get(k, k)} | {u['mean']:.3f} ({u['mc_se']:.3f}) | "
+                     f"{u['param_q05']:.3f} to {u['param_q95']:.3f} |")
+    lines += ["", "| outcome | parameter | ST [95% bootstrap] | S1 [95% bootstrap] | "
+              "tornado: outcome at 5% / 95% quantile |", "|---|---|---|---|---|"]
+    for k in m["outcomes"]:
+        rows = sorted((r for r in sob if r["outcome"] == k), key=lambda r: -r["ST"])[:top]
+        for r in rows:
+            t = tor[(k, r["parameter"])]
+            lines.append(f"| {k} | `{r['parameter']}` | {r['ST']:.2f} [{r['ST_lo']:.2f}, "
+                         f"{r['ST_hi']:.2f}] | {r['S1']:.2f} [{r['S1_lo']:.2f}, "
+                         f"{r['S1_hi']:.2f}] | {t['low_mean']:.3f} / {t['high_mean']:.3f} |")
     return "\n".join(lines)
