@@ -175,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--force", action="store_true", help="overwrite an existing folder")
     executor_args(q)
 
-    q = cmd("report", "One self-contained HTML page comparing runs.",
-            "  sim report runs/a runs/b --out report.html\n")
+    q = cmd("report", "One self-contained HTML page comparing runs (and sensitivity folders).",
+            "  sim report runs/a runs/b --out report.html\n"
+            "  sim report runs/a runs/a-sensitivity-<time> --out report.html\n")
     q.add_argument("runs", nargs="+")
     q.add_argument("--out", "-o", default="report.html")
     return p
@@ -210,6 +211,13 @@ def cmd_run(a: argparse.Namespace) -> int:
                        executor=a.executor, jobs=a.jobs, scheduler=a.scheduler,
                        progress=progress, force=a.force)
     print(r.outcomes)
+    drawn = [b for b in r.scenario.branches if b.uncertain]
+    if drawn:
+        print(f"\nparameter uncertainty: {', '.join(b.name for b in drawn)} draw "
+              f"{max(len(b.uncertain) for b in drawn)} uncertain: parameter(s) per replicate "
+              "(values in replicates.csv); these estimates average over them and the intervals "
+              "are Monte Carlo intervals of that average. For the spread over the parameters "
+              f"and which of them matter: sim sensitivity {r.folder}")
     m = r.manifest
     failed = m.get("counts", {}).get("failed", 0)
     print(f"\nrun folder: {r.folder}  ({m.get('executor')}, {m.get('jobs')} worker(s), "
@@ -423,9 +431,11 @@ def cmd_sensitivity(a: argparse.Namespace) -> int:
 
 def cmd_report(a: argparse.Namespace) -> int:
     from sim.report import write_report
+    from sim.sensitivity import is_sensitivity_folder
 
-    runs = [_open(p) for p in a.runs]
-    out = write_report(runs, a.out)
+    runs = [_open(p) for p in a.runs if not is_sensitivity_folder(p)]
+    sens = [p for p in a.runs if is_sensitivity_folder(p)]
+    out = write_report(runs, a.out, sensitivity=sens)
     print(out)
     return 0
 

@@ -10,7 +10,12 @@ scripts, no links to fetch. It holds, in order:
    column (paired under common random numbers, see :mod:`sim.compare`);
 4. figures: the cumulative probability of each key event for every branch
    of every run on one plot, and the time-to-event distributions;
-5. one example story per branch (replicate 0), with the reason for each step.
+5. one example story per branch (replicate 0), with the reason for each step;
+6. for each sensitivity folder given (``sim sensitivity``), its Sobol indices,
+   tornado and PRIM boxes (:func:`sim.sensplots.html_section`).
+
+Branches that draw ``uncertain:`` parameters per replicate are named under the
+outcome table: their estimates average over the declared distributions.
 """
 from __future__ import annotations
 
@@ -132,11 +137,18 @@ def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
     return out
 
 
-def render(runs: Sequence[Any]) -> str:
-    """The report's HTML text."""
+def render(runs: Sequence[Any], sensitivity: Sequence[Any] = ()) -> str:
+    """The report's HTML text (``sensitivity``: sensitivity folders to add)."""
     from sim.story import story
 
     e = html.escape
+    if not runs:
+        from sim.sensplots import html_section
+
+        return "\n".join([f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+                          f"<title>sim report: sensitivity</title><style>{CSS}</style></head>"
+                          "<body><h1>Sensitivity report</h1>"]
+                         + [html_section(f) for f in sensitivity] + ["</body></html>"])
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>sim report: {e(', '.join(r.scenario.name for r in runs))}</title>"
              f"<style>{CSS}</style></head><body>",
@@ -164,6 +176,16 @@ def render(runs: Sequence[Any]) -> str:
         parts.append("<p>Nothing: a single branch, or identical settings.</p>")
     parts.append("<h2>Outcomes</h2>")
     parts.append(compare_runs(runs)._repr_html_())
+    drawn = [(r.scenario.name, b.name, len(b.uncertain)) for r in runs
+             for b in r.scenario.branches if getattr(b, "uncertain", None)]
+    if drawn:
+        parts.append("<p class='note'>Parameter uncertainty: "
+                     + "; ".join(f"{e(s)} / {e(b)} draws {n} <code>uncertain:</code> "
+                                 f"parameter(s) per replicate" for s, b, n in drawn)
+                     + ". Their estimates average over the declared distributions and their "
+                     "intervals are the Monte Carlo intervals of that average; the spread "
+                     "over the parameters themselves is in the sensitivity section "
+                     "(<code>sim sensitivity</code>).</p>")
     parts.append("<h2>Figures</h2>")
     for caption, data in _figures(runs):
         parts.append(f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"
@@ -175,15 +197,20 @@ def render(runs: Sequence[Any]) -> str:
                          branch=r.branch(b))
             parts.append(f"<h3>{e(r.scenario.name)} / {e(b)}, replicate 0</h3>"
                          f"<pre>{e(text)}</pre>")
+    if sensitivity:
+        from sim.sensplots import html_section
+
+        parts += [html_section(f) for f in sensitivity]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_report(runs: Sequence[Any], out: str | os.PathLike) -> Path:
+def write_report(runs: Sequence[Any], out: str | os.PathLike,
+                 sensitivity: Sequence[Any] = ()) -> Path:
     """Write the report atomically (a temporary file renamed) and return its path."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = render(runs)
+    text = render(runs, sensitivity)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)

@@ -140,3 +140,42 @@ def sensitivity_figures(folder: str | os.PathLike, out_dir: str | os.PathLike | 
         for fig, stem in figs:
             paths.append(save(fig, out / stem)[0])
     return paths
+
+
+def html_section(folder: str | os.PathLike) -> str:
+    """A sensitivity folder as a section of ``sim report``: its summary and figures."""
+    import base64
+    import html
+    import io
+
+    from sim.sensitivity import summary
+
+    e = html.escape
+    folder = Path(folder)
+    m = manifest(folder)
+    sob = read_table(folder, "sobol.csv")
+    tor = read_table(folder, "tornado.csv")
+    traj = read_table(folder, "prim.csv")
+    box = read_table(folder, "prim_box.csv")
+    has_prim = {r["outcome"] for r in traj}
+    parts = [f"<h2>Which parameters matter: {e(m['scenario'])} / {e(m['branch'])}</h2>",
+             f"<p class='note'>Sensitivity folder <code>{e(str(folder))}</code>. Sobol "
+             "indices (SALib) with 95% bootstrap intervals; a one-way tornado between the "
+             "5% and 95% quantiles of each declared distribution, with 95% Monte Carlo error "
+             "bars; PRIM boxes (coverage: share of all occurrences inside the box; density: "
+             "probability inside it). The range over parameters includes the Monte Carlo "
+             "error of each point's replicates.</p>",
+             f"<pre>{e(summary(folder))}</pre>"]
+    for k in m["outcomes"]:
+        figs = [(f"Sobol indices: {k}", sobol_figure(sob, k)),
+                (f"Tornado: {k}", tornado_figure(tor, k))]
+        if k in has_prim:
+            figs.append((f"PRIM: {k}", prim_figure(traj, box, k)))
+        for caption, fig in figs:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=110, bbox_inches="tight",
+                        metadata={"Software": None})
+            data = base64.b64encode(buf.getvalue()).decode("ascii")
+            parts.append(f"<figure><img alt='{e(caption)}' src='data:image/png;base64,"
+                         f"{data}'><figcaption>{e(caption)}</figcaption></figure>")
+    return "\n".join(parts)
