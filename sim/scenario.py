@@ -46,9 +46,9 @@ from sim import yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history
+from sim.outcomes import MEASURES, OutcomeSpec
 from sim.uncertainty import Distribution
 from sim.uncertainty import parse as parse_uncertain
-from sim.outcomes import MEASURES, OutcomeSpec
 from sim.world import World
 from sim.worldfile import load_world
 
