@@ -540,6 +540,11 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
             "replicates": scenario.replicates,
             "branches": [b.name for b in scenario.branches],
             "versions": _versions(),
+            # branches whose replicates draw `uncertain:` parameters: their estimates
+            # average over these distributions (values per replicate in replicates.csv)
+            **({"uncertain": {b.name: {p: d.describe() for p, d in b.uncertain.items()}
+                              for b in scenario.branches if b.uncertain}}
+               if any(b.uncertain for b in scenario.branches) else {}),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))

@@ -107,6 +107,8 @@ def test_drawn_values_are_stored(toy_run):
         # each value is the declared distribution at the replicate's own uniform
         assert drawn[P_HIT][i] == pytest.approx(0.2 + 0.4 * uncertainty.unit(11, i, P_HIT),
                                                 abs=1e-15)
+    assert toy_run.manifest["uncertain"]["fixed_noise"] == {
+        P_HIT: "uniform(low=0.2, high=0.6)"}
     # the branch that sets the noise probability draws no value for it
     fixed = [r for r in rows if r["branch"] == "fixed_noise"]
     assert all(r[f"param:{P_NOISE}"] == "" for r in fixed)
