@@ -200,3 +200,18 @@ def test_validation_lists_every_problem(tmp_path):
                   f"  {P_HIT}: {{beta: {{a: -1, b: 2}}}}\n")
     problems = sim.scenario.check(f)
     assert sorted(p.line for p in problems) == [4, 5]
+
+
+def test_extends_replaces_a_distribution_whole_and_null_removes_it(tmp_path):
+    f = _scenario(tmp_path, f"uncertain:\n  {P_HIT}: {{beta: {{a: 2, b: 2}}}}\n"
+                  f"  {P_NOISE}: ~\nbranches: ~\n")
+    sc = load_scenario(f)
+    assert dict(sc.branches[0].uncertain) == {P_HIT: Distribution("beta", {"a": 2, "b": 2})}
+
+
+def test_sweep_points_fix_what_they_sweep(tmp_path):
+    f = _scenario(tmp_path, f"branches: ~\nsweep:\n  grid: {{{P_HIT}: [0.1, 0.9]}}\n")
+    sc = load_scenario(f)
+    assert set(sc.branches[0].uncertain) == {P_HIT, P_NOISE}
+    for b in sc.branches[1:]:
+        assert set(b.uncertain) == {P_NOISE}
