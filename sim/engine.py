@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
@@ -117,6 +118,13 @@ def compile_condition(cond: Condition | None) -> Callable[[Mapping[str, Any]], b
         if op == "<":
             return lambda v: v[var] < value
     elif type(cond) is All:
+        if len(cond.parts) > 1 and all(type(c) is Compare and c.op == "=="
+                                       for c in cond.parts):
+            # several equalities (most review conditions): one C-level lookup of all the
+            # variables and one tuple comparison (element-wise ==, like the parts)
+            get = operator.itemgetter(*(c.var for c in cond.parts))
+            want = tuple(c.value for c in cond.parts)
+            return lambda v: get(v) == want
         parts = tuple(compile_condition(c) for c in cond.parts)
         return _and_chain(parts)
     elif type(cond) is AnyOf:
