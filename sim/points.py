@@ -136,17 +136,25 @@ def evaluate_points(scenario: Scenario, b: int, ids: Sequence[str], replicates: 
     n = len(points)
     means = np.full((n, len(ids)), np.nan)
     sds = np.full((n, len(ids)), np.nan)
-    pooled = np.zeros((replicates, len(ids)))
+    # per-chunk sums, added up in chunk order at the end: the same floats whatever
+    # order the chunks finish in (one array per chunk of points, not per point)
+    parts: dict[int, np.ndarray] = {}
     in_pool = np.zeros(n, dtype=bool)
     if pool_rows is not None:
         in_pool[pool_rows] = True
 
-    def take(i: int, res: tuple) -> None:
+    def take(i: int, res: tuple, chunk: int) -> None:
         means[i], sds[i], x = res
         if in_pool[i]:
-            pooled[:] += x
+            if chunk in parts:
+                parts[chunk] += x
+            else:
+                parts[chunk] = np.array(x, dtype=float)
 
     def result() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pooled = np.zeros((replicates, len(ids)))
+        for k in sorted(parts):
+            pooled += parts[k]
         return means, sds, pooled / max(1, int(in_pool.sum()))
     paths = list(paths)
     ids = list(ids)
@@ -168,7 +176,7 @@ def evaluate_points(scenario: Scenario, b: int, ids: Sequence[str], replicates: 
         _init_local(scenario, b, ids, replicates)
         for i, j in chunks:
             for k, res in enumerate(_chunk(paths, points[i:j])):
-                take(i + k, res)
+                take(i + k, res, i)
             bar.update((j - i) * replicates)
         bar.close()
         return result()
@@ -231,7 +239,7 @@ def evaluate_points(scenario: Scenario, b: int, ids: Sequence[str], replicates: 
             for f in done:
                 i, j = pending.pop(f)
                 for k, res in enumerate(f.result()):
-                    take(i + k, res)
+                    take(i + k, res, i)
                 bar.update((j - i) * replicates)
         close()
     except BaseException:

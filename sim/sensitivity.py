@@ -446,6 +446,12 @@ def summary(folder: str | os.PathLike) -> str:
     return "\n".join(lines)
 
 
+def _f(x: float, digits: int = 2) -> str:
+    """``x`` rounded, without a minus sign on a zero (-0.004 -> "0.00")."""
+    t = f"{x:.{digits}f}"
+    return t[1:] if t.startswith("-") and float(t) == 0 else t
+
+
 def markdown(folder: str | os.PathLike, top: int = 3) -> str:
     """The folder's results as Markdown: per outcome, its range over parameter
     uncertainty and the ``top`` parameters by total Sobol index (for documents; the
@@ -470,7 +476,8 @@ def markdown(folder: str | os.PathLike, top: int = 3) -> str:
         rows = sorted((r for r in sob if r["outcome"] == k), key=lambda r: -r["ST"])[:top]
         for r in rows:
             t = tor[(k, r["parameter"])]
-            lines.append(f"| {k} | `{r['parameter']}` | {r['ST']:.2f} [{r['ST_lo']:.2f}, "
-                         f"{r['ST_hi']:.2f}] | {r['S1']:.2f} [{r['S1_lo']:.2f}, "
-                         f"{r['S1_hi']:.2f}] | {t['low_mean']:.3f} / {t['high_mean']:.3f} |")
+            lines.append(f"| {k} | `{r['parameter']}` | {_f(r['ST'])} [{_f(r['ST_lo'])}, "
+                         f"{_f(r['ST_hi'])}] | {_f(r['S1'])} [{_f(r['S1_lo'])}, "
+                         f"{_f(r['S1_hi'])}] | {_f(t['low_mean'], 3)} / "
+                         f"{_f(t['high_mean'], 3)} |")
     return "\n".join(lines)
