@@ -164,3 +164,13 @@ def test_refuses_unknown_or_infinite_outcomes(tmp_path):
              "--out", str(tmp_path / "s"), "--no-progress")
     assert r.returncode == 2 and "unknown outcome 'hitt'" in r.stderr and "hit" in r.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_report_includes_a_sensitivity_folder(toy, tmp_path):
+    from sim.report import write_report
+
+    out = write_report([], tmp_path / "r.html", sensitivity=[toy])
+    text = out.read_text()
+    assert "Which parameters matter: toy" in text
+    assert text.count("<figure>") == 6          # sobol, tornado, PRIM for hit and noise
+    assert "data:image/png;base64," in text and "<script" not in text
