@@ -67,19 +67,23 @@ print(json.dumps({{"wall": wall, "sobol_s": m["timings"]["sobol_s"], "points": m
                   "replicates": m["replicates_total"], "peak_mb": peak["total"] / 2**20,
                   "cpu_s": cpu_s}}))
 """
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"the measured run failed:\n{r.stderr}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--samples", type=int, nargs="*", default=[64, 1024],
+                    help="the N values to measure with the process executor")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if a.quick:
             plan = [(64, ex) for ex in ("serial", "processes", "dask")]
         else:
-            plan = [(64, "processes"), (1024, "processes")]
+            plan = [(n, "processes") for n in a.samples]
         for n, ex in plan:
             r = timed(n, 100, ex, 2, Path(tmp) / f"{ex}{n}")
             print(f"N={n} x 100, {ex:<10} {r['points']:>6} points {r['replicates']:>9} "
