@@ -11,9 +11,12 @@ and analyses the per-point outcome means:
   unit cube is mapped to the declared distributions by their inverse CDFs
   (:meth:`sim.uncertainty.Distribution.ppf`). The model output is a point's
   mean over its replicates, so the indices describe the outcome's
-  *probability* (or mean) as a function of the parameters; the Monte Carlo
-  noise of ``replicates`` replicates per point adds a little variance that no
-  parameter explains (it lowers S1, and appears in no ST).
+  *probability* (or mean) as a function of the parameters. The Monte Carlo
+  error of ``replicates`` replicates per point does not vanish: with the same
+  replicate streams at every point (below) it is itself a function of the
+  parameters, a step-shaped approximation of the true one, so it is attributed
+  to them rather than left unexplained; an inert parameter still gets exactly 0,
+  and more replicates per point make the function smoother.
 - **Tornado**: every parameter at its median, then one at a time at the 5%
   and 95% quantiles of its declared distribution (not a fixed +/-50%), each
   point with ``tornado_replicates`` replicates; bars carry Monte Carlo
@@ -34,7 +37,7 @@ Common random numbers: replicate ``r`` of every point uses the engine stream
 of replicate ``r`` of a plain run (``replicate_rng(seed, r)``), so point
 differences are not blurred by independent noise, and replicate ``r`` of point
 ``j`` is exactly replicate ``r`` of ``sim run`` with point ``j``'s values
-``set`` (:func:`recreate` re-creates its events).
+``set`` (:func:`recreate` simulates it again and returns its outcome values).
 
 What a sensitivity run keeps (a folder; ~1M replicates would be gigabytes of
 events): ``points.csv``, one row per point with its parameter values and each
@@ -73,10 +76,6 @@ TORNADO_Q = (0.05, 0.95)
 DEFAULT_SAMPLES = 64
 DEFAULT_REPLICATES = 50
 DEFAULT_TORNADO_REPLICATES = 500
-
-
-class SensitivityError(InputError):
-    pass
 
 
 # --------------------------------------------------------------------------- the plan
