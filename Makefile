@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/sim plot runs/baseline
 
 test: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks tools
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

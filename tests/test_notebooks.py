@@ -119,6 +119,12 @@ ANSWERS: dict[str, dict[str, tuple[str, str]]] = {
                 "                 if (lambda r: (r[2] - r[1]) / 2)(\n"
                 "                     wilson(round(base_p * n), n)) <= 0.02)",
                 "my_answer = my_answer * 2"),
+        # the largest total index, read from the folder's CSV with the csv module
+        "3.7": ("import csv as _csv\n"
+                "with open(sens / 'sobol.csv') as f_:\n"
+                "    r_ = [r for r in _csv.DictReader(f_) if r['outcome'] == 'activated']\n"
+                "my_answer = max(r_, key=lambda r: float(r['ST']))['parameter']",
+                _CHOICES.format(options='sensitivity.manifest(sens)["parameters"]')),
     },
     "04_change_the_model": {
         "4.1": ("import re\n"
