@@ -119,6 +119,66 @@ def test_sources_all_cited_and_all_exist(history):
         assert s.outlet and s.title and isinstance(s.published, dt.date)
 
 
+def test_every_source_can_be_found(history):
+    """Each source has an outlet, a publication date and either a title or an identifier; a
+    title in [brackets] is our description, so an entry citing such a source without a stable
+    identifier is not 'high' confidence; no source points outside the repository."""
+    for sid, s in history.sources.items():
+        assert s.outlet and s.published > dt.date(2000, 1, 1), sid
+        assert s.title or s.identifier, sid
+        assert "CASE" not in f"{s.outlet} {s.title} {s.note}", sid
+        assert "Public record" not in s.outlet, sid
+        assert s.url is None, f"{sid}: no address was verified, so none is given"
+    for e in history.entries:
+        s = history.sources[e.source]
+        if s.title.startswith("[") and not s.identifier:
+            assert e.confidence != "high", (e.date, e.event, e.source)
+
+
+def test_issue_15_codings(history):
+    """The entries the review found miscoded now carry their meaning, and the added events
+    are present."""
+    by = {(e.date.isoformat(), e.event): e for e in history.entries}
+    # the promise of no sanctions while the system stays off is not a threat
+    assert ("2019-07-25", "sanctions_assurance") in by
+    assert ("2019-07-25", "sanctions_threatened") not in by
+    # the Shanahan letter is the F-35 deadline, not a sanctions warning
+    assert not any(e.event == "sanctions_threatened" and e.date.month == 6 and e.date.year == 2019
+                   for e in history.entries)
+    # the October 2020 condemnation is a condemnation
+    assert ("2020-10-16", "us_condemnation") in by
+    assert ("2020-10-16", "sanctions_threatened") not in by
+    # a source must not predate the event it reports, unless it is the record that fixed the date
+    for e in history.entries:
+        if history.sources[e.source].published > e.date + dt.timedelta(days=31):
+            raise AssertionError((e.date, e.event, e.source))
+    passed = by[("2019-07-31", "deadline_passed")]
+    assert passed.source == by[("2019-06-07", "deadline_set")].source
+    # the unconfirmed joint mechanism is a claim, not a meeting
+    assert ("2019-11-15", "wg_claimed") in by
+    assert not any(e.event == "wg_meeting" for e in history.entries)
+    for key in [("2018-09-20", "caatsa_precedent"), ("2018-08-01", "other_sanctions"),
+                ("2019-10-14", "other_sanctions"), ("2019-10-23", "other_sanctions_lifted"),
+                ("2019-12-20", "f35_transfer_barred"), ("2020-02-27", "idlib_crisis"),
+                ("2020-02-20", "patriot_requested"), ("2020-01-15", "activation_announced"),
+                ("2020-05-15", "activation_slipped"), ("2020-12-23", "ndaa_vetoed"),
+                ("2021-01-01", "ndaa_mandate"), ("2021-01-19", "sanctions_review")]:
+        assert key in by, key
+    assert history.sources["EO13894"].identifier == "Executive Order 13894"
+
+
+def test_the_repository_stands_alone():
+    root = CASE.parent.parent
+    bad = []
+    for folder in ("scenarios", "docs", "sim", "notebooks"):
+        for f in (root / folder).rglob("*"):
+            if f.is_file() and f.suffix in (".py", ".md", ".yaml", ".ipynb"):
+                text = f.read_text(encoding="utf-8")
+                if "shared/" in text or "CASE.md" in text:
+                    bad.append(str(f.relative_to(root)))
+    assert not bad, bad
+
+
 def test_seed_articles_are_cited_with_their_dates(history):
     seeds = {"S000": (2019, 11, 15), "S001": (2021, 1, 14), "S002": (2019, 4, 29),
              "S003": (2020, 11, 12), "S004": (2019, 6, 10)}
@@ -157,12 +217,15 @@ def test_baseline_state_at_fork_matches_the_record():
     assert st["s400_delivered"] and not st["in_f35"] and st["bill_held"] and st["syria_op"]
     assert not st["sanctioned"] and not st["live_tested"] and not st["working_group"]
     # tension = minus the Goldstein scores of the US-Turkey events before the fork:
-    # patriot_withdrawn 5.6, patriot_offered -5.2, F-35 pause 5.6, 2 defiance statements
-    # (Apr, Oct; Kalin's is on the fork day) 4.0 each, 5 warnings (Apr, Jun, Jul, Oct, Nov)
-    # 5.8 each, 3 working-group offers -4.0 each, deadline 7.0, F-35 suspension 5.6, bill
-    # introduced 2.0, House vote 5.8, White House meeting -2.8
-    assert st["tension"] == pytest.approx(5.6 - 5.2 + 5.6 + 2 * 4.0 + 5 * 5.8 - 3 * 4.0 + 7.0
-                                          + 5.6 + 2.0 + 5.8 - 2.8)
+    # patriot_withdrawn 5.6; the pastor sanctions 8.0 and their lifting -5.0; patriot_offered
+    # -5.2; F-35 pause 5.6; 2 defiance statements (Apr, Oct; Kalin's is on the fork day) 4.0
+    # each; 2 warnings (Apr, Risch in Nov) 5.8 each; 3 working-group offers -4.0 each;
+    # deadline 7.0; F-35 suspension 5.6; 2 conditional assurances (Jul, Oct) -3.5 each; the
+    # Syria executive order 8.0 and its lifting -5.0; bill introduced 2.0; House vote 5.8;
+    # White House meeting -2.8
+    assert st["tension"] == pytest.approx(5.6 + 8.0 - 5.0 - 5.2 + 5.6 + 2 * 4.0 + 2 * 5.8
+                                          - 3 * 4.0 + 7.0 + 5.6 - 2 * 3.5 + 8.0 - 5.0 + 2.0
+                                          + 5.8 - 2.8)
 
 
 # --------------------------------------------------------------------------- branches
