@@ -1,16 +1,16 @@
 """The S-400 case content: history, world, baseline, teaching branches and the hindcast.
 
 Checks that the case files load and are internally consistent (every history kind is
-in the world, dates are ordered, sources are all cited and all exist), that each teaching
-branch moves its headline outcome in the direction its file states against its control
-(common random numbers: replicate i of both branches uses the same seed), and that the
+in the world, dates are ordered, sources are all cited and can be found), that common
+random numbers leave outcomes the change cannot reach equal (replicate i of both branches
+uses the same seed), and that the
 2019-04-01 hindcast brackets the real dates of its calibration targets. The hindcast's
 percentile arithmetic is checked on a tiny world whose answer is known in closed form.
+Each teaching branch's stated directions are checked in test_s400_docs.py.
 """
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from pathlib import Path
 
@@ -31,7 +31,8 @@ CASE = Path(__file__).resolve().parent.parent / "scenarios" / "s400"
 WORLD = CASE / "world.yaml"
 HISTORY = CASE / "history.yaml"
 
-# file -> (counterfactual branch, headline outcome, expected sign of counterfactual - control)
+# file -> (counterfactual branch, headline outcome, expected sign of counterfactual - control);
+# the full list of stated directions is scripts/s400_docs.py's EXPECTED
 BRANCHES = {
     "patriot_2017": ("patriot_2017", "contract", -1),
     "no_congress_hold": ("no_congress_hold", "sanctioned_by_2021", +1),
@@ -44,21 +45,8 @@ BRANCHES = {
     "turkey_resells": ("turkey_resells", "still_in_f35", +1),
     "deadline_slips": ("deadline_slips", "f35_suspended_by_2020", -1),
 }
-# secondary stated directions, checked the same way
-SECONDARY = [
-    ("patriot_2017", "still_in_f35", +1),
-    ("patriot_2017", "tension_end", -1),
-    ("no_congress_hold", "tension_mid_2020", +1),
-    ("wg_accepted_apr2019", "activated", -1),
-    ("no_syria_shock", "sanctioned_by_2021", -1),
-    ("russia_wedge", "tur_rus_end", +1),
-    ("turkey_resells", "tension_end", -1),
-    ("turkey_resells", "tur_rus_end", -1),
-]
-N = 400   # replicates per branch (more where the effect is small): with other seeds every
-# paired difference below stayed > 5 standard errors, except the two small effects, which
-# stayed > 2.9 SE at 400 replicates and so get more
-N_FOR = {"trump_second_term": 1500, "sanction_on_delivery": 1000}
+N = 400   # replicates per branch for the checks below (the stated directions of every
+# teaching branch are checked with 1000 replicates and 95% intervals in test_s400_docs.py)
 
 
 @pytest.fixture(scope="module")
@@ -244,29 +232,6 @@ def _outcomes(path: Path, n: int) -> dict[str, dict[str, np.ndarray]]:
 
 
 _CACHE: dict[str, dict] = {}
-
-
-def _paired(name: str, outcome: str) -> tuple[float, float]:
-    if name not in _CACHE:
-        _CACHE[name] = _outcomes(CASE / f"{name}.yaml", N_FOR.get(name, N))
-    res = _CACHE[name]
-    cf, ctrl = res[BRANCHES[name][0]][outcome], res[f"{name}_control"][outcome]
-    d = cf - ctrl
-    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
-
-
-@pytest.mark.parametrize("name", list(BRANCHES))
-def test_branch_moves_its_headline_outcome(name):
-    _, outcome, sign = BRANCHES[name]
-    mean, se = _paired(name, outcome)
-    assert sign * mean > 0, f"{name}: {outcome} moved {mean:+.3f}, expected sign {sign:+d}"
-    assert abs(mean) > 3 * se, f"{name}: {outcome} {mean:+.3f} is within 3 SE ({se:.3f})"
-
-
-@pytest.mark.parametrize("name,outcome,sign", SECONDARY)
-def test_branch_secondary_directions(name, outcome, sign):
-    mean, se = _paired(name, outcome)
-    assert sign * mean > 0 and abs(mean) > 3 * se, (name, outcome, mean, se)
 
 
 def test_common_random_numbers_leave_pre_intervention_outcomes_equal():

@@ -1,0 +1,230 @@
+"""Regenerate the numbers of docs/s400-model.md from the S-400 scenarios (`make docs-numbers`).
+
+Every table of results in docs/s400-model.md sits between markers
+
+    <!-- generated:NAME -->
+    ...
+    <!-- /generated -->
+
+and is written by this script from runs of the scenario files (the engine in-process, one
+core, replicate i seeded as `sim run` seeds it, so the numbers are the ones `sim run` and
+`sim compare` give for the same replicate count). Nothing outside the markers is touched.
+
+    python scripts/s400_docs.py            # rewrite the blocks in docs/s400-model.md
+    python scripts/s400_docs.py --check    # exit 1 if a block differs from a fresh run
+
+tests/test_s400_docs.py runs the same generation and compares, so the prose cannot fall
+behind the model. EXPECTED below is the one list of each teaching branch's stated
+directions (its file header says the same in words); tests/test_s400.py checks them.
+"""
+from __future__ import annotations
+
+import math
+import re
+import sys
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from sim import outcomes as oc
+from sim.compare import restricted_mean
+from sim.engine import Engine
+from sim.hindcast import TARGETS, hindcast
+from sim.history import load_history
+from sim.scenario import load_scenario
+from sim.seeding import replicate_rng
+from sim.worldfile import load_world
+
+ROOT = Path(__file__).resolve().parent.parent
+CASE = ROOT / "scenarios" / "s400"
+DOC = ROOT / "docs" / "s400-model.md"
+N = 1000            # replicates per branch for every number in the doc
+
+# file -> [(outcome, expected sign of counterfactual - control)], the headline first.
+# A sign of 0 states that the branch is a null result on purpose (its header says why).
+EXPECTED: dict[str, list[tuple[str, int]]] = {
+    "patriot_2017": [("contract", -1), ("still_in_f35", +1), ("tension_end", -1)],
+    "no_congress_hold": [("time_to_sanctions", -1), ("sanctioned_by_2021", +1),
+                         ("tension_mid_2020", +1)],
+    "wg_accepted_apr2019": [("f35_suspended_by_2020", -1), ("activated", -1)],
+    "crete_model": [("sanctioned", -1)],
+    "sanction_on_delivery": [("batch2_talks", +1)],
+    "no_syria_shock": [("house_bill", -1), ("sanctioned_by_2021", -1)],
+    "trump_second_term": [("batch2_signed", +1)],
+    "russia_wedge": [("batch2_signed", +1), ("tur_rus_end", +1)],
+    "turkey_resells": [("still_in_f35", +1), ("tension_end", -1), ("tur_rus_end", -1)],
+    "deadline_slips": [("f35_suspended_by_2020", -1), ("time_to_f35_suspension", +1)],
+}
+# outcomes shown for every branch file besides its expected ones
+ALSO = ("delivered", "sanctioned", "activated")
+
+BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z0-9_-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)",
+                   re.S)
+
+
+# --------------------------------------------------------------------------- running
+
+@cache
+def outcome_values(name: str, n: int = N) -> dict[str, dict[str, np.ndarray]]:
+    """branch -> outcome id -> per-replicate values, for scenarios/s400/<name>.yaml."""
+    s = load_scenario(CASE / f"{name}.yaml")
+    out = {}
+    for br in s.branches:
+        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
+                     suppress=br.suppress)
+        ev = oc.Evaluator(s.outcomes, br.world, br.fork, br.horizon)
+        rows = [ev([*eng.prefix, *eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")])
+                for i in range(n)]
+        out[br.name] = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
+    return out
+
+
+def _spec(name: str, outcome: str) -> oc.OutcomeSpec:
+    s = load_scenario(CASE / f"{name}.yaml")
+    return next(o for o in s.outcomes if o.id == outcome)
+
+
+def _window(name: str) -> float:
+    s = load_scenario(CASE / f"{name}.yaml")
+    br = s.branches[0]
+    return float(br.horizon - br.fork)
+
+
+def _series(name: str, outcome: str, values: np.ndarray) -> np.ndarray:
+    """What a difference is taken on: a time_to becomes the restricted mean (days)."""
+    if _spec(name, outcome).measure == "time_to":
+        return restricted_mean(values, _window(name))
+    return values
+
+
+def effect(name: str, outcome: str, n: int = N) -> tuple[float, float, oc.Estimate]:
+    """(control mean, branch mean, paired difference branch - control with its 95% interval)
+    of one outcome of a teaching file (time_to: restricted mean days)."""
+    res = outcome_values(name, n)
+    a = _series(name, outcome, res[name][outcome])
+    b = _series(name, outcome, res[f"{name}_control"][outcome])
+    return float(np.mean(b)), float(np.mean(a)), oc.paired_difference(a, b)
+
+
+# --------------------------------------------------------------------------- blocks
+
+def _f(x: float, digits: int = 2) -> str:
+    if not math.isfinite(x):
+        return "-"
+    return f"{x:.{digits}f}" if abs(x) < 10 else f"{x:.0f}"
+
+
+def _fs(x: float, digits: int = 2) -> str:
+    s = _f(x, digits)
+    return s if s.startswith("-") else "+" + s
+
+
+def block_files() -> str:
+    world = load_world(CASE / "world.yaml")
+    hist = load_history(CASE / "history.yaml", world)
+    base = load_scenario(CASE / "baseline.yaml")
+    n_inv = len(getattr(world, "invariants", ()) or ())
+    return (
+        "| file | what it holds |\n|---|---|\n"
+        f"| `history.yaml` | {len(hist.entries)} dated events from {hist.entries[0].date.year} to "
+        f"{hist.entries[-1].date.year}, from {len(hist.sources)} sources, each with a "
+        "confidence and a date granularity |\n"
+        f"| `world.yaml` | the event graph: {len(world.actors)} actors, {len(world.variables)} "
+        f"state variables, {len(world.events)} event types, {len(world.rules)} rules, "
+        f"{len(world.reviews)} reviews, {n_inv} invariants |\n"
+        f"| `baseline.yaml` | the dispute from {base.fork_date} to {base.horizon_date}, with "
+        f"{len(base.outcomes)} outcomes |\n"
+        "| `hindcast.yaml` | the same world forked on 2019-04-01, to check the model against "
+        "what really happened |\n"
+        f"| {len(EXPECTED)} teaching files | one counterfactual each (section 4), each with its "
+        "own control branch |\n")
+
+
+def block_baseline() -> str:
+    s = load_scenario(CASE / "baseline.yaml")
+    world = s.branches[0].world
+    vals = outcome_values("baseline")["baseline"]
+    lines = [f"Baseline, {N} replicates (seed {s.seed}), 95% intervals:", "",
+             "| outcome | statistic | value | 95% interval |", "|---|---|---|---|"]
+    for spec in s.outcomes:
+        var = world.variables.get(spec.var) if spec.measure == "state" else None
+        summ = oc.summarize(spec, vals[spec.id], var_type=var.type if var else None)
+        for stat, est in summ.stats:
+            lines.append(f"| `{spec.id}` ({spec.label}) | {stat.replace('_', ' ')} | "
+                         f"{_f(est.mean)} | {_f(est.lo)} to {_f(est.hi)} |")
+    return "\n".join(lines) + "\n"
+
+
+def block_branch(name: str) -> str:
+    expected = dict(EXPECTED[name])
+    shown = [o for o, _ in EXPECTED[name]] + [o for o in ALSO if o not in expected]
+    lines = [f"`sim compare` of `{name}.yaml`, {N} replicates per branch, paired by replicate "
+             "(time_to: restricted mean days from the fork):", "",
+             "| outcome | expected | control | branch | difference (95% interval) | holds |",
+             "|---|---|---|---|---|---|"]
+    for o in shown:
+        ctrl, br, d = effect(name, o)
+        sign = expected.get(o)
+        want = {+1: "up", -1: "down", 0: "none", None: ""}[sign]
+        if sign in (+1, -1):
+            holds = "yes" if (d.lo > 0 if sign > 0 else d.hi < 0) else "NO"
+        else:
+            holds = ""
+        lines.append(f"| `{o}` | {want} | {_f(ctrl)} | {_f(br)} | {_fs(d.mean)} "
+                     f"({_fs(d.lo)} to {_fs(d.hi)}) | {holds} |")
+    return "\n".join(lines) + "\n"
+
+
+def block_hindcast() -> str:
+    rep = hindcast(CASE / "hindcast.yaml", replicates=N)
+    lines = [f"Hindcast from {rep.fork}, {N} replicates:", "",
+             "| event | real date | conf | model P(by horizon) | simulated 5% / 50% / 95% | "
+             "percentile |", "|---|---|---|---|---|---|"]
+    for r in rep.rows:
+        name = f"**{r.kind}**" if r.kind in TARGETS else r.kind
+        q = " / ".join(str(x) if x is not None else "never" for x in (r.q05, r.q50, r.q95))
+        lines.append(f"| {name} | {r.actual} | {r.confidence} | {r.p_by_horizon:.2f} | {q} | "
+                     f"{r.percentile:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def blocks() -> dict[str, str]:
+    out = {"files": block_files(), "baseline": block_baseline(), "hindcast": block_hindcast()}
+    for name in EXPECTED:
+        out[f"branch-{name}"] = block_branch(name)
+    return out
+
+
+def render(text: str, new: dict[str, str]) -> str:
+    """``text`` with each generated block's body replaced (unknown names are an error)."""
+    def sub(m: re.Match) -> str:
+        name = m.group("name")
+        if name not in new:
+            raise KeyError(f"docs/s400-model.md has a generated block '{name}' this script "
+                           f"does not make (known: {', '.join(sorted(new))})")
+        return m.group(1) + new[name] + m.group(4)
+    return BLOCK.sub(sub, text)
+
+
+def main(argv: list[str]) -> int:
+    text = DOC.read_text(encoding="utf-8")
+    found = {m.group("name") for m in BLOCK.finditer(text)}
+    new = blocks()
+    missing = sorted(set(new) - found)
+    if missing:
+        print(f"docs/s400-model.md lacks the generated blocks: {', '.join(missing)}",
+              file=sys.stderr)
+        return 2
+    out = render(text, new)
+    if "--check" in argv:
+        if out != text:
+            print("docs/s400-model.md is out of date: run `make docs-numbers`", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(out, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
