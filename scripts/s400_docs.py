@@ -44,17 +44,21 @@ N = 1000            # replicates per branch for every number in the doc
 # file -> [(outcome, expected sign of counterfactual - control)], the headline first.
 # A sign of 0 states that the branch is a null result on purpose (its header says why).
 EXPECTED: dict[str, list[tuple[str, int]]] = {
-    "patriot_2017": [("contract", -1), ("still_in_f35", +1), ("tension_end", -1)],
+    "patriot_2017": [("contract", -1), ("delivered", -1), ("still_in_f35", +1),
+                     ("tension_end", -1)],
     "no_congress_hold": [("time_to_sanctions", -1), ("sanctioned_by_2021", +1),
                          ("tension_mid_2020", +1)],
-    "wg_accepted_apr2019": [("f35_suspended_by_2020", -1), ("activated", -1)],
-    "crete_model": [("sanctioned", -1)],
-    "sanction_on_delivery": [("batch2_talks", +1)],
+    "wg_accepted_apr2019": [("f35_suspended_by_2020", -1), ("time_to_f35_suspension", +1),
+                            ("activated", -1), ("delivered", 0)],
+    "crete_model": [("sanctioned", -1), ("time_to_sanctions", +1)],
+    "sanction_on_delivery": [("batch2_talks", +1), ("batch2_signed", +1),
+                             ("tension_mid_2020", -1)],
     "no_syria_shock": [("house_bill", -1), ("sanctioned_by_2021", -1)],
     "trump_second_term": [("batch2_signed", +1)],
-    "russia_wedge": [("batch2_signed", +1), ("tur_rus_end", +1)],
+    "russia_wedge": [("batch2_signed", +1), ("batch2_talks", +1), ("tur_rus_end", +1)],
     "turkey_resells": [("still_in_f35", +1), ("tension_end", -1), ("tur_rus_end", -1)],
-    "deadline_slips": [("f35_suspended_by_2020", -1), ("time_to_f35_suspension", +1)],
+    "deadline_slips": [("f35_suspended_by_2020", -1), ("time_to_f35_suspension", +1),
+                       ("f35_removal_done", -1), ("delivered", 0)],
 }
 # outcomes shown for every branch file besides its expected ones
 ALSO = ("delivered", "sanctioned", "activated")
