@@ -19,6 +19,7 @@ directions (its file header says the same in words); tests/test_s400.py checks t
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import sys
@@ -69,19 +70,42 @@ BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z0-9_-]+) -->\n)(?P<body>.*?)(<
 
 # --------------------------------------------------------------------------- running
 
+# event kinds whose first occurrence (time, rule) the checks below read
+_TRACKED = ("contract_signed", "caatsa_sanctions", "s400_returned", "f35_suspended",
+            "wg_accepted", "bill_passed_senate", "ndaa_mandate", "bill_enacted")
+
+
 @cache
-def outcome_values(name: str, n: int = N) -> dict[str, dict[str, np.ndarray]]:
-    """branch -> outcome id -> per-replicate values, for scenarios/s400/<name>.yaml."""
+def _runs(name: str, n: int = N) -> dict[str, tuple[dict[str, np.ndarray], list[dict]]]:
+    """branch -> (outcome id -> per-replicate values, per-replicate facts) for
+    scenarios/s400/<name>.yaml. Facts: first (time, rule) of the tracked kinds, the number
+    of working-group meetings, and the invariant violations the engine reports (if any)."""
     s = load_scenario(CASE / f"{name}.yaml")
     out = {}
     for br in s.branches:
         eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
                      suppress=br.suppress)
         ev = oc.Evaluator(s.outcomes, br.world, br.fork, br.horizon)
-        rows = [ev([*eng.prefix, *eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")])
-                for i in range(n)]
-        out[br.name] = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
+        rows, facts = [], []
+        for i in range(n):
+            evs = [*eng.prefix, *eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")]
+            rows.append(ev(evs))
+            first: dict[str, tuple[float, str | None]] = {}
+            meetings = 0
+            for e in evs:
+                if e.kind in _TRACKED and e.kind not in first:
+                    first[e.kind] = (e.time, e.rule)
+                meetings += e.kind == "wg_meeting"
+            facts.append({"first": first, "wg_meetings": meetings,
+                          "violations": len(getattr(eng, "violations", ()) or ())})
+        values = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
+        out[br.name] = (values, facts)
     return out
+
+
+def outcome_values(name: str, n: int = N) -> dict[str, dict[str, np.ndarray]]:
+    """branch -> outcome id -> per-replicate values, for scenarios/s400/<name>.yaml."""
+    return {b: v for b, (v, _) in _runs(name, n).items()}
 
 
 def _spec(name: str, outcome: str) -> oc.OutcomeSpec:
@@ -180,6 +204,47 @@ def block_branch(name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def block_checks() -> str:
+    """The counts issue 15 asked about, for the current model (worlds out of N)."""
+    def facts(name: str, branch: str) -> list[dict]:
+        return _runs(name)[branch][1]
+
+    rows = []
+    pat = facts("patriot_2017", "patriot_2017")
+    nocon = [f for f in pat if "contract_signed" not in f["first"]]
+    rows.append(("`patriot_2017`: worlds with no S-400 contract that are still sanctioned",
+                 f"{sum('caatsa_sanctions' in f['first'] for f in nocon)} of {len(nocon)}"))
+    res = facts("turkey_resells", "turkey_resells")
+    after = [f for f in res if "caatsa_sanctions" in f["first"] and "s400_returned" in f["first"]
+             and f["first"]["caatsa_sanctions"][0] >= f["first"]["s400_returned"][0]]
+    bound = [f for f in after if any(k in f["first"] and f["first"][k][0] < f["first"]
+                                     ["s400_returned"][0] for k in ("ndaa_mandate", "bill_enacted"))]
+    rows.append(("`turkey_resells`: worlds sanctioned after the resale (of them, with a "
+                 "mandate already law)", f"{len(after)} of {len(res)} ({len(bound)})"))
+    base = facts("baseline", "baseline")
+    rows.append(("baseline: P(the Senate passes the bill)",
+                 f"{np.mean(['bill_passed_senate' in f['first'] for f in base]):.3f}"))
+    fork = load_scenario(CASE / "baseline.yaml").fork
+    wg = [f["first"].get("wg_accepted") for f in base]
+    rows.append(("baseline: P(the US accepts the working group); within 14 days of the fork",
+                 f"{np.mean([w is not None for w in wg]):.3f}; "
+                 f"{np.mean([w is not None and w[0] - fork <= 14 for w in wg]):.3f}"))
+    ds = load_scenario(CASE / "deadline_slips.yaml")
+    new_d = ds.branches[0].world.day(dt.date(2019, 12, 31))
+    sus = [f["first"]["f35_suspended"] for f in facts("deadline_slips", "deadline_slips")
+           if "f35_suspended" in f["first"]]
+    early = [t for t, rule in sus if t < new_d and rule != "suspend_at_deadline"]
+    rows.append(("`deadline_slips`: suspensions before the new deadline by another route",
+                 f"{len(early)} of {len(sus)}"))
+    wga = facts("wg_accepted_apr2019", "wg_accepted_apr2019")
+    rows.append(("`wg_accepted_apr2019`: working-group meetings per world, mean and most",
+                 f"{np.mean([f['wg_meetings'] for f in wga]):.1f}, "
+                 f"{max(f['wg_meetings'] for f in wga)}"))
+    lines = [f"{N} replicates per branch:", "", "| check | current model |", "|---|---|"]
+    lines += [f"| {a} | {b} |" for a, b in rows]
+    return "\n".join(lines) + "\n"
+
+
 def block_hindcast() -> str:
     rep = hindcast(CASE / "hindcast.yaml", replicates=N)
     lines = [f"Hindcast from {rep.fork}, {N} replicates:", "",
@@ -194,7 +259,8 @@ def block_hindcast() -> str:
 
 
 def blocks() -> dict[str, str]:
-    out = {"files": block_files(), "baseline": block_baseline(), "hindcast": block_hindcast()}
+    out = {"files": block_files(), "baseline": block_baseline(), "checks": block_checks(),
+           "hindcast": block_hindcast()}
     for name in EXPECTED:
         out[f"branch-{name}"] = block_branch(name)
     return out
