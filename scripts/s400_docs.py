@@ -242,6 +242,16 @@ def block_checks() -> str:
     rows.append(("`wg_accepted_apr2019`: working-group meetings per world, mean and most",
                  f"{np.mean([f['wg_meetings'] for f in wga]):.1f}, "
                  f"{max(f['wg_meetings'] for f in wga)}"))
+    world = load_world(CASE / "world.yaml")
+    invs = getattr(world, "invariants", ()) or ()
+    if invs:
+        names = ["baseline", *EXPECTED]
+        broken = sum(f["violations"] for nm in names for _, fs in _runs(nm).values() for f in fs)
+        worlds = sum(len(fs) for nm in names for _, fs in _runs(nm).values())
+        rows.insert(0, (f"invariant violations ({len(invs)} invariants), every branch of the "
+                        "baseline and the teaching files", f"{broken} in {worlds} worlds"))
+    else:
+        rows.insert(0, ("invariant violations", "no invariants declared"))
     lines = [f"{N} replicates per branch:", "", "| check | current model |", "|---|---|"]
     lines += [f"| {a} | {b} |" for a, b in rows]
     return "\n".join(lines) + "\n"
