@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean figures-baseline docs-numbers
+.PHONY: run test lint bench clean figures-baseline docs-numbers scores-doc
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,17 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/scale.py
 
 figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after looking at them)
 	SIM_REGEN_BASELINES=1 $(BIN)/python -m pytest tests/test_plots.py -q
 
 docs-numbers: $(STAMP)   ## regenerate the numbers in docs/s400-model.md (between generated markers)
 	$(BIN)/python scripts/s400_docs.py
+
+scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-model.md
+	$(BIN)/python -m sim.scoredoc scenarios/s400/score.yaml docs/s400-model.md \
+		--figure docs/images/s400-reliability --hindcast scenarios/s400/hindcast.yaml
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -28,6 +28,7 @@ EPILOG = textwrap.dedent("""\
       sim plot runs/quick                                  the standard figures
       sim verify runs/quick --resimulate 20                digests, and 20 replicates re-run
       sim hindcast scenarios/s400/hindcast.yaml            model vs what really happened
+      sim score scenarios/s400/score.yaml --out runs/scores  forecast scores vs baselines
       sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml
     """)
 
@@ -92,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--replicates", "-n", type=_positive, help="override the scenario's count")
     q.add_argument("--seed", type=_nonneg, help="override the scenario's seed")
     q.add_argument("--out", "-o", help="run folder (default: runs/<name>-<timestamp>)")
-    q.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    q.add_argument("--force", action="store_true",
+                   help="replace an existing run folder (only a run folder made by sim)")
     q.add_argument("--resume", metavar="RUN", help="finish an interrupted run folder")
     executor_args(q)
 
@@ -114,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replicates for scenarios that are not run yet")
     q.add_argument("--out-root", default="runs", help="where new runs go (default: runs/)")
     executor_args(q)
+    q.add_argument("--plot", action="store_true", help="also draw the effects: each branch "
+                   "minus its control over time, and a forest plot of every outcome's "
+                   "difference (into the branch's RUN/figures/)")
 
     q = cmd("show", "Show one replicate's events, and its state as of a date.",
             "  sim show runs/b --replicate 0 --as-of 2020-06-30\n")
@@ -150,18 +155,35 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("file")
     q.add_argument("--replicates", "-n", type=_positive)
 
+    q = cmd("score", "Score the model's forecasts at rolling origins against base-rate and "
+            "'no change' baselines.",
+            "  sim score scenarios/s400/score.yaml -n 300\n"
+            "  sim score scenarios/s400/score.yaml --out runs/scores && sim plot runs/scores\n")
+    q.add_argument("file", help="scoring file (docs/scenarios.md, 'Scoring forecasts')")
+    q.add_argument("--replicates", "-n", type=_positive, help="override the file's count")
+    q.add_argument("--out", "-o", help="also write FOLDER/scores.json (for sim plot)")
+    q.add_argument("--force", action="store_true", help="replace an earlier scoring output")
+
     q = cmd("ingest", "Code a news article into candidate history entries (printed, for review).",
-            "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n")
-    q.add_argument("article")
-    q.add_argument("--published", type=_date, required=True)
+            "  sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml\n"
+            "  sim ingest --starter --world my/world.yaml > my/coding.yaml   "
+            "# a first coding file\n")
+    q.add_argument("article", nargs="?")
+    q.add_argument("--published", type=_date)
     q.add_argument("--world", required=True)
     q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
-    q.add_argument("--source", help='"Outlet, Title" to cite in the candidates')
+    q.add_argument("--source", help="the citation id the entries carry (a key of history.yaml's "
+                                    'sources), or "Outlet, Title" (then: source NEW)')
+    q.add_argument("--starter", action="store_true",
+                   help="print a starter coding.yaml for the world (docs/ingest.md) and exit")
 
-    q = cmd("report", "One self-contained HTML page comparing runs.",
-            "  sim report runs/a runs/b --out report.html\n")
+    q = cmd("report", "One self-contained HTML page comparing runs (and forecast scores).",
+            "  sim report runs/a runs/b --out report.html\n"
+            "  sim report runs/a runs/scores --out report.html   # runs/scores from sim score\n")
     q.add_argument("runs", nargs="+")
     q.add_argument("--out", "-o", default="report.html")
+    q.add_argument("--force", action="store_true",
+                   help="replace an existing file that sim report did not write")
     return p
 
 
@@ -237,7 +259,7 @@ def _validate_one(path: Path) -> str:
 
     doc = yamlfile.load(path)
     data = doc.data if isinstance(doc.data, dict) else {}
-    if "verbs" in data or "actors_patterns" in data or "patterns" in data:
+    if "verbs" in data or "actors_patterns" in data or "patterns" in data or "cameo" in data:
         from sim.ingest import load_coding
 
         load_coding(path, _world_beside(path))
@@ -248,6 +270,12 @@ def _validate_one(path: Path) -> str:
 
         w = parse_world(doc)
         return f"world, {len(w.events)} events, {len(w.rules)} rules, {len(w.reviews)} reviews"
+    if "origins" in data and "scenario" in data:
+        from sim.scoring import load_spec
+
+        spec = load_spec(path)
+        return (f"scoring file, {len(spec.origins)} origins x {len(spec.events)} events x "
+                f"{len(spec.horizons)} horizons")
     if "sources" in data and isinstance(data.get("events"), list):
         from sim.history import load_history
 
@@ -284,7 +312,37 @@ def cmd_compare(a: argparse.Namespace) -> int:
     print(table)
     if a.csv:
         print(f"\ndifferences written to {compare.Comparison.to_csv(table, a.csv)}")
+    if a.plot:
+        paths = _compare_figures(runs)
+        for path in paths:
+            print(path)
+        if not paths:
+            print("--plot: no branch here has a control to compare with, so no figures",
+                  file=sys.stderr)
     return 0
+
+
+def _compare_figures(runs) -> list[Path]:
+    """The effect figures of ``sim compare --plot``: each run's branches against their
+    control into RUN/figures/; a run of a control alone against the first run's control
+    (when sim.compare can compare them) with stems ending in ``_vs_<that run>``."""
+    from sim import effects
+    from sim.plots import _slug, effect_figures, save
+
+    paths = []
+    for r in runs:
+        for stem, _caption, fig in effect_figures(effects.pairs(r)):
+            paths.append(save(fig, Path(r.folder) / "figures" / stem)[0])
+    for b, c in effects.cross_pairs(runs):
+        try:
+            figs = effect_figures([(b, c)])
+        except effects.REFUSED as exc:    # not comparable (another fork or horizon)
+            print(f"no figures for {b.label} against {c.label}: {exc}", file=sys.stderr)
+            continue
+        for stem, _caption, fig in figs:
+            paths.append(save(fig, Path(b.run.folder) / "figures"
+                              / f"{stem}_vs_{_slug(Path(c.run.folder).name)}")[0])
+    return paths
 
 
 def _replicate(a: argparse.Namespace):
@@ -326,15 +384,18 @@ def cmd_show(a: argparse.Namespace) -> int:
 
 
 def cmd_story(a: argparse.Namespace) -> int:
+    from sim.runner import replicate_stream
     from sim.story import story
 
     r, b, events = _replicate(a)
-    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b)))
+    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b),
+                stream=replicate_stream(b, a.replicate)))
     return 0
 
 
 def cmd_why(a: argparse.Namespace) -> int:
     from sim.errors import Problem, did_you_mean
+    from sim.runner import replicate_stream
     from sim.story import why
 
     r, b, events = _replicate(a)
@@ -343,8 +404,28 @@ def cmd_why(a: argparse.Namespace) -> int:
     if isinstance(target, str) and target not in world.events:
         raise InputError(Problem(None, None, None, f"'{target}' is not an event of world "
                                  f"'{world.name}'", did_you_mean(target, world.events)))
-    print(why(events, world, target, sources=r.sources(b)))
+    elsewhere = None
+    if isinstance(target, str) and not any(e.kind == target for e in events):
+        elsewhere = _elsewhere(r, b, target, world)
+    print(why(events, world, target, sources=r.sources(b), elsewhere=elsewhere,
+              stream=replicate_stream(b, a.replicate)))
     return 0
+
+
+def _elsewhere(r, b: str, kind: str, world) -> str:
+    """Which replicates of branch ``b`` (or else which branches) have ``kind``."""
+    import numpy as np
+
+    from sim.story import elsewhere_text
+
+    hits = [int(i) for i in np.flatnonzero(np.isfinite(r.first_times(b, kind)))]
+    others = {}
+    if not hits:
+        others = {o: int(np.isfinite(r.first_times(o, kind)).sum())
+                  for o in r.branch_names() if o != b}
+    et = world.events.get(kind)
+    return elsewhere_text(et.label if et is not None and et.label else kind, b, hits,
+                          r.scenario.replicates, others)
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
@@ -361,10 +442,21 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
 def cmd_plot(a: argparse.Namespace) -> int:
     from sim.plots import standard_figures
+    from sim.scoring import is_scores, reliability_figure
 
     for path in a.runs:
+        if is_scores(path):
+            print(reliability_figure(path))
+            continue
         r = _open(path)
-        for f in standard_figures(r):
+        r.failed()   # reads every replicate's record: a damaged run fails before any figure
+        try:
+            paths = standard_figures(r)
+        except OSError as exc:   # e.g. a run on a read-only file system
+            raise SimError(f"cannot write the figures of {path} into {exc.filename or path}: "
+                           f"{exc.strerror or exc} (copy the run folder somewhere writable "
+                           "and plot the copy)") from None
+        for f in paths:
             print(f)
     return 0
 
@@ -378,14 +470,39 @@ def cmd_hindcast(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(a: argparse.Namespace) -> int:
+    from sim.scoring import check_out, format_report, load_spec, score
+
+    spec = load_spec(a.file, replicates=a.replicates)   # every input problem before any work
+    if a.out:
+        check_out(a.out, a.force)
+    report = score(spec)
+    text = format_report(report)
+    if a.out:
+        print(f"wrote {report.save(a.out, force=a.force)}", file=sys.stderr)
+    print(text)
+    return 0
+
+
 def cmd_ingest(a: argparse.Namespace) -> int:
     from sim import ingest
+    from sim.errors import Problem
     from sim.worldfile import load_world
 
     world = load_world(a.world)
+    if a.starter:
+        from sim.coding_starter import starter_coding
+
+        print(starter_coding(world, a.world), end="")
+        return 0
+    if not a.article or a.published is None:
+        raise InputError(Problem(None, None, None, "ingest needs an article and --published",
+                                 "e.g. sim ingest article.txt --published 2019-11-15 --world "
+                                 "scenarios/s400/world.yaml"))
     coding_path = Path(a.coding) if a.coding else ingest.default_coding_path(a.world)
     coding = ingest.load_coding(coding_path, world)
-    result = ingest.ingest(ingest.read_article(a.article), a.published, coding,
+    result = ingest.ingest(ingest.read_article(a.article), ingest.check_published(a.published),
+                           coding,
                            set(world.events), set(world.actors), a.source)
     print(ingest.to_yaml(result), end="")
     return 0
@@ -393,16 +510,21 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
 def cmd_report(a: argparse.Namespace) -> int:
     from sim.report import write_report
+    from sim.scoring import is_scores, load_report
 
-    runs = [_open(p) for p in a.runs]
-    out = write_report(runs, a.out)
+    scores = [load_report(p) for p in a.runs if is_scores(p)]
+    runs = [_open(p) for p in a.runs if not is_scores(p)]
+    if not runs:
+        raise InputError("sim report needs at least one run folder (scoring outputs are "
+                         "added to a report about runs)")
+    out = write_report(runs, a.out, scores=scores, force=a.force)
     print(out)
     return 0
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
             "story": cmd_story, "why": cmd_why, "verify": cmd_verify, "plot": cmd_plot,
-            "hindcast": cmd_hindcast, "ingest": cmd_ingest, "report": cmd_report}
+            "hindcast": cmd_hindcast, "score": cmd_score, "ingest": cmd_ingest, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

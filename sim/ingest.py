@@ -2,18 +2,24 @@
 
 This module owns the rule-based coder: paragraphs and sentence splitting with offsets,
 date resolution against the publication date, the coding dictionaries
-(``scenarios/s400/coding.yaml``: actor names with office dates, verb-phrase
-patterns in the spirit of PETRARCH/CAMEO) and the YAML printer. It never
-writes a history file; it prints candidates with their evidence as comments.
+(``scenarios/s400/coding.yaml``: actor names with office dates, the world's own phrase
+patterns, and ``cameo:`` mappings from the shared CAMEO lexicon of :mod:`sim.lexicon` to the
+world's event kinds), clause analysis and the YAML printer. Phrases are matched by lemma
+(:mod:`sim.lexicon`). It never writes a history file; it prints candidates with their
+evidence as comments. docs/ingest.md documents the coding file and reports the scores.
 
 What is deliberately *not* coded (each becomes a "skipped" comment instead):
 
-- negated phrases ("has not yet switched on", "did not impose");
+- negated phrases ("has not yet switched on", "did not impose", "denied reports that"),
+  an act that was stopped ("has stopped shipping" is no shipment) or called off ("the
+  meeting ... was cancelled");
 - conditionals ("if", "unless", "whether" opening the clause) and modal or
   future verbs ("will", "would", "is expected to", "plans to", an infinitive
-  "to" just before the verb); patterns marked ``modal_ok`` are speech acts or
-  decisions (a warning, "decided to withdraw") and ignore modality, but never
+  "to" just before the verb, unless an act verb governs it: "agreed on Tuesday to",
+  "decided to", "began to"); patterns marked ``modal_ok`` are speech acts or
+  decisions (a warning, "would not bow to pressure") and ignore modality, but never
   negation or conditionals;
+- a verb form used as a noun ("threats of sanctions on Turkey", "Ankara's offer");
 - questions (a sentence ending in "?");
 - quoted speech of five words or more (it is what someone said, not what happened);
 - captions, headlines and boilerplate: a *paragraph* of at most 60 words that carries a
@@ -61,13 +67,19 @@ nearest date in its sentence, except one inside a later subordinate clause
 ("an incursion that began last month"). An undated sentence gets the
 publication date (an upper bound), granularity ``week`` and confidence ``low``.
 
+Linear time: sentences are cut at MAX_SENTENCE characters, clause questions are answered
+from one tokenisation per sentence, and patterns start only where their first lemma occurs,
+so the work per sentence is bounded; an article over MAX_ARTICLE_BYTES is refused.
+
 Actors: the subject is the nearest named actor before the verb phrase (for an
 ``object_first`` pattern, "the working group Ankara proposed", before its last slot) in its
 clause (not inside a prepositional phrase; coordinated subjects "X and Y" give
 one candidate each). A subject that is the pattern's target ("Ankara received")
 gives the actor named elsewhere in the sentence or the pattern's default. A
-subject that may not do the event ("Russia imposed sanctions") is skipped.
-Office holders count only within their office dates.
+subject that may not do the event ("Russia imposed sanctions") is skipped. A pronoun
+between the named subject and the verb ("China said it would ...") is read as that actor;
+in a passive with an agent ("were expelled by Germany") the agent acts and the subject is
+the target. Office holders count only within their office dates.
 
 >>> from datetime import date
 >>> [(d.date.isoformat(), d.granularity) for d in find_dates("on Friday", date(2019, 6, 10))]
@@ -75,7 +87,9 @@ Office holders count only within their office dates.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -84,7 +98,7 @@ from typing import Any
 import attrs
 import yaml
 
-from sim import yamlfile
+from sim import lexicon, yamlfile
 from sim.errors import Collector, InputError, Problem, did_you_mean
 
 # The vocabulary fixed for the S-400 world; used when no world is given.
@@ -125,7 +139,7 @@ class Pattern:
     id: str
     match: str
     event: str
-    regex: re.Pattern = attrs.field(eq=False, repr=False)
+    slots: lexicon.Slots = attrs.field(eq=False, repr=False)
     actors: tuple[str, ...]
     targets: tuple[str, ...] = ()
     modal_ok: bool = False
@@ -133,12 +147,34 @@ class Pattern:
     leaders: tuple[str, ...] = ()
     note: str = ""
     object_first: bool = False      # the verb is the last slot: mood and subject read there
+    code: str = ""                  # the CAMEO code, for a phrase of the lexicon
 
     @property
     def words(self) -> set[str]:
         """The pattern's own words (lower case), which never count as negation or modality."""
         return {w.lower().rstrip("*") for w in re.split(r"[\s|_]+", self.match)
                 if w and not w.startswith(("&", "*"))} | {"n't", "won't", "won’t"}
+
+
+@attrs.frozen
+class Rule:
+    """A world's mapping of a CAMEO code (and object words) to one of its event kinds."""
+
+    id: str
+    codes: tuple[str, ...]          # CAMEO codes or prefixes ("16" covers 160-166)
+    event: str
+    actors: tuple[str, ...]
+    targets: tuple[str, ...] = ()
+    about: lexicon.Slots | None = attrs.field(eq=False, repr=False, default=None)
+    about_text: str = ""
+    requires: tuple[str, ...] = ()
+    leaders: tuple[str, ...] = ()
+    note: str = ""
+
+    def specificity(self, code: str) -> tuple[int, int] | None:
+        """How closely the rule fits a lexicon code (None: it does not)."""
+        fit = [len(c) for c in self.codes if code.startswith(c)]
+        return (max(fit), 1 if self.about else 0) if fit else None
 
 
 @attrs.frozen
@@ -149,13 +185,19 @@ class Coding:
     patterns: tuple[Pattern, ...]
     file: str | None = None
     name_regex: re.Pattern = attrs.field(eq=False, repr=False, default=None)
+    rules: tuple[Rule, ...] = ()
+
+    _by_name: dict = attrs.field(eq=False, repr=False, factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.name_regex is None:
             object.__setattr__(self, "name_regex", _names_regex(n.name for n in self.names))
+        for n in self.names:
+            for key in {n.name, _cap(n.name)}:
+                self._by_name.setdefault(key, []).append(n)
 
     def entries(self, name: str) -> list[ActorName]:
-        return [n for n in self.names if n.name == name or _cap(n.name) == name]
+        return list(self._by_name.get(name, ()))
 
 
 @attrs.frozen
@@ -240,61 +282,15 @@ def _word_regex(word: str) -> str:
     return re.escape(word).replace("'", "['’]").replace(r"\-", r"\-(?:\n[ \t]*)?")
 
 
-def _literal(text: str) -> str:
-    """Regex for a literal phrase: words separated by any non-word run; ' matches ’."""
-    words = [w for w in re.split(r"[\s_]+", text.strip()) if w]
-    parts = []
-    for w in words:
-        if w.endswith("*") and len(w) > 1:
-            parts.append(_word_regex(w[:-1]) + r"[\w'’\-]*")
-        else:
-            parts.append(_word_regex(w))
-    body = r"\W+".join(parts)
-    # a trailing '.' (U.S.) cannot be followed by a right boundary check on \w only
-    return _LB + body + (r"(?!\w)" if text.endswith(".") else _RB)
+def compile_pattern(match: str, classes: dict[str, list[str]]) -> lexicon.Slots:
+    """Compile the pattern language of coding.yaml (see its header; matched on lemmas).
 
-
-def _alternation(choices: Iterable[str]) -> str:
-    choices = sorted(set(choices), key=lambda c: (-len(c), c))
-    return "(?:" + "|".join(_literal(c) for c in choices) + ")"
-
-
-def compile_pattern(match: str, classes: dict[str, list[str]]) -> re.Pattern:
-    """Compile the pattern language of coding.yaml (see its header) to a regex.
-
-    >>> bool(compile_pattern("IMPOS* * SANCTIONS", {}).search("The US imposed new sanctions."))
+    >>> from sim.lexicon import find_all, tokens
+    >>> p = compile_pattern("impose * sanctions", {})
+    >>> bool(find_all(p, tokens("The US has imposed new sanctions.")))
     True
     """
-    slots = match.split()
-    if not slots:
-        raise ValueError("empty pattern")
-    out: list[str] = []
-    gap: int | None = None
-    for slot in slots:
-        m = re.fullmatch(r"\*(\d*)", slot)
-        if m:
-            if not out or gap is not None:
-                raise ValueError("a gap '*' must stand between two words")
-            gap = int(m.group(1)) if m.group(1) else 6
-            continue
-        if out:
-            out.append(r"\W+" if gap is None else rf"(?:\W+{_WORD}){{0,{gap}}}?\W+")
-        gap = None
-        choices: list[str] = []
-        for alt in slot.split("|"):
-            if not alt:
-                raise ValueError(f"empty choice in '{slot}'")
-            if alt.startswith("&"):
-                if alt[1:] not in classes:
-                    raise KeyError(alt[1:])
-                choices.extend(classes[alt[1:]])
-            else:
-                choices.append(alt.replace("_", " "))
-        out.append(_alternation(choices))
-    if gap is not None:
-        raise ValueError("a pattern cannot end with a gap '*'")
-    out[-1] = f"(?P<last>{out[-1]})"        # the verb of an ``object_first`` pattern
-    return re.compile("".join(out), re.IGNORECASE)
+    return lexicon.compile_slots(match, classes)
 
 
 def _cap(name: str) -> str:
@@ -311,8 +307,9 @@ def _names_regex(names: Iterable[str]) -> re.Pattern:
     alts = []
     for n in ordered:
         body = r"\s+".join(_word_regex(w) for w in n.split())
-        alts.append(_LB + body + (r"(?!\w)" if n.endswith(".") else r"(?![\w\-])"))
-    return re.compile("|".join(alts))
+        alts.append(body + (r"(?!\w)" if n.endswith(".") else r"(?![\w\-])"))
+    # the left boundary once, outside the alternation: positions inside a word fail at once
+    return re.compile(_LB + "(?:" + "|".join(alts) + ")")
 
 
 # ============================================================================ load_coding
@@ -347,7 +344,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
         bad.extend([doc.problem((), "a coding file is a mapping with actors, classes and "
                                     "patterns", "see scenarios/s400/coding.yaml")])
         bad.raise_if_any()
-    known_keys = {"actors", "others", "classes", "patterns"}
+    known_keys = {"actors", "others", "classes", "patterns", "cameo"}
     for key in data:
         if key not in known_keys:
             bad.extend([doc.problem((key,), f"unknown section '{key}'",
@@ -394,6 +391,8 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             isinstance(v, list) and all(isinstance(x, str) for x in v) for v in classes.values()):
         bad.extend([doc.problem(("classes",), "classes map a NAME to a list of words")])
         classes = {}
+    # the lexicon's classes (&SANCTION, &WEAPON ...) are there too; a world's own win
+    classes = {**lexicon.load_lexicon().classes, **classes}
 
     patterns: list[Pattern] = []
     seen: dict[str, int] = {}
@@ -434,7 +433,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
         if not lists["actors"]:
             bad.extend([doc.problem(p + ("actors",), "a pattern needs at least one actor")])
         try:
-            regex = compile_pattern(str(entry["match"]), classes)
+            slots = compile_pattern(str(entry["match"]), classes)
         except KeyError as exc:
             bad.extend([doc.problem(p + ("match",), f"unknown class &{exc.args[0]}",
                                     did_you_mean(exc.args[0], classes))])
@@ -444,13 +443,82 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
                                     "e.g. IMPOS*|SLAPPED * &SANCTION")])
             continue
         patterns.append(Pattern(
-            id=pid, match=str(entry["match"]), event=entry["event"], regex=regex,
+            id=pid, match=str(entry["match"]), event=entry["event"], slots=slots,
             actors=lists["actors"], targets=lists["targets"],
             modal_ok=bool(entry.get("modal_ok", False)), requires=lists["requires"],
             leaders=tuple(entry.get("leaders") or ()), note=str(entry.get("note", "")),
             object_first=bool(entry.get("object_first", False))))
+    rules = _load_rules(doc, data.get("cameo"), classes, events, actors, bad)
     bad.raise_if_any()
-    return Coding(tuple(names), tuple(patterns), str(path))
+    return Coding(tuple(names), tuple(patterns), str(path), rules=tuple(rules))
+
+
+RULE_KEYS = ("id", "code", "event", "actors", "targets", "about", "requires", "leaders", "note")
+
+
+def _load_rules(doc: Any, raw: Any, classes: dict[str, list[str]], events: set[str],
+                actors: set[str], bad: Collector) -> list[Rule]:
+    """The ``cameo:`` section: CAMEO codes (+ object words) and actor roles -> event kinds."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        bad.extend([doc.problem(("cameo",), "'cameo' is a list of mappings",
+                                "e.g. - {code: '163', event: sanctions_imposed, actors: [USA]}")])
+        return []
+    known_codes = {e.code for e in lexicon.load_lexicon().entries}
+    rules: list[Rule] = []
+    for i, entry in enumerate(raw):
+        p = ("cameo", i)
+        if not isinstance(entry, dict) or not {"code", "event", "actors"} <= set(entry):
+            bad.extend([doc.problem(p, "a cameo mapping needs code, event and actors",
+                                    "e.g. {code: '163', event: sanctions_imposed, "
+                                    "actors: [USA], targets: [RUS]}")])
+            continue
+        for k in entry:
+            if k not in RULE_KEYS:
+                bad.extend([doc.problem(p + (k,), f"unknown key '{k}' in a cameo mapping",
+                                        did_you_mean(k, RULE_KEYS), key=True)])
+        codes = entry["code"] if isinstance(entry["code"], list) else [entry["code"]]
+        codes = [str(c).strip() for c in codes]
+        for c in codes:
+            if not any(k.startswith(c) for k in known_codes):
+                bad.extend([doc.problem(p + ("code",), f"no phrase of the lexicon has CAMEO "
+                                        f"code '{c}'", "write codes as text ('163', '06'); "
+                                        "see sim/data/cameo.yaml and docs/ingest.md")])
+        if entry["event"] not in events:
+            bad.extend([doc.problem(p + ("event",), f"unknown event kind '{entry['event']}'",
+                                    did_you_mean(str(entry["event"]), events))])
+        lists = {}
+        for k in ("actors", "targets", "requires"):
+            v = entry.get(k) or []
+            v = [v] if isinstance(v, str) else list(v)
+            for a in v:
+                if a not in actors:
+                    bad.extend([doc.problem(p + (k,), f"unknown actor '{a}'",
+                                            did_you_mean(str(a), actors))])
+            lists[k] = tuple(v)
+        if not lists["actors"]:
+            bad.extend([doc.problem(p + ("actors",), "a mapping needs at least one actor")])
+        about, about_text = None, ""
+        if entry.get("about"):
+            words = entry["about"] if isinstance(entry["about"], list) else [entry["about"]]
+            about_text = "|".join(str(w).replace(" ", "_") for w in words)
+            try:
+                about = lexicon.compile_slots(about_text, classes)
+            except KeyError as exc:
+                bad.extend([doc.problem(p + ("about",), f"unknown class &{exc.args[0]}",
+                                        did_you_mean(exc.args[0], classes))])
+                continue
+            except ValueError as exc:
+                bad.extend([doc.problem(p + ("about",), f"bad word list: {exc}")])
+                continue
+        rules.append(Rule(id=str(entry.get("id") or f"{entry['event']}<{'/'.join(codes)}"),
+                          codes=tuple(codes), event=entry["event"], actors=lists["actors"],
+                          targets=lists["targets"], about=about, about_text=about_text,
+                          requires=lists["requires"],
+                          leaders=tuple(entry.get("leaders") or ()),
+                          note=str(entry.get("note", ""))))
+    return rules
 
 
 # ============================================================================ sentences
@@ -576,7 +644,31 @@ def split_sentences(text: str) -> list[tuple[int, int, bool]]:
             pieces.append((start, start + len(rest)))
         for a, b in pieces:
             cap = marked and bool(_CAPTION.search(para[a:b].strip()))
-            out.append((base + a, base + b, cap))
+            for x, y in _cut_long(para, a, b):
+                out.append((base + x, base + y, cap))
+    return out
+
+
+MAX_SENTENCE = 600      # characters; a longer "sentence" (a list, a table) is cut into pieces
+
+
+def _cut_long(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Cut ``text[a:b]`` into pieces of at most MAX_SENTENCE characters, at a semicolon,
+    comma or space where there is one, so the work per sentence stays bounded (the coder's
+    clause analysis looks back over its sentence) and the whole article stays linear."""
+    out = []
+    while b - a > MAX_SENTENCE:
+        window = text[a:a + MAX_SENTENCE]
+        cut = max(window.rfind("; "), window.rfind(", "))
+        if cut < MAX_SENTENCE // 2:
+            cut = window.rfind(" ")
+        cut = cut + 1 if cut >= MAX_SENTENCE // 4 else MAX_SENTENCE
+        out.append((a, a + len(text[a:a + cut].rstrip())))
+        a += cut
+        while a < b and text[a].isspace():
+            a += 1
+    if b > a:
+        out.append((a, b))
     return out
 
 
@@ -698,8 +790,12 @@ def _date_rules(pub: dt.date):
         if "tomorrow" in w:
             return pub + dt.timedelta(days=1), "day", "medium"
         if w.startswith("next "):        # future: such a phrase is never coded
-            days = {"week": 7, "month": 31, "year": 366}[w.split()[1]]
-            return pub + dt.timedelta(days=days), w.split()[1], "low"
+            unit = w.split()[1]
+            if unit == "week":
+                return pub - dt.timedelta(days=pub.weekday() - 7), "week", "medium"
+            if unit == "month":
+                return _month_start(pub, -1), "month", "low"
+            return dt.date(pub.year + 1, 1, 1), "year", "low"
         if "today" in w or "this morning" in w or "tonight" in w:
             return pub, "day", "medium"
         monday = pub - dt.timedelta(days=pub.weekday())
@@ -781,9 +877,17 @@ def _date_context(sentence: str, start: int, end: int, lead: str) -> str:
             return "deadline"
     _, _, cstart = _clause_tokens(sentence, start)
     clause = before[cstart:]
-    if _FUTURE.search(clause):
+    for m in _FUTURE.finditer(clause):
+        prev = re.findall(r"[\w'’]+", clause[:m.start()].lower())[-1:]
+        if m.group().lower().startswith(("plan", "intend")) and prev and (
+                prev[0] in _NOUN_BEFORE or prev[0].endswith("ed")):
+            continue            # "scrapped plans to ...", "the plans to ...": a noun
         return "future"
     return ""
+
+
+_NOUN_BEFORE = {"the", "a", "an", "its", "their", "his", "her", "our", "these", "those", "any",
+                "no", "new", "such", "of", "with", "for"}
 
 
 def find_dates(sentence: str, published: dt.date) -> list[DateRef]:
@@ -818,8 +922,13 @@ _BOUNDARY_WORDS = {"that", "which", "who", "whom", "whose", "when", "while", "af
                    "because", "although", "though", "but", "if", "unless", "whether", "where",
                    "as", "until", "since", "despite"}
 _CONDITIONAL = {"if", "unless", "whether"}
+_DEMAND = {"demanded", "demands", "demand", "demanding", "urged", "urges", "asked", "asks",
+           "insisted", "insists", "proposed", "proposes", "suggested", "recommended",
+           "requested", "called"}
+_DENIAL = {"denied", "denies", "deny", "denying", "dismissed", "rejected", "refuted", "disputed"}
 _NEGATION = {"not", "never", "no", "neither", "nor", "without", "yet", "failed", "refused",
-             "declined", "denied", "hardly", "cannot"}
+             "declined", "denied", "hardly", "cannot", "rejected", "rebuffed", "spurned",
+             "dismissed"}
 _MODAL = {"will", "would", "could", "can", "may", "might", "shall", "should", "must", "wants",
           "want", "wanted", "plans", "planned", "planning", "plan", "expected", "expects",
           "intends", "intended", "aims", "hopes", "hoped", "ready", "going", "likely", "due",
@@ -851,31 +960,64 @@ def _prepare(text: str) -> str:
     """The text the coder reads: quotes blanked per paragraph (a quote never runs into the
     next paragraph) and a typographic hyphen in a model name ("F\u201135") made plain;
     always the same length as ``text``, so every offset holds for both."""
-    out = _ODD_HYPHEN.sub("-", text)
-    for a, b in paragraphs(out):
-        out = out[:a] + _mask_quotes(out[a:b]) + out[b:]
-    return out
+    text = _ODD_HYPHEN.sub("-", text)
+    parts, done = [], 0
+    for a, b in paragraphs(text):       # joined once at the end: linear in the text
+        parts += [text[done:a], _mask_quotes(text[a:b])]
+        done = b
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+_TOKEN_CACHE: list = [None]     # the last sentence analysed: text, tokens, ends, words, bounds
+_PUNCT_BOUNDARY = {",", ";", ":", "(", ")", "\u2013", "\u2014"}
+CLAUSE_WORDS = 8                # words of a clause returned (callers read at most five)
+
+
+def _sentence_tokens(s: str) -> tuple:
+    """Tokens of ``s`` with their ends, lower-case words and, for each token position, the
+    index of the last clause boundary before it (-1: none): computed once per sentence, so
+    each clause question is answered in constant time (clause analysis asks often)."""
+    if _TOKEN_CACHE[0] is not s and _TOKEN_CACHE[0] != s:
+        toks = list(_TOKEN.finditer(s))
+        words = [t.group().lower().rstrip(".") for t in toks]
+        bounds, last = [], -1
+        for i, w in enumerate(words):
+            bounds.append(last)
+            if w in _PUNCT_BOUNDARY or w in _BOUNDARY_WORDS:
+                last = i
+        bounds.append(last)
+        _TOKEN_CACHE[:] = [s, toks, [t.end() for t in toks], words, bounds]
+    return tuple(_TOKEN_CACHE[1:])
 
 
 def _clause_tokens(s: str, pos: int) -> tuple[list[str], str | None, int]:
-    """Tokens of the clause before ``pos`` (last first), the boundary word, clause start."""
-    toks = list(_TOKEN.finditer(s[:pos]))
-    out: list[str] = []
-    for t in reversed(toks):
-        w = t.group().lower().rstrip(".")
-        if w in {",", ";", ":", "(", ")", "\u2013", "\u2014"}:
-            return out, None, t.end()
-        if w in _BOUNDARY_WORDS:
-            return out, w, t.end()
-        out.append(w)
-    return out, None, 0
+    """Words of the clause before ``pos`` (last first, at most CLAUSE_WORDS), the boundary
+    word ("that", "if" ...; None for punctuation or the sentence start), the clause start."""
+    toks, ends, words, bounds = _sentence_tokens(s)
+    k = bisect.bisect_right(ends, pos)
+    if k and toks[k - 1].start() < pos < ends[k - 1]:
+        k -= 1                  # a token cut by ``pos`` (never happens at a word boundary)
+    j = bounds[k]
+    out = [words[i] for i in range(k - 1, max(j, k - 1 - CLAUSE_WORDS), -1)]
+    if j < 0:
+        return out, None, 0
+    return out, (words[j] if words[j] in _BOUNDARY_WORDS else None), toks[j].end()
 
 
 def _mood(s: str, pos: int, modal_ok: bool) -> str | None:
     """Why a phrase starting at ``pos`` did not happen, or None if it reads as reported fact."""
-    before, boundary, _ = _clause_tokens(s, pos)
+    before, boundary, cstart = _clause_tokens(s, pos)
     if boundary in _CONDITIONAL:
         return f"conditional ('{boundary}')"
+    if boundary == "that":
+        outer = _clause_tokens(s, cstart - len(boundary))[0][:4]
+        denial = next((w for w in outer if w in _DENIAL), None)
+        if denial:
+            return f"negated ('{denial} ... that')"
+        ask = next((w for w in outer if w in _DEMAND), None)
+        if ask:
+            return f"demanded, not done ('{ask} ... that')"
     window = before[:5]
     for w in window:
         if w in _NEGATION or w.endswith("n't") or w.endswith("n’t"):
@@ -886,7 +1028,40 @@ def _mood(s: str, pos: int, modal_ok: bool) -> str | None:
                 return f"modal or future ('{w}')"
         head = [w for w in window[:2] if not w.endswith("ly")]
         if head and head[0] == "to":
+            gov = _governor(s, pos)
+            if gov is not None:         # "agreed on Tuesday to ...": the agreement is the act
+                return _mood(s, gov, modal_ok)
             return "infinitive ('to ...'), not a reported act"
+    return None
+
+
+# verbs whose infinitive reports an act ("agreed to", "decided to", "began to", "voted to");
+# others ("plans to", "wants to", "hopes to") report an intention, never an occurrence
+_ACT_VERBS = {"agreed", "decided", "began", "begun", "started", "moved", "voted", "opted",
+              "chose", "resolved", "proceeded", "went", "rushed", "acted", "managed", "agree",
+              "agrees", "decides", "begins", "starts", "votes"}
+_FILLERS = ({"on", "in", "at", "last", "this", "early", "late", "earlier", "week", "month",
+             "year", "weekend", "today", "yesterday", "also", "then", "unanimously", "formally",
+             "finally", "quickly", "jointly", "both", "all", "instead", "eventually", "later"}
+            | {m.lower() for m in _MONTHS} | {d.lower() for d in _WEEKDAYS})
+
+
+def _governor(s: str, pos: int) -> int | None:
+    """Where the act verb governing an infinitive at ``pos`` starts ("agreed on Tuesday to
+    bring ..." -> "agreed"), or None when the verb before "to" is not an act verb."""
+    toks = list(_TOKEN.finditer(s[:pos]))
+    seen_to = False
+    for t in reversed(toks):
+        w = t.group().lower().rstrip(".")
+        if not seen_to:
+            if w == "to":
+                seen_to = True
+            elif not w.endswith("ly"):
+                return None
+            continue
+        if w in _FILLERS or w.endswith("ly") or w.isdigit() or w == ",":
+            continue
+        return t.start() if w in _ACT_VERBS else None
     return None
 
 
@@ -902,17 +1077,63 @@ def _inner_mood(words: list[str], own: set[str], modal_ok: bool) -> str | None:
     return None
 
 
-def _not_a_verb(s: str, ms: int, first: str) -> str | None:
+_DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these",
+                "those", "any", "no", "new", "fresh", "further", "more", "possible", "of",
+                "such", "tough", "economic", "formal", "first", "latest"}
+_NOUN_NEXT = {"on", "against", "over", "for", "from", "of", "bill", "law", "were", "are",
+              "have", "had", "would", "will", "could", "relief", "waiver", "waivers", "threat",
+              "regime", "package", "and", "or", "to", "in", "was", "is", "by", "with", "under",
+              "if", "unless", "because", "after", "that", "which", "targeting", "imposed"}
+_ENDING = {"stop", "stopped", "stops", "stopping", "cease", "ceased", "ceases", "halt",
+           "halted", "halts", "quit", "quits", "suspended", "suspends", "ended", "ends"}
+
+
+_CALLED_OFF = re.compile(r"^(?:\s+[\w'’\-]+){0,6}?\s+(?:was|were|has\s+been|had\s+been|is|are)"
+                         r"\s+(?:\w+ly\s+)?(cancell?ed|postponed|called\s+off|scrapped|"
+                         r"shelved|put\s+off|delayed|suspended|derailed)\b", re.IGNORECASE)
+
+
+def _called_off(s: str, me: int) -> str | None:
+    """"The meeting between X and Y was cancelled": the matched event did not happen."""
+    m = _CALLED_OFF.match(s[me:me + 120])
+    if m and not re.search(r"[,;:()]", m.group()):
+        return f"called off ('{' '.join(m.group(1).split())}')"
+    return None
+
+
+def _is_ing(word: str) -> bool:
+    """A present participle or gerund ("unloading"), not a verb that ends in -ing ("bring")."""
+    return word.endswith("ing") and any(x != word and not x.endswith("ing")
+                                        for x in lexicon.lemmas(word))
+
+
+def _not_a_verb(s: str, ms: int, first: str, own: lexicon.Slots | None = None) -> str | None:
     """A verb form used as a noun or adjective: "said delivering X was ...", "despite
-    forming", "the proposed working group"."""
+    forming", "the proposed working group", "threats of sanctions on Turkey", "Ankara's
+    offer"; or an act that was ended: "has stopped shipping". ``own``: the pattern's written
+    words (a noun written in the pattern, "deliveries", is meant as a noun)."""
     before, boundary, _ = _clause_tokens(s, ms)
     prev = before[0] if before else boundary
-    w = first.lower()
-    if w.endswith("ing") and (not before or prev in _REPORTING or prev in _PREPOSITIONS
+    w = first.lower().replace("’", "'")
+    ing = _is_ing(w)
+    if ing and prev in _ENDING:
+        return f"an act that was stopped ('{prev} {w}')"
+    if ing and (not before or prev in _REPORTING or prev in _PREPOSITIONS
                               or prev in {"despite", "after", "before", "without", "while"}):
         return "a gerund or participle clause, not a reported act"
     if w.endswith("ed") and prev in {"the", "a", "an", "its", "their", "his", "her", "our"}:
         return "a participle used as an adjective, not a reported act"
+    if (own is None or not own.written(w)) and not w.endswith("ed") and not ing:
+        if prev is not None and (prev in _DETERMINERS or prev.endswith(("'s", "’s", "ing",
+                                                                          "ed"))
+                                 or (prev in _PREPOSITIONS and prev != "to")):
+            return f"a noun ('{prev} {w}'), not a reported act"
+        after = re.findall(r"[\w'’]+", s[ms + len(first):ms + len(first) + 30].lower())
+        if after and after[0] == "of":
+            return f"a noun ('{w} of'), not a reported act"
+        if w.endswith("s") and not w.endswith("ss"):
+            if after and after[0] in _NOUN_NEXT:
+                return f"a noun ('{w} {after[0]}'), not a reported act"
     return None
 
 
@@ -966,10 +1187,9 @@ def _subjects(s: str, pos: int, mentions: list[_Mention]) -> tuple[list[str], st
              and not _after_preposition(s, m.start)]
     if not cands:
         return [], "not named"
+    # a pronoun between the name and the verb ("China said on Monday it would ...") is read
+    # as the actor named before it in the same clause: the name is preferred to a default
     last = cands[-1]
-    between = re.findall(r"[\w'’]+", s[last.end:pos].lower())
-    if any(w in _PRONOUNS for w in between):
-        return [], "a pronoun"
     group = [last]
     for m in reversed(cands[:-1]):
         gap = s[m.end:group[-1].start]
@@ -1014,6 +1234,7 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
 
     masked = _prepare(text)
     assert len(masked) == len(text)
+    lex_fits = _lexicon_fits(coding, world_events)
     for a, b, caption in sentences:
         raw = text[a:b]
         if caption:
@@ -1024,111 +1245,122 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
         _scan_names(s, a, pub_mentions, coding, cap_mid, unknown_names)
         question = raw.rstrip("\"'”’) ").endswith("?")
         coded_here = False
-        for pat in coding.patterns:
-            if pat.event not in world_events:
+        # vs: where the verb starts; negation, modality and the subject are read before it
+        named = {x.actor for x in pub_mentions if x.actor}
+        mention_cache: dict[tuple, list[_Mention]] = {}
+        for pat, ms, me, vs in _hits(s, coding, world_events, lex_fits, named):
+            coded_here = True
+
+            def skip(reason: str, _a=a, _ms=ms, _me=me, _pat=pat) -> None:
+                skipped.append(Skipped(_a + _ms, _a + _me, _pat.id, _pat.event, reason))
+
+            if question:
+                skip("a question")
                 continue
-            for m in pat.regex.finditer(s):
-                coded_here = True
-                ms, me = m.span()
-                # where the verb starts: negation, modality and the subject are read before it
-                vs = m.start("last") if pat.object_first else ms
-
-                def skip(reason: str, _a=a, _ms=ms, _me=me, _pat=pat) -> None:
-                    skipped.append(Skipped(_a + _ms, _a + _me, _pat.id, _pat.event, reason))
-
-                if question:
-                    skip("a question")
-                    continue
-                why = _mood(s, vs, pat.modal_ok) or _inner_mood(
-                    [w.lower() for w in _WORDS.findall(m.group())], pat.words,
-                    pat.modal_ok)
-                if not why:
-                    why = _not_a_verb(s, vs, s[vs:me].split()[0])
-                if why:
-                    skip(why)
-                    continue
-                own = [d for d in dates if not _in_later_clause(s, me, d)]
-                near = _nearest(own, ms, me)
-                if near and near.context == "future" and not pat.modal_ok:
-                    skip(f"dated in the future ('{near.text}': {near.date.isoformat()})")
-                    continue
-                ref = _nearest([d for d in own if not d.context], ms, me)
-                when = ref.date if ref else published
-                if when > published:
-                    skip(f"dated after publication ({when.isoformat()})")
-                    continue
-                mentions = _mentions(s, coding, when,
-                                     _period_end(when, ref.granularity) if ref else None)
-                named = {x.actor for x in mentions if x.actor}
-                if not set(pat.requires) <= named:
-                    skip("needs " + " and ".join(pat.requires) + " named in the sentence")
-                    continue
-                if pat.leaders and len({n for n in pat.leaders
-                                        if re.search(rf"\b{re.escape(n)}\b", s)}) < 2:
-                    skip("needs two leaders named")
-                    continue
-                subjects, how = _subjects(s, vs, mentions)
-                notes: list[str] = []
-                actors_ok = [x for x in subjects if x in pat.actors]
-                if subjects and not actors_ok:
-                    if all(x in pat.targets for x in subjects):
-                        speakers = [x.actor for x in mentions
-                                    if x.actor in pat.actors and x.actor not in subjects]
-                        out_of_office = [x.text for x in mentions if x.inactive]
-                        if speakers:
-                            actors_ok = speakers[:1]
-                            notes.append("actor: another actor named in the sentence")
-                        elif out_of_office:
-                            skip(f"{out_of_office[0]} is not in office on {when.isoformat()}")
-                            continue
-                        else:
-                            actors_ok = [pat.actors[0]]
-                            notes.append("actor from the coding default")
-                    else:
-                        skip(f"subject {'/'.join(subjects)} is not a source of {pat.event}")
+            why = _mood(s, vs, pat.modal_ok) or _inner_mood(
+                [w.lower() for w in _WORDS.findall(s[ms:me])
+                 if lexicon.lemmas(w.lower()).isdisjoint(pat.slots.surface)], pat.words,
+                pat.modal_ok)
+            if not why:
+                why = _called_off(s, me)
+            if not why:
+                # a world's pattern may be written with a noun first ("DELIVERIES * BEGAN");
+                # the lexicon's phrases start with a verb unless they start with a &CLASS
+                noun_ok = not pat.code or pat.slots.noun_first
+                why = _not_a_verb(s, vs, s[vs:me].split()[0], pat.slots if noun_ok else None)
+            if why:
+                skip(why)
+                continue
+            own = [d for d in dates if not _in_later_clause(s, me, d)]
+            near = _nearest(own, ms, me)
+            if near and near.context == "future" and not pat.modal_ok:
+                skip(f"dated in the future ('{near.text}': {near.date.isoformat()})")
+                continue
+            ref = _nearest([d for d in own if not d.context], ms, me)
+            when = ref.date if ref else published
+            if when > published:
+                skip(f"dated after publication ({when.isoformat()})")
+                continue
+            span_end = _period_end(when, ref.granularity) if ref else None
+            if (when, span_end) not in mention_cache:
+                mention_cache[(when, span_end)] = _mentions(s, coding, when, span_end)
+            mentions = mention_cache[(when, span_end)]
+            named = {x.actor for x in mentions if x.actor}
+            if not set(pat.requires) <= named:
+                skip("needs " + " and ".join(pat.requires) + " named in the sentence")
+                continue
+            if pat.leaders and len({n for n in pat.leaders
+                                    if re.search(rf"\b{re.escape(n)}\b", s)}) < 2:
+                skip("needs two leaders named")
+                continue
+            subjects, how = _subjects(s, vs, mentions)
+            undergoer: list[str] = []
+            if _is_passive(s, vs):      # "diplomats were expelled by Germany": the agent acts
+                agent = _passive_agent(s, me, mentions)
+                if agent in pat.actors:
+                    undergoer = [x for x in subjects if x != agent]
+                    subjects, how = [agent], "named"
+            notes: list[str] = []
+            actors_ok = [x for x in subjects if x in pat.actors]
+            if subjects and not actors_ok:
+                if all(x in pat.targets for x in subjects):
+                    speakers = [x.actor for x in mentions
+                                if x.actor in pat.actors and x.actor not in subjects]
+                    out_of_office = [x.text for x in mentions if x.inactive]
+                    if speakers:
+                        actors_ok = speakers[:1]
+                        notes.append("actor: another actor named in the sentence")
+                    elif out_of_office:
+                        skip(f"{out_of_office[0]} is not in office on {when.isoformat()}")
                         continue
-                if not actors_ok and how == "not named" and any(
-                        x.inactive and x.end <= vs for x in mentions):
-                    name = next(x.text for x in mentions if x.inactive and x.end <= vs)
-                    skip(f"{name} is not in office on {when.isoformat()}")
-                    continue
-                if not actors_ok:
-                    agent = _passive_agent(s, me, mentions)
-                    if agent in pat.actors:
-                        actors_ok = [agent]
                     else:
                         actors_ok = [pat.actors[0]]
-                        notes.append(f"actor {how}: coding default")
-                symmetric = set(pat.actors) == set(pat.targets)
-                if symmetric and len(actors_ok) > 1:
-                    actors_ok = actors_ok[:1]
-                for actor in actors_ok:
-                    if actor not in world_actors:
-                        continue
-                    target, tnote = _target(pat, actor, mentions, ms, subjects)
-                    if target is not None and target not in world_actors:
-                        target = None
-                    if ref is None:
-                        date, gran, conf = published, "week", "low"
-                        extra = ["undated in the text: publication date, an upper bound"]
-                    else:
-                        date, gran, conf = ref.date, ref.granularity, ref.confidence
-                        extra = []
-                    if pat.event == "deadline_set":
-                        extra += [f"deadline {_period_text(d)}" for d in dates
-                                  if d.context == "deadline"]
-                    key = (date, gran, pat.event, actor, target)
-                    rec = found.setdefault(key, {"conf": conf, "ev": {}, "notes": [],
-                                                 "note": pat.note})
-                    evk = (a, b)
-                    ev = rec["ev"].setdefault(evk, {"pats": [], "date": ref.text if ref else None})
-                    if pat.id not in ev["pats"]:
-                        ev["pats"].append(pat.id)
-                    for n in notes + tnote + extra:
-                        if n not in rec["notes"]:
-                            rec["notes"].append(n)
-                    if CONFIDENCES.index(conf) > CONFIDENCES.index(rec["conf"]):
-                        rec["conf"] = conf
+                        notes.append("actor from the coding default")
+                else:
+                    skip(f"subject {'/'.join(subjects)} is not a source of {pat.event}")
+                    continue
+            if not actors_ok and how == "not named" and any(
+                    x.inactive and x.end <= vs for x in mentions):
+                name = next(x.text for x in mentions if x.inactive and x.end <= vs)
+                skip(f"{name} is not in office on {when.isoformat()}")
+                continue
+            if not actors_ok:
+                agent = _passive_agent(s, me, mentions)
+                if agent in pat.actors:
+                    actors_ok = [agent]
+                else:
+                    actors_ok = [pat.actors[0]]
+                    notes.append(f"actor {how}: coding default")
+            symmetric = set(pat.actors) == set(pat.targets)
+            if symmetric and len(actors_ok) > 1:
+                actors_ok = actors_ok[:1]
+            for actor in actors_ok:
+                if actor not in world_actors:
+                    continue
+                target, tnote = _target(pat, actor, mentions, ms, subjects, undergoer)
+                if target is not None and target not in world_actors:
+                    target = None
+                if ref is None:
+                    date, gran, conf = published, "week", "low"
+                    extra = ["undated in the text: publication date, an upper bound"]
+                else:
+                    date, gran, conf = ref.date, ref.granularity, ref.confidence
+                    extra = []
+                if pat.event == "deadline_set":
+                    extra += [f"deadline {_period_text(d)}" for d in dates
+                              if d.context == "deadline"]
+                key = (date, gran, pat.event, actor, target)
+                rec = found.setdefault(key, {"conf": conf, "ev": {}, "notes": [],
+                                             "note": pat.note})
+                evk = (a, b)
+                ev = rec["ev"].setdefault(evk, {"pats": [], "date": ref.text if ref else None})
+                if pat.id not in ev["pats"]:
+                    ev["pats"].append(pat.id)
+                for n in notes + tnote + extra:
+                    if n not in rec["notes"]:
+                        rec["notes"].append(n)
+                if CONFIDENCES.index(conf) > CONFIDENCES.index(rec["conf"]):
+                    rec["conf"] = conf
         if not coded_here and any(x.actor for x in pub_mentions):
             _scan_verbs(s, a, pub_mentions, unknown_verbs)
 
@@ -1147,6 +1379,92 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
     skipped.sort(key=lambda x: (x.start, x.pattern))
     return IngestResult(published, source, tuple(cands), tuple(unknown), tuple(skipped),
                         tuple((x, y) for x, y, _ in sentences))
+
+
+ABOUT_BEFORE, ABOUT_AFTER = 4, 10    # tokens around a lexicon match searched for `about` words
+
+
+def _lexicon_fits(coding: Coding, world_events: set[str]) -> tuple:
+    """The world's own patterns for its events; the lexicon phrases it maps, each with its
+    candidate rules and their fit; and a start index over both (for :func:`_hits`)."""
+    own = [p for p in coding.patterns if p.event in world_events]
+    rules = [r for r in coding.rules if r.event in world_events]
+    out = []
+    for entry in lexicon.load_lexicon().entries if rules else ():
+        fits = [(f, r) for r in rules if (f := r.specificity(entry.code))]
+        if fits:
+            out.append((entry, fits))
+    index = lexicon.StartIndex([p.slots for p in own] + [e.slots for e, _ in out])
+    return own, out, index
+
+
+_LEX_PATTERNS: dict[tuple[str, str], Pattern] = {}
+
+
+def _lex_pattern(entry: Any, rule: Rule) -> Pattern:
+    key = (entry.id, rule.id)
+    pat = _LEX_PATTERNS.get(key)
+    if pat is None or pat.event != rule.event or pat.actors != rule.actors:
+        pat = Pattern(id=f"cameo {entry.id} -> {rule.id}", match=entry.match, event=rule.event,
+                      slots=entry.slots, actors=rule.actors, targets=rule.targets,
+                      modal_ok=entry.modal_ok, requires=rule.requires, leaders=rule.leaders,
+                      note=rule.note, object_first=entry.object_first, code=entry.code)
+        _LEX_PATTERNS[key] = pat
+    return pat
+
+
+def _hits(s: str, coding: Coding, world_events: set[str], lex_fits: tuple, named: set[str]
+          ) -> list[tuple[Pattern, int, int, int]]:
+    """(pattern, start, end, verb start) of every match in a sentence: the world's own
+    patterns first; then the CAMEO lexicon's phrases that the world maps (``cameo:``), except
+    those starting inside a world pattern's match. A lexicon phrase takes one mapping: of those whose
+    ``requires`` actors and ``leaders`` are named in the sentence, the most specific (longest
+    code, then one whose ``about`` words stand near the phrase), the first listed on a tie."""
+    toks = lexicon.tokens(s)
+    if not toks:
+        return []
+    own, lex_fits, index = lex_fits
+    where = index.positions(toks)
+    out: list[tuple[Pattern, int, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    for n, pat in enumerate(own):
+        if n not in where:
+            continue
+        for a, b, last in lexicon.find_all(pat.slots, toks, where[n]):
+            taken.append((a, b))
+            out.append((pat, toks[a].start, toks[b - 1].end,
+                        toks[last].start if pat.object_first else toks[a].start))
+    mapped: dict[str, list[tuple[int, int]]] = {}
+    lex_hits: list[tuple] = []
+    for n, (entry, fits) in enumerate(lex_fits, len(own)):
+        if n not in where:
+            continue
+        for a, b, last in lexicon.find_all(entry.slots, toks, where[n]):
+            if any(x <= a < y for x, y in taken):
+                continue        # inside a world pattern's match: the world's reading wins
+            near = toks[max(0, a - ABOUT_BEFORE):b + ABOUT_AFTER]
+            ok = [(f, r) for f, r in fits
+                  if set(r.requires) <= named
+                  and (not r.leaders or len({n for n in r.leaders if n in s}) >= 2)
+                  and (r.about is None or lexicon.find_all(r.about, near))]
+            if not ok:
+                continue
+            best = max(f for f, _ in ok)
+            r = next(r for f, r in ok if f == best)
+            lex_hits.append((a, -b, last, entry, r))
+    starts_taken: set[int] = set()
+    for a, b, last, entry, r in sorted(lex_hits, key=lambda h: (h[0], -h[1])):
+        b = -b
+        verb = last if entry.object_first else a
+        if verb in starts_taken:
+            continue        # one verb, one reading: the phrase with the nearest object wins
+        if any(a < y and x < b for x, y in mapped.get(r.event, ())):
+            continue        # one phrase, one event: an earlier or longer phrase already has it
+        starts_taken.add(verb)
+        mapped.setdefault(r.event, []).append((a, b))
+        out.append((_lex_pattern(entry, r), toks[a].start, toks[b - 1].end,
+                    toks[last].start if entry.object_first else toks[a].start))
+    return out
 
 
 def _period_text(d: DateRef) -> str:
@@ -1180,11 +1498,27 @@ def _nearest(dates: list[DateRef], ms: int, me: int) -> DateRef | None:
     return min(dates, key=lambda d: (dist(d), d.start), default=None)
 
 
+_BE = {"was", "were", "been", "being", "is", "are", "be"}
+
+
+def _is_passive(s: str, vs: int) -> bool:
+    """The verb at ``vs`` is passive: "were expelled", "has been lifted" (or the match
+    itself starts with the auxiliary, as in an object-first "were_expelled")."""
+    first = re.match(r"[\w'’]+", s[vs:])
+    if first and first.group().lower() in _BE:
+        return True
+    before = re.findall(r"[\w'’]+", s[max(0, vs - 30):vs].lower())
+    return bool(before) and before[-1] in _BE and bool(first) and first.group().lower(
+        ).endswith(("ed", "en", "wn", "ut", "id"))
+
+
 def _target(pat: Pattern, actor: str, mentions: list[_Mention], ms: int,
-            subjects: list[str]) -> tuple[str | None, list[str]]:
+            subjects: list[str], undergoer: list[str] = ()) -> tuple[str | None, list[str]]:
     if not pat.targets:
         return None, []
     allowed = [t for t in pat.targets if t != actor]
+    if any(u in allowed for u in undergoer):     # a passive's subject is its target
+        return next(u for u in undergoer if u in allowed), []
     after = [m.actor for m in mentions if m.start >= ms and m.actor in allowed]
     if after:
         return after[0], []
@@ -1226,9 +1560,12 @@ def _scan_names(s: str, base: int, mentions: list[_Mention], coding: Coding,
                 rec[1] += 1
         run.clear()
 
+    inside_at = bytearray(len(s) + 1)
+    for a, b in covered:
+        inside_at[a:b] = b"\x01" * (b - a)
     for t in re.finditer(r"[\w'’\-\.]+", s):
         w = t.group().rstrip(".").removesuffix("'s").removesuffix("’s")
-        inside = any(a <= t.start() < b for a, b in covered)
+        inside = bool(inside_at[t.start()])
         is_cap = bool(re.match(r"[A-ZÇĞİÖŞÜ]", w)) and not inside and not re.search(r"\d", w)
         if is_cap and w not in _MONTHS and w not in _WEEKDAYS:
             run.append(t)
@@ -1271,11 +1608,38 @@ def _scan_verbs(s: str, base: int, mentions: list[_Mention], out: dict[str, list
 # ============================================================================ CLI helpers
 
 
+MAX_ARTICLE_BYTES = 2_000_000     # a news article is well under 100 kB; see docs/ingest.md
+
+
 def read_article(path: str | Path) -> str:
-    """The article's text; a missing, unreadable or non-UTF-8 file is an InputError."""
+    """The article's text; a missing, unreadable, empty, binary, non-UTF-8 or oversized
+    (over MAX_ARTICLE_BYTES) file is an InputError."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > MAX_ARTICLE_BYTES:
+        raise InputError(Problem(path, None, None, f"{size / 1e6:.1f} MB is too long for one "
+                                 f"article (the limit is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)",
+                                 "split it into articles or sections and ingest each"))
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_ARTICLE_BYTES + 1)
+        if len(data) > MAX_ARTICLE_BYTES:
+            raise InputError(Problem(path, None, None, "too long for one article (the limit "
+                                     f"is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)",
+                                     "split it into articles or sections and ingest each"))
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            line = data.count(b"\n", 0, nul) + 1
+            raise InputError(Problem(path, line, None, "binary data, not text (a NUL byte)",
+                                     "give a plain-text article (UTF-8)"))
+        text = data.decode("utf-8")
+        if not text.strip():
+            raise InputError(Problem(path, None, None, "the article is empty",
+                                     "give a file with the article's text"))
+        return text
     except FileNotFoundError:
         raise InputError(Problem(path, None, None, "article file not found",
                                  "give the path of a plain-text article")) from None
@@ -1286,6 +1650,15 @@ def read_article(path: str | Path) -> str:
                                  "save the article as plain UTF-8 text")) from None
     except OSError as exc:
         raise InputError(Problem(path, None, None, f"cannot read: {exc.strerror}")) from None
+
+
+def check_published(day: dt.date) -> dt.date:
+    """A publication date the date arithmetic can work with (years 1900-2199)."""
+    if not 1900 <= day.year < 2200:
+        raise InputError(Problem(None, None, None, f"--published {day.isoformat()} is out of "
+                                 "range", "give the article's publication date (years "
+                                 "1900-2199)"))
+    return day
 
 
 def parse_published(text: str) -> dt.date:
@@ -1310,16 +1683,35 @@ def _scalar(v: Any) -> str:
         "\n...").removesuffix("...").strip()
 
 
+_SOURCE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
+
+
+def source_id(source: str | None) -> str:
+    """The citation id the entries carry: ``source`` itself when it is an id (a key of
+    history.yaml's ``sources``, e.g. S005), else ``NEW`` for the reviewer to name."""
+    if source and _SOURCE_ID.fullmatch(source.strip()):
+        return source.strip()
+    return "NEW"
+
+
 def to_yaml(result: IngestResult) -> str:
     """Candidate history entries in the history format, with the evidence as comments.
 
-    The output is for a person to review and paste into history.yaml; ``source: NEW``
-    stands for the citation id the reviewer assigns.
+    The output is for a person to review and paste into history.yaml. ``source`` (``--source``)
+    is either a citation id, which every entry carries, or "Outlet, Title": then the entries
+    carry ``source: NEW`` and a ready-made ``sources`` line for history.yaml is printed.
     """
     lines = ["# Candidate history entries from `sim ingest` -- review every one before pasting.",
              f"# published: {result.published.isoformat()}"]
+    sid = source_id(result.source)
     if result.source:
-        lines.append(f"# source: {' '.join(result.source.split())}")
+        text = " ".join(result.source.split())
+        lines.append(f"# source: {text}")
+        if sid == "NEW":
+            outlet, _, title = (x.strip() for x in text.partition(","))
+            lines.append("# add to history.yaml's sources (and give it a better id than NEW):")
+            lines.append(f"#   NEW: {{outlet: {json.dumps(outlet)}, title: {json.dumps(title or '?')}, "
+                         f"published: {result.published.isoformat()}}}")
     lines.append(f"# {len(result.candidates)} candidate(s), {len(result.skipped)} skipped "
                  f"match(es), {len(result.unknown)} unknown word(s)")
     for i, c in enumerate(result.candidates, 1):
@@ -1334,7 +1726,7 @@ def to_yaml(result: IngestResult) -> str:
             lines.append(f"  actor: {c.actor}")
         if c.target:
             lines.append(f"  target: {c.target}")
-        lines.append("  source: NEW")
+        lines.append(f"  source: {sid}")
         lines.append(f"  confidence: {c.confidence}")
         lines.append(f"  granularity: {c.granularity}")
         lines.append(f"  note: {_scalar(c.note)}")

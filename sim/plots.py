@@ -9,6 +9,8 @@ reproducible). It draws; it does not compute outcomes (see
 Figures (times are days since ``world.starts``; ``fork`` is a day or a date):
 
 - :func:`cumulative`          P(event by date) per branch, with interval bands
+- :func:`difference_over_time`  the effect: branch minus control in P(event by date)
+- :func:`forest`              every outcome's difference with its interval
 - :func:`timeline`            one replicate, a lane per actor, history shaded
 - :func:`outcome_tree`        the order in which key events happened, as a tree
 - :func:`tornado`             one-way sensitivity around a baseline value
@@ -51,7 +53,7 @@ from sim.events import HISTORY, INJECTED, Event  # noqa: E402
 from sim.outcomes import (  # noqa: E402
     cumulative_grid,
     cumulative_incidence,
-    first_of_tree,
+    first_of_tree_times,
     halfwidth_curve,
 )
 from sim.world import World  # noqa: E402
@@ -96,9 +98,43 @@ STYLE: dict[str, Any] = {
 }
 
 
+#: after the 8 colours, series repeat them with these line styles (never silently)
+LINESTYLES = ("-", "--", ":", "-.")
+
+
 def color(i: int) -> str:
-    """The i-th series colour (cycles)."""
+    """The i-th series colour (cycles; :func:`linestyle` tells the cycles apart)."""
     return PALETTE[i % len(PALETTE)]
+
+
+def linestyle(i: int) -> str:
+    """The i-th series line style: solid for the first 8, then dashed, dotted, dash-dot."""
+    return LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)]
+
+
+def _same_label(name: str, y: Any, seen: list[tuple[str, np.ndarray]]) -> str:
+    """``name``, with " (same as X)" when its values equal an earlier series X's (it
+    would be drawn exactly over X, hiding it)."""
+    y = np.asarray(y, dtype=float)
+    for other, oy in seen:
+        if oy.shape == y.shape and np.array_equal(oy, y, equal_nan=True):
+            seen.append((name, y))
+            return f"{name} (same as {other})"
+    seen.append((name, y))
+    return str(name)
+
+
+def _legend_outside(ax: Axes, handles: list, labels: list) -> None:
+    """A legend outside the axes, so it never covers a curve: to the right when the
+    labels are short, else under the figure (when the figure is ours alone)."""
+    longest = max((len(str(label)) for label in labels), default=0)
+    fig = ax.figure
+    if longest > 30 and len(fig.axes) == 1 and fig.get_layout_engine() is not None:
+        fig.legend(handles, labels, loc="outside lower center",
+                   ncol=1 if longest > 45 else 2)
+        return
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0, ncol=1 if len(labels) <= 18 else 2)
 
 
 def styled(func: Any) -> Any:
@@ -236,6 +272,7 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
     """
     fig, ax = _new((7.5, 4.2), ax)
     fork_d = _day(world, fork)
+    seen: list = []
     for i, (name, value) in enumerate(curves.items()):
         grid, p, lo, hi = _as_curve(value)
         x = _num(world, grid)
@@ -243,7 +280,8 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
         if lo is not None and hi is not None:
             ax.fill_between(x, lo, hi, step="post", color=c, alpha=0.18, lw=0,
                             label=f"_band {name}")
-        ax.plot(x, p, drawstyle="steps-post", color=c, lw=1.8, label=str(name))
+        ax.plot(x, p, drawstyle="steps-post", color=c, ls=linestyle(i), lw=1.8,
+                label=_same_label(str(name), p, seen), gid=str(name))
     if fork_d is not None:
         ax.axvspan(ax.get_xlim()[0], float(_num(world, fork_d)), color=HISTORY_SHADE,
                    zorder=0, lw=0)
@@ -262,7 +300,126 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
     handles, labels = ax.get_legend_handles_labels()
     if curves:
         band = Patch(color=GREY, alpha=0.25, label="95% interval")
-        ax.legend(handles + [band], labels + ["95% interval"], loc="upper left")
+        _legend_outside(ax, handles + [band], labels + ["95% interval"])
+    return fig
+
+
+@styled
+def difference_over_time(curves: Mapping[str, Any], world: World,
+                         fork: float | dt.date | None = None, *, event_label: str | None = None,
+                         title: str | None = None, horizon: float | dt.date | None = None,
+                         band_label: str = "95% interval (paired)",
+                         ax: Axes | None = None) -> Figure:
+    """The effect itself: the paired difference in cumulative probability of an event,
+    a branch minus its control, over time, with its pointwise 95% band.
+
+    ``curves`` maps a label (e.g. "no_hold - baseline") to ``(grid, d, lo, hi)`` as
+    ``sim.effects.cumulative_difference`` gives them (days since ``world.starts``;
+    differences of probabilities). The y axis is in percentage points (the data are
+    drawn multiplied by 100); 0 (no effect) is a solid line.
+    """
+    fig, ax = _new((7.5, 4.2), ax)
+    fork_d = _day(world, fork)
+    seen: list = []
+    for i, (name, value) in enumerate(curves.items()):
+        grid, d, lo, hi = _as_curve(value)
+        x = _num(world, grid)
+        c = color(i)
+        # in percentage points, so that tick labels need no rounding of their own
+        if lo is not None and hi is not None:
+            ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=c, alpha=0.18, lw=0,
+                            label=f"_band {name}")
+        ax.plot(x, 100 * d, drawstyle="steps-post", color=c, ls=linestyle(i), lw=1.8,
+                label=_same_label(str(name), d, seen), gid=str(name))
+    # under the curves, so that a branch with no effect stays visible on it
+    ax.axhline(0.0, color="black", lw=0.9, zorder=1.5, gid="zero")
+    if fork_d is not None:
+        ax.axvspan(ax.get_xlim()[0], float(_num(world, fork_d)), color=HISTORY_SHADE,
+                   zorder=0, lw=0)
+        ax.margins(x=0)
+    _fork_line(ax, world, fork_d)
+    hz = _day(world, horizon)
+    if hz is not None:
+        ax.axvline(float(_num(world, hz)), color=GREY, lw=0.8, ls=":")
+    lo_y, hi_y = ax.get_ylim()
+    span = max(abs(lo_y), abs(hi_y), 2.0)
+    ax.set_ylim(min(lo_y, -0.1 * span), max(hi_y, 0.1 * span))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda v, _p: f"{v:+.4g}" if abs(v) > 1e-9 else "0"))
+    _date_axis(ax)
+    what = event_label or "the event"
+    ax.set_ylabel("difference in P(by date),\npercentage points")
+    ax.set_xlabel("date")
+    ax.set_title(title or f"Effect over time: {shorten(what, 60)}")
+    handles, labels = ax.get_legend_handles_labels()
+    if curves:
+        band = Patch(color=GREY, alpha=0.25, label=band_label)
+        _legend_outside(ax, handles + [band], labels + [band_label])
+    return fig
+
+
+_FOREST_UNITS = {
+    "probability": ("probability", "difference, percentage points", 100.0),
+    "days": ("days", "difference in days (restricted mean time to the event, to the horizon)",
+             1.0),
+    "mean": ("mean", "difference in the mean", 1.0),
+}
+
+
+@styled
+def forest(rows: Sequence[Sequence[Any]], *, title: str | None = None) -> Figure:
+    """Every outcome's difference (a branch minus its control) with its 95% interval.
+
+    ``rows``: ``(label, estimate, lo, hi, kind)`` with kind "probability", "days" or
+    "mean"; one panel per kind present (units are never mixed on one axis), rows
+    top to bottom in the given order. A difference whose interval excludes 0 is
+    drawn in blue with a filled dot; one whose interval includes 0 in grey with an
+    open dot and "cannot tell apart". Values are written at the right.
+    """
+    kinds = [k for k in _FOREST_UNITS if any(r[4] == k for r in rows)]
+    kinds += sorted({r[4] for r in rows} - set(kinds))
+    counts = [sum(1 for r in rows if r[4] == k) for k in kinds] or [1]
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(8.5, 1.2 + 0.3 * sum(counts) + 0.75 * len(counts)),
+                     layout="constrained")
+        axes = fig.subplots(len(counts), 1, squeeze=False,
+                            height_ratios=[c + 1.2 for c in counts])[:, 0]
+    blue = OKABE_ITO["blue"]
+    for ax, k in zip(axes, kinds or [None]):
+        mine = [r for r in rows if r[4] == k]
+        _unit, xlabel, scale = _FOREST_UNITS.get(k, (k, f"difference ({k})", 1.0))
+        ys = np.arange(len(mine))[::-1]
+        labels = []
+        for y, (label, est, lo, hi, _k) in zip(ys, mine):
+            clear = bool(lo > 0 or hi < 0)
+            c = blue if clear else GREY
+            ax.plot([lo * scale, hi * scale], [y, y], color=c, lw=2.0, solid_capstyle="butt",
+                    gid="interval")
+            ax.plot([est * scale], [y], marker="o", ms=6, color=c,
+                    mfc=c if clear else "white", mew=1.5, ls="none",
+                    gid="clear" if clear else "unclear")
+            fmt = (lambda v: f"{v:+.1f}") if k == "probability" else (lambda v: f"{v:+.3g}")
+            text = f"{fmt(est * scale)} [{fmt(lo * scale)}, {fmt(hi * scale)}]"
+            if lo == hi == est == 0:
+                text = "0: the same in every replicate"
+            elif not clear:
+                text += "  cannot tell apart"
+            ax.annotate(text, (1.01, y), xycoords=("axes fraction", "data"), va="center",
+                        ha="left", fontsize=7.5, color="black" if clear else GREY)
+            labels.append(shorten(str(label), 48))
+        ax.axvline(0.0, color="black", lw=0.9, gid="zero")
+        ax.set_yticks(ys, labels)
+        ax.set_ylim(-0.7, max(len(mine), 1) - 0.3)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(xlabel)
+        if mine:
+            lo_x = min(0.0, min(r[2] for r in mine) * scale)
+            hi_x = max(0.0, max(r[3] for r in mine) * scale)
+            pad = 0.08 * (hi_x - lo_x) if hi_x > lo_x else 1.0   # all zero: +-1 unit
+            ax.set_xlim(lo_x - pad, hi_x + pad)
+    axes[0].set_title(title or "Differences with 95% intervals", loc="left")
+    fig.supxlabel("blue, filled: the interval excludes 0; grey, open: cannot tell apart",
+                  fontsize=8, color=GREY)
     return fig
 
 
@@ -615,7 +772,10 @@ def tornado(results: Mapping[str, Sequence[float]], baseline_value: float, outco
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel(f"{outcome_label} (baseline {fmt(baseline_value)})")
     ax.set_title(title or f"One-way sensitivity of {shorten(outcome_label, 50)}")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    if len(fig.axes) == 1 and fig.get_layout_engine() is not None:
+        fig.legend(loc="outside lower center", ncol=2)     # below the x label, not on it
+    else:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     return fig
 
@@ -647,12 +807,14 @@ def sweep(values: Sequence[float], param_name: str, estimates: Any, *,
     fig, ax = _new((6.5, 4.0), ax)
     x = np.asarray(values, dtype=float)
     series = estimates if isinstance(estimates, Mapping) else {outcome_label: estimates}
+    seen: list = []
     for i, (name, est) in enumerate(series.items()):
         p, lo, hi = _estimates(est, len(x))
         c = color(i)
         if lo is not None:
             ax.fill_between(x, lo, hi, color=c, alpha=0.18, lw=0)
-        ax.plot(x, p, marker="o", ms=4, color=c, lw=1.6, label=str(name))
+        ax.plot(x, p, marker="o", ms=4, color=c, ls=linestyle(i), lw=1.6,
+                label=_same_label(str(name), p, seen), gid=str(name))
     if baseline is not None:
         ax.axvline(baseline, color=GREY, ls="--", lw=0.9)
         ax.annotate("baseline", (baseline, 1.0), xycoords=("data", "axes fraction"),
@@ -668,7 +830,7 @@ def sweep(values: Sequence[float], param_name: str, estimates: Any, *,
         if any(np.asarray(e, dtype=float).ndim == 2 for e in series.values()):
             handles.append(Patch(color=GREY, alpha=0.25))
             labels.append("95% interval")
-        ax.legend(handles, labels, loc="best")
+        _legend_outside(ax, handles, labels)
     return fig
 
 
@@ -706,6 +868,28 @@ def heatmap(xs: Sequence[float], ys: Sequence[float], values: Any, x_name: str, 
 
 # --------------------------------------------------------------------------- time distribution
 
+RUG_MARKERS = 2000   # above this many replicates, equal times share one rug marker
+
+
+def _rug(ax: Axes, world: World, fin: np.ndarray, y: float, c: str) -> None:
+    """A rug of event times, one translucent tick per replicate (alpha 20/n, so the
+    shade shows density). Over ``RUG_MARKERS`` replicates, each distinct time gets one
+    tick whose alpha is what its ``m`` stacked ticks would compose to, 1-(1-a)^m
+    (rounded to 0.02, one line per level): the same picture without drawing 100k
+    markers."""
+    n = len(fin)
+    a = min(1.0, 20 / max(n, 1)) if n > 20 else 0.9
+    if n <= RUG_MARKERS:
+        ax.plot(_num(world, fin), np.full(n, y), "|", color=c, ms=4, alpha=a)
+        return
+    where, count = np.unique(fin, return_counts=True)
+    level = np.round((1 - (1 - a) ** count) / 0.02) * 0.02
+    for lv in np.unique(level):
+        pick = where[level == lv]
+        ax.plot(_num(world, pick), np.full(len(pick), y), "|", color=c, ms=4,
+                alpha=float(min(1.0, max(lv, 0.02))))
+
+
 @styled
 def time_distribution(times_by_branch: Mapping[str, Any], world: World,
                       fork: float | dt.date | None = None, *, event_label: str | None = None,
@@ -742,8 +926,7 @@ def time_distribution(times_by_branch: Mapping[str, Any], world: World,
                     gid="iqr")
             ax.plot([_num(world, med)], [y], marker="o", color="white", mec=c, mew=1.5, ms=6,
                     ls="none", gid="median")
-            ax.plot(_num(world, fin), np.full(len(fin), y) - 0.32, "|", color=c, ms=4,
-                    alpha=min(1.0, 20 / max(len(fin), 1)) if len(fin) > 20 else 0.9)
+            _rug(ax, world, fin, y - 0.32, c)
         axn.barh([y], [never[-1]], color=GREY, height=0.5, gid="never")
         axn.text(never[-1] if never[-1] == never[-1] else 0, y, " " + _pct(never[-1]),
                  va="center", ha="left", fontsize=8)
@@ -979,7 +1162,8 @@ def halfwidth(ns: Sequence[float], widths: Any, *, target: float | None = 0.02,
         if w.shape != n.shape:
             raise ValueError(f"halfwidth: {len(n)} replicate counts but {w.shape[0]} widths "
                              f"for '{name}'")
-        ax.plot(n, w, marker="o", ms=3.5, color=color(i), lw=1.5, label=str(name))
+        ax.plot(n, w, marker="o", ms=3.5, color=color(i), ls=linestyle(i), lw=1.5,
+                label=str(name))
     if len(n):
         # reference: the worst case for a proportion, 1.96 * sqrt(0.25 / n)
         ref = 1.96 * np.sqrt(0.25 / n)
@@ -997,10 +1181,46 @@ def halfwidth(ns: Sequence[float], widths: Any, *, target: float | None = 0.02,
     ax.set_xlabel("replicates")
     ax.set_ylabel("95% interval half-width")
     ax.set_title(title or "Are there enough replicates?")
-    if len(series) > 3:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
-    else:
-        ax.legend(loc="upper right")
+    handles, labels = ax.get_legend_handles_labels()
+    _legend_outside(ax, handles, labels)
+    return fig
+
+
+@styled
+def reliability(bins: Mapping[str, Sequence[Mapping[str, float]]], *,
+                title: str | None = None) -> Figure:
+    """A reliability diagram: observed frequency against mean forecast probability per
+    bin, one line per forecaster, each point labelled with its count; below, the number
+    of forecasts per bin. ``bins`` maps a forecaster to the rows of
+    :func:`sim.scoring.reliability` (``lo``, ``hi``, ``count``, ``forecast``, ``observed``).
+    """
+    fig = Figure(figsize=(6.4, 6.4), layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
+    top.plot([0, 1], [0, 1], color=GREY, ls=":", lw=1.0, label="perfectly calibrated")
+    width = None
+    for i, (name, rows) in enumerate(bins.items()):
+        rows = [r for r in rows if r["count"]]
+        x = np.array([r["forecast"] for r in rows])
+        y = np.array([r["observed"] for r in rows])
+        c = np.array([r["count"] for r in rows])
+        top.plot(x, y, marker="o", ms=4, lw=1.4, color=color(i), label=str(name))
+        for xi, yi, ci in zip(x, y, c):
+            top.annotate(f"{ci}", (xi, yi), textcoords="offset points", xytext=(4, -9),
+                         fontsize=7, color=color(i))
+        lo = np.array([r["lo"] for r in rows])
+        hi = np.array([r["hi"] for r in rows])
+        k = len(bins)
+        width = (hi - lo) / max(k, 1)
+        bottom.bar(lo + i * width, c, width=width * 0.9, align="edge", color=color(i),
+                   label=str(name))
+    top.set_xlim(0, 1)
+    top.set_ylim(-0.02, 1.02)
+    top.set_ylabel("observed frequency")
+    top.set_title(title or "Reliability: forecast probability against what happened")
+    top.legend(loc="upper left")
+    bottom.set_yscale("log")
+    bottom.set_xlabel("forecast probability (bin mean; bins of width 0.1)")
+    bottom.set_ylabel("forecasts")
     return fig
 
 
@@ -1046,8 +1266,184 @@ def _tree_kinds(run: Any, branch: str, outcomes: Sequence[Any], fork: float,
     return kinds
 
 
+def _forest_label(d: Any) -> str:
+    what = d.label or d.outcome
+    if d.stat.startswith("first:"):
+        k = d.stat.split(":", 1)[1]
+        return f"{'none' if k == 'none' else k} first ({what})"
+    if d.kind == "days":
+        return f"{what} (days)"
+    return what
+
+
+def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | None = None,
+                   start: float | None = None, points: int = 600,
+                   max_forests: int | None = None,
+                   skip_identical: bool = True) -> list[tuple[str, str, Figure]]:
+    """The comparison figures of (branch, control) pairs (``sim.effects.Side`` objects):
+    for each key event, the paired difference in its cumulative probability over time
+    (one curve per pair); for each pair, a forest plot of every outcome's difference.
+
+    ``kinds`` default to the events the first run's outcomes name; the time axis
+    runs from ``start`` (default a year before the fork) to the horizon. With
+    ``skip_identical``, an event whose probability by every date is the same in
+    every pair (e.g. it is in history before the fork) gets no figure. Returns
+    ``(file stem, caption, figure)`` triples.
+    """
+    from sim import effects
+
+    if not pairs:
+        return []
+    run0 = pairs[0][0].run
+    sc = run0.scenario
+    world = run0.world(pairs[0][0].branch)
+    fork = world.day(sc.fork_date)
+    horizon = max(float(p[0].run.branch(p[0].branch).horizon) for p in pairs)
+    start = max(0.0, fork - 365.0) if start is None else start
+    grid = np.arange(start, horizon + 1.0, max(1.0, (horizon - start) / points))
+    out: list[tuple[str, str, Figure]] = []
+    one_run = all(b.run is run0 and c.run is run0 for b, c in pairs)
+
+    def name(x: Any) -> str:  # branch names are enough within one run
+        return x.branch if one_run else x.label
+
+    paired = [effects.is_paired(b, c) for b, c in pairs]
+    band = ("95% interval (paired)" if all(paired) else "95% interval (unpaired)"
+            if not any(paired) else "95% interval (paired unless marked)")
+    for kind in (list(kinds) if kinds is not None else _key_events(sc.outcomes)):
+        curves = {f"{name(b)} \u2212 {name(c)}" + ("" if ok or not any(paired)
+                                                  else " (unpaired)"):
+                  (grid, *effects.cumulative_difference(b, c, kind, grid))
+                  for (b, c), ok in zip(pairs, paired)}
+        if skip_identical and all(np.nanmax(np.abs(np.nan_to_num(v[k]))) == 0.0
+                                  for v in curves.values() for k in (1, 2, 3)):
+            continue      # the same at every date in every pair: nothing to draw
+        what = label_of(world, kind)
+        out.append((f"effect_{_slug(kind)}", f"Effect over time: {what}",
+                    difference_over_time(curves, world, fork, event_label=what,
+                                         horizon=horizon, band_label=band,
+                                         title=f"Effect over time: {shorten(what, 50)}")))
+    for b, c in pairs[:max_forests]:
+        diffs = effects.differences(b, c)
+        rows = [(_forest_label(d), d.estimate.mean, d.estimate.lo, d.estimate.hi, d.kind)
+                for d in diffs]
+        title = f"'{name(b)}' minus its control '{name(c)}' (95% paired intervals)"
+        unpaired = [not getattr(d, "paired", True) for d in diffs]
+        if any(unpaired):
+            title = (f"'{name(b)}' minus '{name(c)}' (95% intervals, "
+                     f"{'unpaired' if all(unpaired) else 'some unpaired'})")
+        out.append((f"forest_{_slug(name(b))}",
+                    f"Every outcome: {name(b)} against {name(c)}", forest(rows, title=title)))
+    return out
+
+
+def _sweep_params(run: Any) -> tuple[str, list[str]]:
+    """("grid" or "lhs", the swept parameter paths) of a sweep run, or ("", [])."""
+    sw = (getattr(run.scenario, "resolved", None) or {}).get("sweep") or {}
+    if isinstance(sw.get("grid"), Mapping) and sw["grid"]:
+        return "grid", list(sw["grid"])
+    lhs = sw.get("lhs")
+    if isinstance(lhs, Mapping) and isinstance(lhs.get("ranges"), Mapping):
+        return "lhs", list(lhs["ranges"])
+    return "", []
+
+
+def sweep_figures(run: Any, *, max_outcomes: int = 4) -> list[tuple[str, str, Figure]]:
+    """The figures of a sweep run: for the ``occurs`` outcomes that vary most across the
+    sweep points (at most ``max_outcomes``), the outcome against each swept parameter
+    (:func:`sweep`; with two grid parameters one line per value of the other), a
+    :func:`heatmap` over a two-parameter grid, and a :func:`tornado` of the grid's
+    parameters against the base branch (each parameter at its lowest and highest grid
+    value, every other one at its grid value nearest its base value, ties to the lower;
+    the title says when that is not exactly the base). Returns (stem, caption, figure).
+    """
+    how, params = _sweep_params(run)
+    if not params:
+        return []
+    sc = run.scenario
+    names = list(run.branch_names())
+    base = names[0] if names[0] == sc.name else None
+    points = [b for b in names if b != base]
+    setting = {b: dict(run.branch(b).settings or {}) for b in points}
+    points = [b for b in points if all(p in setting[b] for p in params)]
+    if not points:
+        return []
+    table = run.outcome_table()
+    occurs = [o for o in sc.outcomes if o.measure == "occurs"]
+    est = {o.id: {b: table.summary(b, o.id)["probability"] for b in names} for o in occurs}
+    spread = {o.id: np.ptp([est[o.id][b].mean for b in points]) for o in occurs}
+    chosen = sorted(occurs, key=lambda o: -spread[o.id])[:max_outcomes]
+    base_world = run.world(base) if base else run.world(points[0])
+    base_params = base_world.parameters()
+    out: list[tuple[str, str, Figure]] = []
+    short = {p: p.split(".", 1)[1] if p.count(".") > 1 else p for p in params}
+    for o in chosen:
+        what = o.label or o.id
+        e = est[o.id]
+        for p in params:
+            others = [q for q in params if q != p]
+            if how == "grid" and len(others) == 1:
+                q = others[0]
+                series = {}
+                for qv in sorted({setting[b][q] for b in points}):
+                    sel = sorted((b for b in points if setting[b][q] == qv),
+                                 key=lambda b: setting[b][p])
+                    series[f"{short[q]} = {qv:g}"] = [(e[b].mean, e[b].lo, e[b].hi) for b in sel]
+                xs = sorted({setting[b][p] for b in points})
+                if not all(len(v) == len(xs) for v in series.values()):
+                    continue
+                fig = sweep(xs, p, series, outcome_label=f"P({shorten(what, 40)})",
+                            baseline=base_params.get(p) if base else None)
+            elif how == "grid" and not others:
+                sel = sorted(points, key=lambda b: setting[b][p])
+                fig = sweep([setting[b][p] for b in sel], p,
+                            [(e[b].mean, e[b].lo, e[b].hi) for b in sel],
+                            outcome_label=f"P({shorten(what, 40)})",
+                            baseline=base_params.get(p) if base else None)
+            else:
+                continue   # lhs points, or grids of 3+ parameters: no line per value
+            out.append((f"sweep_{_slug(o.id)}_{_slug(short[p])}",
+                        f"{what} against {p}", fig))
+        if how == "grid" and len(params) == 2:
+            px, py = params
+            xs = sorted({setting[b][px] for b in points})
+            ys = sorted({setting[b][py] for b in points})
+            cell = {(setting[b][px], setting[b][py]): e[b].mean for b in points}
+            if len(cell) == len(xs) * len(ys):
+                vals = [[cell[(x, y)] for x in xs] for y in ys]
+                out.append((f"heatmap_{_slug(o.id)}", f"{what} over {px} and {py}",
+                            heatmap(xs, ys, vals, px, py, f"P({shorten(what, 40)})",
+                                    title=f"P({shorten(what, 50)}) over the grid")))
+        if how == "grid" and base is not None and len(params) >= 2:
+            results = {}
+            exact = True
+            for p in params:
+                vals = sorted({setting[b][p] for b in points})
+                # one-way: every other parameter at its grid value nearest its base value
+                held = {}
+                for q in params:
+                    if q != p:
+                        qs = sorted({setting[b][q] for b in points})
+                        held[q] = min(qs, key=lambda v, q=q: abs(v - base_params.get(q, v)))
+                        exact = exact and held[q] == base_params.get(q)
+                ends = []
+                for v in (vals[0], vals[-1]):
+                    sel = [b for b in points if setting[b][p] == v
+                           and all(setting[b][q] == hv for q, hv in held.items())]
+                    ends.append(e[sel[0]].mean if sel else float("nan"))
+                results[short[p]] = (ends[0], ends[1], vals[0], vals[-1])
+            note = ("others at their base values" if exact
+                    else "others at the grid values nearest their base values")
+            out.append((f"tornado_{_slug(o.id)}", f"One-way sensitivity of {what} ({note})",
+                        tornado(results, e[base].mean, f"P({shorten(what, 40)})",
+                                title=f"One-way sensitivity of P({shorten(what, 40)})\n"
+                                      f"over the grid ({note})")))
+    return out
+
+
 def standard_figures(run: Any, out_dir: str | Path | None = None, *,
-                     max_trees: int = 4, max_tree_events: int = 4) -> list[Path]:
+                     max_trees: int = 4, max_tree_events: int = 4,
+                     max_forests: int = 12) -> list[Path]:
     """Write the standard figures of a run into ``run.folder / "figures"`` (or ``out_dir``).
 
     For each key event of the scenario's outcomes, its cumulative probability
@@ -1056,8 +1452,11 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
     the most variable ``occurs`` events (at most ``max_tree_events``; up to
     ``max_trees`` branches);
     the time distribution of each ``time_to`` outcome; the event graph; and
-    the half-width curve of the ``occurs`` outcomes. Returns the PNG paths
-    (an SVG is written beside each).
+    the half-width curve of the ``occurs`` outcomes; the effect of each branch
+    against its control (:func:`effect_figures`: the difference over time of
+    each key event, and a forest plot for up to ``max_forests`` branches); for a
+    sweep, :func:`sweep_figures` instead. Returns the PNG paths (an SVG is
+    written beside each).
     """
     out = Path(out_dir) if out_dir is not None else Path(run.folder) / "figures"
     sc = run.scenario
@@ -1096,8 +1495,9 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
     tree_kinds = _tree_kinds(run, names[0], sc.outcomes, fork, max_tree_events)
     if tree_kinds:
         for b in names[:max_trees]:
-            after = ([e for e in evs if e.time >= fork] for evs in run.iter_events(b))
-            shares = first_of_tree(after, tree_kinds)
+            # the order of first occurrences after the fork, from one scan per kind
+            shares = first_of_tree_times({k: run.first_times(b, k, since=fork)
+                                          for k in tree_kinds}, tree_kinds)
             emit(outcome_tree(shares, run.world(b), n=sc.replicates, min_share=0.01,
                               title=f"Order of key events after the fork, branch '{b}'"),
                  f"tree_{_slug(b)}")
@@ -1126,4 +1526,11 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
             emit(halfwidth(ns, {k: series[k] for k in widest},
                            title=f"Are there enough replicates? branch '{names[0]}'{note}"),
                  "halfwidth")
+    from sim import effects
+
+    # a sweep's points are shown by the sweep figures, not one forest per point
+    pairs = [] if _sweep_params(run)[1] else effects.pairs(run)
+    for stem, _caption, fig in effect_figures(pairs, max_forests=max_forests) \
+            + sweep_figures(run):
+        emit(fig, stem)
     return paths

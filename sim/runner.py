@@ -1,19 +1,10 @@
-"""Monte Carlo runs: branches x replicates, seeds, executors and the run folder.
+"""Monte Carlo runs: branches x replicates, seeds, executors, resume.
 
 A run takes a resolved :class:`~sim.scenario.Scenario`, simulates every
 (branch, replicate) with the engine, and streams the events into a SQLite
-event store inside a **run folder**::
-
-    runs/baseline-20261121-194500/
-      manifest.json     versions, seed, status, counts, timings, stream digests
-      scenario.yaml     the resolved scenario (extends merged, overrides applied)
-      world.yaml        copies of the world and history it used, so the folder
-      history.yaml      alone can be re-read, resumed, verified and re-plotted
-      events.sqlite     the event store: one prefix stream per branch (history
-                        before the fork) and one stream per replicate forked from it
-      outcomes.csv      the outcome table (branch x outcome, estimate and interval)
-      replicates.csv    one row per replicate: its outcome values
-      figures/          written by ``sim plot``
+event store inside a **run folder** (its files, manifest and the :class:`Run`
+reader are :mod:`sim.runfolder`; checking a run is :mod:`sim.verify`; both
+keep their public names importable from here).
 
 Seeds: replicate ``i`` of every branch draws from
 ``sim.seeding.replicate_rng(seed, i)``; results are identical whatever the
@@ -35,55 +26,63 @@ transaction with its chunk, so the missing ones are exactly those to run.
 """
 from __future__ import annotations
 
-import csv
+import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import signal
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import attrs
-import numpy as np
-import yaml
 
 from sim import outcomes as oc
 from sim.engine import Engine
-from sim.errors import InputError, Problem, SimError
+from sim.errors import InputError, Problem
 from sim.events import Event, shared_data
+from sim.runfolder import (  # noqa: F401  (re-exported: sim.runner's public names)
+    COPIES,
+    FORMAT,
+    MANIFEST,
+    OUTCOMES,
+    REPLICATES,
+    SCENARIO,
+    STORE,
+    TABLES,
+    WORKERS_LOCK,
+    FolderLock,
+    Run,
+    RunError,
+    _atomic_write,
+    _json_float,
+    _run_digest,
+    _versions,
+    _write_replicates_csv,
+    _write_scenario_copy,
+    check_files,
+    check_no_stale_workers,
+    claim_folder,
+    clear_run_folder,
+    default_folder,
+    file_digests,
+    is_run_folder,
+    open_run,
+    prefix_stream,
+    read_manifest,
+    remove_workers_lock,
+    replicate_stream,
+)
 from sim.scenario import Scenario, load_scenario
 from sim.seeding import replicate_rng
 from sim.store import SQLiteStore, open_store
 
-MANIFEST = "manifest.json"
-STORE = "events.sqlite"
-SCENARIO = "scenario.yaml"
-OUTCOMES = "outcomes.csv"
-REPLICATES = "replicates.csv"
-FORMAT = 1
-
 EXECUTORS = ("auto", "serial", "processes", "dask")
-
-
-class RunError(SimError):
-    """A run folder that cannot be used as asked (exit status 2)."""
-
-
-def prefix_stream(branch: str) -> str:
-    return f"{branch}/history"
-
-
-def replicate_stream(branch: str, i: int) -> str:
-    return f"{branch}/{i}"
 
 
 # --------------------------------------------------------------------------- worker side
@@ -174,12 +173,55 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(scenario: Scenario, store_path: str | None, prefix_len: list[int]) -> None:
+def _init_worker(scenario: Scenario, store_path: str | None, prefix_len: list[int],
+                 parent_pid: int | None = None) -> None:
     """A local worker process: it simulates its chunks and, when it shares the run
-    folder's disk, writes them itself (one transaction per chunk, like the parent)."""
+    folder's disk, writes them itself (one transaction per chunk, like the parent).
+
+    It stops when the run's process dies (see :func:`_die_with_parent`) and holds the
+    folder's workers lock while alive, so no later resume writes beside it."""
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     _WORKER.update(scenario=scenario, prefix_len=prefix_len,
-                   store=SQLiteStore(store_path) if store_path else None)
+                   store=_worker_store(store_path) if store_path else None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+def _worker_store(store_path: str) -> SQLiteStore:
+    """Open the run's store in a worker, holding the folder's workers lock (shared)."""
+    lock = FolderLock(Path(store_path).parent, WORKERS_LOCK, shared=True).acquire(wait=30)
+    _WORKER.setdefault("locks", []).append(lock)   # held until the process ends
+    return SQLiteStore(store_path)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker stop when the run's process dies, however it dies.
+
+    On Linux the kernel sends SIGKILL when the worker's parent (the pool's fork server,
+    which exits with the run's process) dies: ``prctl(PR_SET_PDEATHSIG)``. Everywhere, a
+    daemon thread also polls the run's pid twice a second and exits when it is gone.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)   # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    import threading
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:   # the pid now belongs to another user's process
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="sim-parent-watch", daemon=True).start()
 
 
 def _worker_chunk(b: int, start: int, stop: int) -> list[ReplicateResult]:
@@ -205,7 +247,7 @@ def simulate_chunk_into(scenario: Scenario, b: int, start: int, stop: int, store
     """A Dask task on a worker that shares the run folder's disk: simulate and write."""
     store = _STORES.get(store_path)
     if store is None:
-        store = _STORES[store_path] = SQLiteStore(store_path)
+        store = _STORES[store_path] = _worker_store(store_path)
     return _store_and_trim(store, scenario, prefix_len,
                            simulate_chunk(scenario, b, start, stop, as_rows=False))
 
@@ -259,7 +301,8 @@ class ProcessExecutor:
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context(method),
                                         initializer=_init_worker,
-                                        initargs=(scenario, store_path, prefix_len or []))
+                                        initargs=(scenario, store_path, prefix_len or [],
+                                                  os.getpid()))
 
     def submit(self, b: int, start: int, stop: int) -> Future:
         return self.pool.submit(_worker_chunk, b, start, stop)
@@ -347,63 +390,6 @@ def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: st
     return DaskExecutor(scenario, jobs, scheduler, store_path, prefix_len)
 
 
-# --------------------------------------------------------------------------- run folder files
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("sim", "simpy", "attrs", "numpy", "matplotlib", "PyYAML", "tqdm", "dask",
-                 "distributed"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    path = Path(folder) / MANIFEST
-    if Path(folder).is_file():
-        raise RunError(f"{folder}: is a file, not a run folder (to run a scenario file: "
-                       f"sim run {folder})")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{folder}: not a run folder (no {MANIFEST}; runs are made by "
-                       "sim run SCENARIO)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{path}: damaged manifest ({exc})") from None
-
-
-def default_folder(scenario: Scenario, root: Path = Path("runs")) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return root / f"{scenario.name}-{stamp}"
-
-
-def _write_scenario_copy(scenario: Scenario, folder: Path) -> None:
-    """The resolved scenario with copies of its world and history, so the folder stands alone."""
-    resolved = dict(scenario.resolved)
-    resolved.pop("extends", None)
-    resolved["world"] = "world.yaml"
-    resolved["history"] = "history.yaml"
-    resolved["replicates"] = scenario.replicates
-    resolved["seed"] = scenario.seed
-    shutil.copyfile(scenario.world_file, folder / "world.yaml")
-    shutil.copyfile(scenario.history_file, folder / "history.yaml")
-    _atomic_write(folder / SCENARIO,
-                  f"# resolved from {scenario.file}\n"
-                  + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
-
-
 # --------------------------------------------------------------------------- the run itself
 
 def _chunks(scenario: Scenario, done: set[tuple[int, int]], size: int) -> Iterator[tuple]:
@@ -464,20 +450,6 @@ def _write_results(store: SQLiteStore, scenario: Scenario, prefix_len: list[int]
     return digests
 
 
-def _json_float(v: float) -> Any:
-    if isinstance(v, float) and not np.isfinite(v):
-        return None if np.isnan(v) else ("inf" if v > 0 else "-inf")
-    return v
-
-
-def _from_json_float(v: Any) -> float:
-    if v is None:
-        return float("nan")
-    if v == "inf":
-        return float("inf")
-    if v == "-inf":
-        return float("-inf")
-    return float(v)
 
 
 def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None = None,
@@ -497,19 +469,16 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     if scenario.replicates < 1:
         raise InputError("replicates must be at least 1")
     folder = Path(out) if out is not None else default_folder(scenario)
-    if folder.exists() and any(folder.iterdir()):
-        if not force:
-            try:
-                status = read_manifest(folder).get("status")
-            except RunError:
-                status = None
-            what = {"complete": "a complete run", None: "a folder that is not empty"}.get(
-                status, "an incomplete run (resume it with: sim run --resume "
-                        f"{folder})")
-            raise RunError(f"{folder} already holds {what}; use --force to overwrite it, "
-                           "or --out to choose another folder")
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    lock, created = claim_folder(folder, force)
+    try:
+        return _start(scenario, folder, created, executor, jobs, scheduler, progress)
+    finally:
+        lock.release()
+
+
+def _start(scenario: Scenario, folder: Path, created: bool, executor: str, jobs: int | None,
+           scheduler: str | None, progress: bool | None) -> Run:
+    """Write a new run's first files into the claimed (locked) ``folder`` and run it."""
     try:
         _write_scenario_copy(scenario, folder)
         manifest = {
@@ -522,30 +491,57 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
             "branches": [b.name for b in scenario.branches],
             "versions": _versions(),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "files": file_digests(folder, COPIES),
         }
         _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
         store = SQLiteStore(folder / STORE, create=True)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        _discard(folder, created)
         raise
     try:
         return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
     except InputError:  # bad input found while running: leave nothing half-written
         store.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        _discard(folder, created)
         raise
+
+
+def _discard(folder: Path, created: bool) -> None:
+    """Remove what this run wrote: the folder if it made it, else its contents."""
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            clear_run_folder(folder)
 
 
 def resume(folder: str | os.PathLike, *, executor: str = "auto", jobs: int | None = None,
            scheduler: str | None = None, progress: bool | None = None) -> Run:
-    """Finish an interrupted run: simulate the replicates its store does not hold."""
+    """Finish an interrupted run: simulate the replicates its store does not hold.
+
+    The folder is locked for the time of the resume, and its copies of the model must
+    be those the run started with (their digests in the manifest)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest.get("status") == "complete":
         raise RunError(f"{folder} is already complete; nothing to resume")
-    scenario = load_scenario(folder / SCENARIO)
-    store = open_store(folder / STORE)
-    return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+    lock = FolderLock(folder).acquire()
+    try:
+        manifest = read_manifest(folder)   # again, under the lock
+        if manifest.get("status") == "complete":
+            raise RunError(f"{folder} is already complete; nothing to resume")
+        changed = check_files(folder, manifest, COPIES)
+        if changed:
+            raise RunError(f"{folder}: cannot resume, the run's copy of its model is not the "
+                           "one it started with:\n  " + "\n  ".join(changed)
+                           + "\n(start a new run with the changed model instead)")
+        check_no_stale_workers(folder)
+        scenario = load_scenario(folder / SCENARIO)
+        store = open_store(folder / STORE)
+        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,
+                        progress)
+    finally:
+        lock.release()
 
 
 def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dict,
@@ -619,6 +615,7 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
     table.to_csv(folder / OUTCOMES)
     _write_replicates_csv(runobj, folder / REPLICATES)
     digests = runobj.digests()
+    store.checkpoint()   # the store file alone holds the run (read-only readers need no WAL)
     manifest.update(
         status="complete",
         finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -627,255 +624,19 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
         timings={"simulate_and_store_s": round(t_written - t_sim, 3),
                  "total_s": round(time.perf_counter() - t0, 3)},
         run_digest=_run_digest(digests),
+        meta_digest=runobj.meta_digest(),
+        files={**file_digests(folder, COPIES), **file_digests(folder, TABLES)},
         digests=digests,
     )
     _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
+    remove_workers_lock(folder)
     runobj.manifest = manifest
     return runobj
 
 
-def _run_digest(digests: dict[str, str | None]) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for name in sorted(digests):
-        h.update(f"{name}={digests[name]}\n".encode())
-    return h.hexdigest()
-
-
-def _write_replicates_csv(run: Run, path: Path) -> None:
-    ids = [o.id for o in run.scenario.outcomes]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["branch", "replicate", "status", *ids, "error"])
-        for name in run.branch_names():
-            vals = run.outcome_values(name)
-            errors = {rep: err for _, rep, err in run.failed(name)}
-            for rep in range(run.scenario.replicates):
-                if rep in errors:
-                    w.writerow([name, rep, "failed", *[""] * len(ids), errors[rep]])
-                else:
-                    w.writerow([name, rep, "ok", *[_csv_value(vals[k][rep]) for k in ids], ""])
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def _csv_value(v: float) -> str:
-    if np.isnan(v):
-        return ""
-    if np.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return repr(float(v)) if not float(v).is_integer() else str(int(v))
-
-
-# --------------------------------------------------------------------------- reading a run
-
-class Run:
-    """An opened run folder: its scenario, store, outcomes and events.
-
-    >>> # run = sim.run("scenarios/s400/baseline.yaml"); run.outcomes
-    """
-
-    def __init__(self, folder: str | os.PathLike, *, allow_incomplete: bool = False,
-                 store: SQLiteStore | None = None, scenario: Scenario | None = None):
-        self.folder = Path(folder)
-        self.manifest = read_manifest(self.folder)
-        self.complete = self.manifest.get("status") == "complete"
-        if not self.complete and not allow_incomplete:
-            raise RunError(f"{self.folder} is an incomplete run (status: "
-                           f"{self.manifest.get('status')}); finish it with: "
-                           f"sim run --resume {self.folder}")
-        self.scenario = scenario or load_scenario(self.folder / SCENARIO)
-        self.store = store or open_store(self.folder / STORE)
-        self._values: dict[str, dict[str, np.ndarray]] | None = None
-        self._failed: dict[str, list[tuple[int, str]]] = {}
-        self._digests: dict[str, str | None] = {}
-        self._table = None
-
-    # ---- the interface plots, stories and notebooks use
-
-    def branch_names(self) -> list[str]:
-        return [b.name for b in self.scenario.branches]
-
-    def branch(self, name: str):
-        for b in self.scenario.branches:
-            if b.name == name:
-                return b
-        from sim.errors import did_you_mean
-
-        raise InputError(Problem(self.folder, None, None, f"no branch '{name}' in this run",
-                                 did_you_mean(name, self.branch_names())))
-
-    def world(self, branch: str | None = None):
-        return self.branch(branch or self.branch_names()[0]).world
-
-    def replicate_events(self, branch: str, i: int) -> list[Event]:
-        self.branch(branch)
-        if not 0 <= i < self.scenario.replicates:
-            raise InputError(Problem(self.folder, None, None,
-                                     f"replicate {i} is out of range",
-                                     f"this run has replicates 0..{self.scenario.replicates - 1}"))
-        return self.store.read(replicate_stream(branch, i))
-
-    def iter_events(self, branch: str, block: int = 500) -> Iterator[list[Event]]:
-        """Every replicate's full stream, in replicate order (read in blocks, so memory
-        stays bounded whatever the number of replicates)."""
-        self.branch(branch)
-        n = self.scenario.replicates
-        for start in range(0, n, block):
-            names = [replicate_stream(branch, i) for i in range(start, min(n, start + block))]
-            got = dict(self.store.iter_streams(names))
-            for name in names:
-                yield got.get(name, [])
-
-    def first_times(self, branch: str, kind: str) -> np.ndarray:
-        ft = self.store.first_times(kind)
-        return np.array([ft.get(replicate_stream(branch, i), np.inf)
-                         for i in range(self.scenario.replicates)], dtype=float)
-
-    def _scan(self) -> None:
-        """One pass over the store's stream records: per-replicate outcome values,
-        failures and digests, without keeping a record per stream in memory."""
-        if self._values is not None:
-            return
-        n = self.scenario.replicates
-        ids = [o.id for o in self.scenario.outcomes]
-        values = {b: {k: np.full(n, np.nan) for k in ids} for b in self.branch_names()}
-        failed: dict[str, list[tuple[int, str]]] = {b: [] for b in self.branch_names()}
-        digests: dict[str, str | None] = {}
-        for info in self.store.iter_infos():
-            digests[info.name] = info.digest
-            m = info.meta
-            if m.get("prefix") or "replicate" not in m or m.get("branch") not in values:
-                continue
-            b, i = m["branch"], m["replicate"]
-            if m.get("status") == "failed":
-                failed[b].append((i, m.get("error", "")))
-            if not 0 <= i < n:
-                continue
-            vals = values[b]
-            for k, v in m.get("outcomes", {}).items():
-                if k in vals:
-                    vals[k][i] = _from_json_float(v)
-        for f in failed.values():
-            f.sort()
-        self._values, self._failed, self._digests = values, failed, digests
-
-    def outcome_values(self, branch: str) -> dict[str, np.ndarray]:
-        """Per-replicate values of each outcome (NaN for failed or missing replicates)."""
-        self.branch(branch)
-        self._scan()
-        return self._values[branch]
-
-    def failed(self, branch: str | None = None) -> list[tuple[str, int, str]]:
-        """(branch, replicate, error) of every replicate that failed."""
-        self._scan()
-        names = [branch] if branch else self.branch_names()
-        return [(b, rep, err) for b in names for rep, err in self._failed[b]]
-
-    def digests(self) -> dict[str, str | None]:
-        """Stream name -> digest, for every stream in the store."""
-        self._scan()
-        return self._digests
-
-    def outcome_table(self):
-        if self._table is None:
-            # NaN marks a failed (or missing) replicate: summaries use the others
-            present = {b: {k: v[~np.isnan(v)] for k, v in self.outcome_values(b).items()}
-                       for b in self.branch_names()}
-            types = {v.name: v.type for v in self.world().variables.values()}
-            self._table = oc.OutcomeTable.from_values(self.scenario.outcomes, present,
-                                                      var_types=types)
-        return self._table
-
-    @property
-    def outcomes(self):
-        """The outcome table (prints as text, displays in Jupyter; ``.to_pandas()``)."""
-        return self.outcome_table()
-
-    def to_pandas(self):
-        return self.outcome_table().to_pandas()
-
-    def sources(self, branch: str | None = None):
-        b = self.branch(branch or self.branch_names()[0])
-        doc = getattr(b, "history_doc", None)
-        return doc.sources if doc is not None else {}
-
-    def close(self) -> None:
-        self.store.close()
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return (f"Run({str(self.folder)!r}, scenario={self.scenario.name!r}, "
-                f"branches={self.branch_names()}, replicates={self.scenario.replicates}, "
-                f"status={self.manifest.get('status')!r})")
-
-    def _repr_html_(self) -> str:
-        head = (f"<p><b>Run</b> <code>{self.folder}</code>: scenario "
-                f"<b>{self.scenario.name}</b>, {len(self.branch_names())} branch(es) x "
-                f"{self.scenario.replicates} replicates, status {self.manifest.get('status')}</p>")
-        return head + self.outcome_table()._repr_html_()
-
-
-def open_run(folder: str | os.PathLike, allow_incomplete: bool = False) -> Run:
-    return Run(folder, allow_incomplete=allow_incomplete)
-
-
-def is_run_folder(path: str | os.PathLike) -> bool:
-    return (Path(path) / MANIFEST).is_file()
-
-
 def verify(folder: str | os.PathLike, resimulate: int = 0,
            on_progress: Callable[[int], None] | None = None) -> list[str]:
-    """Check a run: the store's digests, the manifest's digests, and (optionally)
-    that ``resimulate`` replicates simulated again give the same digests.
+    """Check a run folder; see :func:`sim.verify.verify` (kept here for existing callers)."""
+    from sim.verify import verify as _verify
 
-    Returns a list of problems (empty when all is well).
-    """
-    run_ = Run(folder, allow_incomplete=True)
-    problems = [str(p) for p in run_.store.verify()]
-    recorded = run_.manifest.get("digests") or {}
-    stored = run_.digests()
-    if not run_.complete:
-        problems.append(f"{run_.folder}: the run is incomplete "
-                        f"(status {run_.manifest.get('status')})")
-    for name, d in recorded.items():
-        if stored.get(name) != d:
-            problems.append(f"stream {name}: digest in the manifest {d} differs from the "
-                            f"store's {stored.get(name)}")
-    if resimulate:
-        rng = np.random.default_rng(0)
-        sc = run_.scenario
-        picks = [(int(rng.integers(len(sc.branches))), int(rng.integers(sc.replicates)))
-                 for _ in range(resimulate)]
-        from sim.store import MemoryStore
-
-        for k, (b, i) in enumerate(picks):
-            br = sc.branches[b]
-            res = simulate_chunk(sc, b, i, i + 1, as_rows=False)[0]
-            if res.error:
-                continue
-            mem = MemoryStore()
-            eng = _engine(sc, b)
-            pname = prefix_stream(br.name)
-            mem.create(pname)
-            if eng.prefix:
-                mem.append(pname, [e.evolve(stream=pname) for e in eng.prefix], 0)
-            stream = replicate_stream(br.name, i)
-            mem.fork(pname, len(eng.prefix), stream)
-            if res.has_events:
-                mem.append(stream, res.events(stream), len(eng.prefix))
-            again = mem.seal(stream)
-            if stored.get(stream) != again:
-                problems.append(f"stream {stream}: simulating it again gives digest {again}, "
-                                f"the store has {stored.get(stream)}")
-            if on_progress:
-                on_progress(k + 1)
-    run_.close()
-    return problems
+    return _verify(folder, resimulate=resimulate, on_progress=on_progress)

@@ -160,6 +160,23 @@ def canonical(events: Iterable[Event]) -> bytes:
                   allow_nan=True).encode("ascii")
 
 
+_canon = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                          allow_nan=True).encode   # json.dumps with canonical()'s settings
+
+
+def _canonical_scalar(x: Any) -> str:
+    """What :func:`canonical` writes for an int, float or None (json's own rules)."""
+    t = type(x)
+    if t is int:
+        return int.__repr__(x)
+    if t is float and x == x and x not in (_INF, -_INF):
+        return float.__repr__(x)
+    return _canon(x)
+
+
+_INF = float("inf")
+
+
 def digest_of(events: Iterable[Event]) -> str:
     """sha256 hex of :func:`canonical` of ``events``."""
     return hashlib.sha256(canonical(events)).hexdigest()
@@ -363,9 +380,10 @@ class EventStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def first_times(self, kind: str, streams: Iterable[str] | None = None
-                    ) -> dict[str, float]:
-        """Earliest time of ``kind`` in each stream, inherited prefix included.
+    def first_times(self, kind: str, streams: Iterable[str] | None = None,
+                    since: float | None = None) -> dict[str, float]:
+        """Earliest time of ``kind`` in each stream, inherited prefix included
+        (only occurrences at ``since`` or later, when given).
 
         Streams where ``kind`` never occurs are left out.
         """
@@ -373,6 +391,14 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def count_events(self) -> int:
         """Number of stored events (each shared prefix event counted once)."""
+
+    def count_streams(self) -> int:
+        """Number of streams."""
+        return len(self.streams())
+
+    def digests(self) -> dict[str, str | None]:
+        """Stream name -> its seal's digest (None when not sealed), for every stream."""
+        return {info.name: info.digest for info in self.iter_infos()}
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -714,14 +740,15 @@ class MemoryStore(EventStore):
                   else [s for s in self._streams.values() if s.name in wanted])
         return [e for s in chosen for e in s.own if e.kind == kind]
 
-    def first_times(self, kind: str, streams: Iterable[str] | None = None
-                    ) -> dict[str, float]:
+    def first_times(self, kind: str, streams: Iterable[str] | None = None,
+                    since: float | None = None) -> dict[str, float]:
         wanted = None if streams is None else set(streams)
+        lo = -float("inf") if since is None else since
         out = {}
         for s in self._streams.values():
             if wanted is not None and s.name not in wanted:
                 continue
-            times = [e.time for e in s.upto(s.version) if e.kind == kind]
+            times = [e.time for e in s.upto(s.version) if e.kind == kind and e.time >= lo]
             if times:
                 out[s.name] = min(times)
         return out
@@ -776,8 +803,9 @@ class SQLiteStore(EventStore):
     """
 
     def __init__(self, path: str | os.PathLike, create: bool = False,
-                 timeout: float = 30.0):
+                 timeout: float = 30.0, readonly: bool = False, settled: bool = False):
         self.path = str(path)
+        self.readonly = readonly and not create
         self._depth = 0
         self._conn: sqlite3.Connection | None = None
         memory = self.path == ":memory:"
@@ -786,7 +814,11 @@ class SQLiteStore(EventStore):
                                      hint="check the path, or create one with "
                                      "SQLiteStore(path, create=True)"))
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=timeout)
+            if self.readonly and not memory:
+                conn = sqlite3.connect(_readonly_uri(self.path, settled), uri=True,
+                                       isolation_level=None, timeout=timeout)
+            else:
+                conn = sqlite3.connect(self.path, isolation_level=None, timeout=timeout)
         except sqlite3.Error as exc:
             raise self._error(f"cannot open the file: {exc}") from None
         self._conn = conn
@@ -833,8 +865,9 @@ class SQLiteStore(EventStore):
             raise self._error(f"store schema {user} is older than this sim's "
                               f"({SCHEMA_VERSION}) and cannot be read",
                               hint="re-run the scenario to rebuild the store")
-        c.execute("PRAGMA journal_mode=WAL")
-        c.execute("PRAGMA synchronous=NORMAL")
+        if not self.readonly:
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=NORMAL")
         # touch every table: a damaged schema page fails here, naming the file
         for table in ("streams", "shapes", "events"):
             c.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
@@ -846,6 +879,7 @@ class SQLiteStore(EventStore):
         self._shape_ids: dict[tuple, int] = {}
         self._shapes: dict[int, tuple] = {}
         self._pcache: dict[tuple[int, int], list[Event]] = {}
+        self._enc_cache: dict[Any, Any] = {}   # canonical encodings of shapes and data
         # stream id -> (version before, version after, events) of its last append in the
         # current transaction, for seal; emptied when the transaction ends
         self._appended: dict[int, tuple[int, int, list[Event]]] = {}
@@ -1297,16 +1331,18 @@ class SQLiteStore(EventStore):
                 out += self._decode(r[0], [r[1:]])
         return out
 
-    def first_times(self, kind: str, streams: Iterable[str] | None = None
-                    ) -> dict[str, float]:
+    def first_times(self, kind: str, streams: Iterable[str] | None = None,
+                    since: float | None = None) -> dict[str, float]:
         """One scan for the kind's occurrences, then prefix resolution per fork point."""
         hs = self._kind_shapes(kind)
         if not hs:
             return {}
         marks = ",".join("?" * len(hs))
         occ: dict[int, list[tuple[int, float]]] = {}
+        where = "" if since is None else " AND time >= ?"
         for sid, v, t in self.conn.execute(
-                f"SELECT stream, version, time FROM events WHERE shape IN ({marks})", hs):
+                f"SELECT stream, version, time FROM events WHERE shape IN ({marks}){where}",
+                hs if since is None else [*hs, float(since)]):
             occ.setdefault(sid, []).append((v, t))
         rows = self.conn.execute("SELECT id, name, parent, fork_version FROM streams "
                                  "ORDER BY id").fetchall()
@@ -1342,6 +1378,11 @@ class SQLiteStore(EventStore):
         return out
 
     def _verify_streams(self) -> list[Problem]:
+        """SQLite's integrity check, then one ordered scan of the events table: each
+        stream's own rows are decoded once, their versions checked, and a sealed
+        stream's digest recomputed from the cached hash state of its fork prefix plus
+        its own rows (as :meth:`seal` computes it), so memory and time stay linear in
+        the number of events however many replicates share a prefix."""
         problems: list[Problem] = []
         try:
             check = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
@@ -1352,7 +1393,8 @@ class SQLiteStore(EventStore):
                                     "SQLite integrity check failed: " + "; ".join(check[:3]),
                                     hint="the file is damaged; re-run or restore it"))
         try:
-            infos = self.streams()
+            rows = self.conn.execute("SELECT id, name, parent, fork_version, version, digest "
+                                     "FROM streams ORDER BY id").fetchall()
             self._reset_caches()
             self._load_shapes()
         except (sqlite3.DatabaseError, ValueError) as exc:
@@ -1360,17 +1402,236 @@ class SQLiteStore(EventStore):
                                     f"the stream table is unreadable ({exc})",
                                     hint="the file is damaged; re-run or restore it"))
             return problems
-        for info in infos:
-            problems += self._check_sealed(info.digest, info.name, self.path)
+        info = {}
+        for r in rows:
+            sid, name, parent, k = r[:4]
+            self._ids[name] = sid
+            self._names[sid] = name
+            self._links[sid] = (parent, k)
+            info[sid] = r
+        del rows
+        scanned: set[int] = set()
+        try:
+            cur = self.conn.execute("SELECT stream, version, time, shape, data, cause "
+                                    "FROM events ORDER BY stream, version")
+            for sid, group in groupby(cur, key=itemgetter(0)):
+                own = list(group)
+                if sid not in info:
+                    problems.append(Problem(self.path, None, None,
+                                            f"{len(own)} event(s) of an unknown stream id "
+                                            f"{sid}", hint="the store file is damaged"))
+                    continue
+                scanned.add(sid)
+                problems += self._check_own(info[sid], own)
+        except sqlite3.DatabaseError as exc:
+            problems.append(Problem(self.path, None, None,
+                                    f"the events table is unreadable ({exc})",
+                                    hint="the file is damaged; re-run or restore it"))
+            return problems
+        for sid, r in info.items():
+            if sid not in scanned:
+                problems += self._check_own(r, [])
         return problems
+
+    def _check_own(self, r: tuple, rows: list[tuple]) -> list[Problem]:
+        """Check one stream from its own (stream, version, time, shape, data, cause) rows."""
+        sid, name, parent, k, version, digest = r
+        try:
+            versions = [row[1] for row in rows]
+            if versions != list(range(k + 1, k + 1 + len(rows))) or k + len(rows) != version:
+                wrong = next((i for i, v in enumerate(versions, k + 1) if v != i),
+                             k + len(rows) + 1)
+                return [Problem(self.path, None, None,
+                                f"stream {name!r}: version {wrong} is missing or out of place",
+                                hint="the store file is damaged")]
+            if digest is None:
+                return []
+            body = self._canonical_body(rows)
+            if parent is None or k == 0:
+                now = hashlib.sha256(b"[" + body + b"]").hexdigest()
+            else:
+                h, n = self._prefix_hash(parent, k)
+                if body:
+                    h.update(b"," + body if n else body)
+                h.update(b"]")
+                now = h.hexdigest()
+        except (ValueError, KeyError, TypeError, IndexError, StoreError,
+                sqlite3.DatabaseError) as exc:
+            return [Problem(self.path, None, None, f"stream {name!r}: unreadable events ({exc})",
+                            hint="the store file is damaged; re-run or restore it")]
+        if now != digest:
+            return [Problem(self.path, None, None,
+                            f"stream {name!r}: digest mismatch (sealed {digest[:12]}..., "
+                            f"events now give {now[:12]}...)",
+                            hint="its events were changed after sealing")]
+        return []
+
+    def _canonical_body(self, rows: list[tuple]) -> bytes:
+        """:func:`canonical` of the events stored as ``rows`` (stream, version, time,
+        shape, data, cause), without its enclosing brackets, written straight from the
+        rows: the same bytes, without building an Event or a list per row (a test
+        checks the equality on random events)."""
+        if not rows:
+            return b""
+        shapes = self._shapes
+        enc = self._enc_cache
+        scalar = _canonical_scalar
+        parts = []
+        for _, v, t, h, d, c in rows:
+            got = enc.get(h)
+            if got is None:
+                if h not in shapes:
+                    self._load_shapes()
+                kind, actor, target, rule, origin, source = shapes[h]
+                got = enc[h] = (_canon([kind, actor, target])[1:-1],
+                                _canon([rule, origin, source])[1:-1])
+            if d is None:
+                data = "{}"
+            else:
+                data = enc.get(d)
+                if data is None:
+                    data = enc[d] = _canon(dict(_loads(d)))
+            if type(v) is int and type(t) is float and t - t == 0.0 and (
+                    c is None or type(c) is int):   # the usual row: json's repr, inline
+                parts.append(f"[{v},{t!r},{got[0]},{data},{'null' if c is None else c},"
+                             f"{got[1]}]")
+            else:
+                parts.append(f"[{scalar(v)},{scalar(t)},{got[0]},{data},{scalar(c)},"
+                             f"{got[1]}]")
+        if len(enc) > 100_000:
+            enc.clear()
+        return ",".join(parts).encode("ascii")
 
     def count_events(self) -> int:
         return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def count_streams(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM streams").fetchone()[0]
+
+    def digests(self) -> dict[str, str | None]:
+        return dict(self.conn.execute("SELECT name, digest FROM streams ORDER BY id"))
+
+    def iter_meta_texts(self) -> Iterator[tuple[str, str | None]]:
+        """(name, stored metadata JSON text) of every stream, in name order (SQLite's
+        binary order, the order of the name index): a cheap pass for digests."""
+        yield from self.conn.execute("SELECT name, meta FROM streams ORDER BY name")
+
+    def checkpoint(self) -> None:
+        """Move every committed page from the WAL into the main file and empty the WAL
+        (so read-only readers need no WAL; see :func:`_readonly_uri`)."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class FirstTimeIndex:
+    """Every event's stream, version, time and shape as numpy columns, read from an
+    SQLite store in one scan, to answer :meth:`EventStore.first_times` for many
+    kinds over many streams at once (the figures of a 100k-replicate run ask for
+    dozens). The same answers as ``first_times``, as an array indexed by stream id
+    (``inf``: never), inherited fork prefixes included; built for a store that is no
+    longer written (a snapshot: later writes are not seen)."""
+
+    def __init__(self, store: SQLiteStore, block: int = 50_000):
+        import numpy as np
+
+        conn = store.conn
+        store._load_shapes()
+        self.kinds: dict[str, list[int]] = {}
+        for h, shape in store._shapes.items():
+            self.kinds.setdefault(shape[0], []).append(h)
+        rows = conn.execute("SELECT id, name, parent, fork_version FROM streams").fetchall()
+        self.ids = {name: sid for sid, name, _, _ in rows}
+        size = max((r[0] for r in rows), default=0) + 1
+        self.parent = np.full(size, -1, dtype=np.int64)
+        self.fork = np.zeros(size, dtype=np.int64)
+        for sid, _, parent, k in rows:
+            if parent is not None:
+                self.parent[sid] = parent
+                self.fork[sid] = k
+        del rows
+        n = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        cols = [np.empty(n, dtype=d) for d in (np.int32, np.int32, np.float64, np.int32)]
+        pos = 0
+        cur = conn.execute("SELECT stream, version, time, shape FROM events")
+        while chunk := cur.fetchmany(block):   # into typed columns, a block at a time
+            a = np.array(chunk, dtype=np.float64)
+            del chunk
+            end = pos + len(a)
+            if end > len(cols[0]):            # rows written since the count: grow
+                cols = [np.resize(c, max(end, 2 * len(c))) for c in cols]
+            for j, c in enumerate(cols):
+                c[pos:end] = a[:, j]
+            pos = end
+        self.stream, self.version, self.time, self.shape = (c[:pos] for c in cols)
+        self.size = size
+
+    def first_times(self, kind: str, since: float | None = None) -> Any:
+        """Array over stream ids: the earliest time of ``kind`` (at ``since`` or later)."""
+        import numpy as np
+
+        out = np.full(self.size, np.inf)
+        hs = self.kinds.get(kind)
+        if not hs:
+            return out
+        m = np.isin(self.shape, hs)
+        if since is not None:
+            m &= self.time >= since
+        s, v, t = self.stream[m], self.version[m], self.time[m]
+        np.minimum.at(out, s, t)                       # each stream's own events
+        cache: dict[tuple[int, int], float] = {}
+
+        def upto(p: int, k: int) -> float:
+            """Earliest among stream ``p``'s first ``k`` events, prefix included."""
+            if p < 0 or k <= 0:
+                return np.inf
+            key = (p, k)
+            if key not in cache:
+                own = t[(s == p) & (v <= k)]
+                best = float(own.min()) if own.size else np.inf
+                cache[key] = min(best, upto(int(self.parent[p]),
+                                            min(k, int(self.fork[p]))))
+            return cache[key]
+
+        children, uniq, inverse = self._forks()
+        if children.size:
+            inherited = np.array([upto(int(p), int(k)) for p, k in uniq])
+            out[children] = np.minimum(out[children], inherited[inverse])
+        return out
+
+    def _forks(self) -> tuple[Any, Any, Any]:
+        """(forked stream ids, distinct (parent, fork version) pairs, pair of each)."""
+        import numpy as np
+
+        if not hasattr(self, "_fork_groups"):
+            children = np.nonzero(self.parent >= 0)[0]
+            pairs = np.stack([self.parent[children], self.fork[children]], axis=1)
+            uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+            self._fork_groups = (children, uniq, inverse.ravel())
+        return self._fork_groups
+
+
+def _readonly_uri(path: str, settled: bool = False) -> str:
+    """An SQLite URI opening ``path`` read-only (``mode=ro``).
+
+    It is also ``immutable`` (no -shm/-wal file is made, no lock taken, so nothing is
+    written beside the store) when this process cannot write the file or its folder,
+    e.g. a read-only file system or another user's run, or when the caller says the
+    store is ``settled`` (a finished run, checkpointed by its writer) and no WAL holds
+    pages the main file lacks.
+    """
+    uri = Path(path).absolute().as_uri() + "?mode=ro"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        return uri + "&immutable=1"
+    try:
+        wal = os.path.getsize(path + "-wal")
+    except OSError:
+        wal = 0
+    return uri + "&immutable=1" if settled and wal == 0 else uri
 
 
 def _guard(fn: Any) -> Any:
@@ -1398,19 +1659,24 @@ def _guard_gen(fn: Any) -> Any:
 
 
 for _name in ("append", "create", "fork", "set_meta", "seal", "read", "version", "streams",
-              "stream_info", "by_kind", "first_times", "count_events"):
+              "stream_info", "by_kind", "first_times", "count_events", "count_streams", "checkpoint", "digests"):
     setattr(SQLiteStore, _name, _guard(getattr(SQLiteStore, _name)))
 SQLiteStore.iter_streams = _guard_gen(SQLiteStore.iter_streams)  # type: ignore[method-assign]
+SQLiteStore.iter_meta_texts = _guard_gen(SQLiteStore.iter_meta_texts)  # type: ignore[method-assign]
 del _name
 
 
-def open_store(path: str | os.PathLike, create: bool = False) -> SQLiteStore:
+def open_store(path: str | os.PathLike, create: bool = False,
+               readonly: bool = False, settled: bool = False) -> SQLiteStore:
     """Open the SQLite store at ``path`` (StoreError if missing, foreign, newer or damaged).
 
-    With ``create=True`` a missing file is created.
+    With ``create=True`` a missing file is created; ``readonly=True`` opens it for
+    reading only (SQLite ``mode=ro``; ``settled``: a finished store, see
+    :func:`_readonly_uri`).
     """
-    return SQLiteStore(Path(path), create=create)
+    return SQLiteStore(Path(path), create=create, readonly=readonly, settled=settled)
 
 
-__all__ = ["EventStore", "MemoryStore", "SQLiteStore", "StreamInfo", "SealedStreamError",
+__all__ = ["EventStore", "MemoryStore", "SQLiteStore", "FirstTimeIndex", "StreamInfo",
+           "SealedStreamError",
            "UnknownStreamError", "open_store", "canonical", "digest_of", "SCHEMA_VERSION"]

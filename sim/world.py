@@ -379,6 +379,8 @@ class World:
     rules: tuple[Rule, ...] = ()
     reviews: tuple[Review, ...] = ()
     file: str | None = attrs.field(default=None, eq=False)
+    # the last history date the parameters were fitted on (None: not declared); see sim.scoring
+    fitted_through: dt.date | None = attrs.field(default=None, eq=False)
     rules_on: Mapping[str, tuple[Rule, ...]] = attrs.field(init=False, eq=False, hash=False)
     cancelled_by: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False)
 
@@ -495,7 +497,8 @@ class World:
                     reviews[rv.id] = attrs.evolve(rv, modifiers=tuple(mods))
         return World(self.name, self.starts, self.actors, variables, self.events,
                      tuple(rules[r.id] for r in self.rules),
-                     tuple(reviews[r.id] for r in self.reviews), self.file)
+                     tuple(reviews[r.id] for r in self.reviews), self.file,
+                     fitted_through=self.fitted_through)
 
 
 def _coerce(type_: str, value: Any) -> Any:

@@ -59,7 +59,8 @@ from sim.world import (
 __all__ = ["load_world", "parse_world", "load_yaml", "delay_problem", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
            "REVIEW_KEYS", "MODIFIER_KEYS"]
 
-TOP_KEYS = ("world", "starts", "description", "actors", "state", "events", "rules", "reviews")
+TOP_KEYS = ("world", "starts", "description", "actors", "state", "events", "rules", "reviews",
+            "fitted_through")
 TOP_REQUIRED = ("world", "starts", "events")
 ACTOR_KEYS = ("name", "description")
 VARIABLE_KEYS = ("type", "initial", "description")
@@ -277,6 +278,13 @@ class _WorldParser:
         if "description" in data and not isinstance(data["description"], str):
             self.add(("description",), "'description' must be text",
                      "write one paragraph; quote it if it contains ':'")
+        fitted = data.get("fitted_through")
+        if "fitted_through" in data and (not isinstance(fitted, dt.date)
+                                         or isinstance(fitted, dt.datetime)):
+            self.add(("fitted_through",), f"'fitted_through' must be a date, not "
+                     f"{type_name(fitted)} ({_fmt(fitted)})",
+                     "the last history date the parameters were fitted on, e.g. 2020-12-14")
+            fitted = None
 
         self.parse_actors(data.get("actors"))
         self.parse_state(data.get("state"))
@@ -290,7 +298,7 @@ class _WorldParser:
             raise InputError(self.problems)
         assert isinstance(starts, dt.date)
         return World(str(name), starts, self.actors, self.variables, self.events,
-                     tuple(rules), tuple(reviews), file=str(doc.file))
+                     tuple(rules), tuple(reviews), file=str(doc.file), fitted_through=fitted)
 
     # ---- actors and state
 

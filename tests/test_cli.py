@@ -192,3 +192,34 @@ reviews:""")
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and ("ping" in r.stderr or "pong" in r.stderr)
     assert not out.exists()
+
+
+def test_why_never_occurred_names_replicates_where_it_did(mini_run: Path):
+    import numpy as np
+
+    from sim.runner import Run
+
+    with Run(mini_run) as r:
+        t = r.first_times("mini", "punish")
+    hits = [int(i) for i in np.flatnonzero(np.isfinite(t))]
+    miss = int(np.flatnonzero(~np.isfinite(t))[0])
+    assert hits, "the fixture run should have some punishments"
+    res = sim_cmd("why", str(mini_run), "--replicate", str(miss), "punish")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"Beta punishes Alpha ('punish') never occurred in mini/{miss}."
+    listed = ", ".join(str(i) for i in hits[:10]) + (
+        f", ... ({len(hits) - 10} more)" if len(hits) > 10 else "")
+    assert lines[1] == (f"It occurred in {len(hits)} of 30 replicates of branch mini: "
+                        f"{listed} (e.g. --replicate {hits[0]}).")
+
+
+def test_compare_plot_draws_the_effects(mini_run: Path):
+    r = sim_cmd("compare", str(mini_run), "--plot")
+    assert r.returncode == 0, r.stderr
+    paths = [Path(p) for p in r.stdout.splitlines() if p.endswith(".png")]
+    names = sorted(p.name for p in paths)
+    # the key events with a difference (decide, punish), and a forest per branch
+    assert names == ["effect_decide.png", "effect_punish.png", "forest_cautious.png",
+                     "forest_same.png"]
+    assert all(p.parent == mini_run / "figures" and p.is_file() for p in paths)

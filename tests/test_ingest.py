@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import ingest_eval
 import pytest
 import yaml
 
@@ -97,80 +98,81 @@ def test_split_sentences_keeps_abbreviations_and_offsets():
                      ("Photo: S-400 launchers near Ankara", True)]
 
 
-# ------------------------------------------------------------------ the case table
+# ------------------------------------------------------------------ the case tables
+# Development table: tests/data/ingest_cases.yaml (tuned on). Held-out table:
+# tests/data/ingest_heldout.yaml, written before the issue #19 changes and never tuned on.
+# Scoring and the first-run record live in tests/ingest_eval.py (also run as a script).
+
+HELDOUT = ingest_eval.load_cases(ingest_eval.HELDOUT)
 
 
-def _run_case(case, coding):
-    return ingest(case["text"], case["published"], coding, set(S400_EVENTS), set(S400_ACTORS))
+def _run_case(case, coding=None):
+    return ingest_eval.run_case(case)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_case_rejections(case, coding):
+@pytest.mark.parametrize("case", CASES + HELDOUT, ids=[c["id"] for c in CASES + HELDOUT])
+def test_case_rejections(case):
     """Kinds a sentence must not yield (negation, condition, question, caption ...)."""
-    kinds = {c.event for c in _run_case(case, coding).candidates}
+    kinds = {c.event for c in _run_case(case).candidates}
     assert not kinds & set(case.get("reject", [])), kinds
 
 
-# Scores of the two held-out batches on their first run, before the coder was changed in
-# response to them (measured by hand with the same scoring as below; kept for the record).
-HELDOUT_A_FIRST_RUN = {"precision": 5 / 6, "recall": 5 / 15}
-HELDOUT_B_FIRST_RUN = {"precision": 8 / 10, "recall": 8 / 10}
-# Third batch, written after the H11 fixes (wrapping, model names, deadlines, working group);
-# its two misses were deadline wordings ("gave Ankara until", "has until"), then added.
-HELDOUT_C_FIRST_RUN = {"precision": 8 / 8, "recall": 8 / 10}
+@pytest.mark.parametrize("table", [CASES, HELDOUT], ids=["development", "held-out"])
+def test_weekdays_in_the_tables_are_consistent(table):
+    """Each "on <weekday>" date is that weekday within the week before publication; each
+    week-granular date is a Monday (or the publication date of an undated sentence)."""
+    names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    for case in table:
+        m = re.search(r"\bon (" + "|".join(names) + r")\b", case["text"])
+        for e in case.get("expect", []):
+            d = e["date"]
+            if m and e["granularity"] == "day":
+                assert d.weekday() == names.index(m[1]), case["id"]
+                assert 0 <= (case["published"] - d).days < 7, case["id"]
+            if e["granularity"] == "week" and d != case["published"]:
+                assert d.weekday() == 0 and 0 <= (case["published"] - d).days < 14, case["id"]
 
 
-def _score(cases, coding):
-    produced = correct = expected = 0
-    misses, extras = [], []
-    for case in cases:
-        cands = _run_case(case, coding).candidates
-        want = [(e["event"], e["actor"], e["date"], e["granularity"])
-                for e in case.get("expect", [])]
-        targets = {(e["event"], e["actor"]): e.get("target") for e in case.get("expect", [])}
-        got = []
-        for c in cands:
-            ok = _key(c) in want and targets.get((c.event, c.actor)) in (None, c.target)
-            got.append(ok)
-            if not ok:
-                extras.append((case["id"], _key(c)))
-        produced += len(cands)
-        correct += sum(got)
-        expected += len(want)
-        found = {_key(c) for c, ok in zip(cands, got) if ok}
-        misses += [(case["id"], w) for w in want if w not in found]
-    return produced, correct, expected, misses, extras
+def test_heldout_table_is_large_and_varied():
+    assert len(HELDOUT) >= 40
+    parts = {c.get("coding", "s400") for c in HELDOUT}
+    assert parts == {"s400", "disputes"}
+    assert len(CASES) >= 100
 
 
-def test_case_table_precision_recall(coding, capsys):
-    assert len(CASES) >= 25
-    groups = {"tuning set": [c for c in CASES if not c.get("heldout")],
-              "held-out A": [c for c in CASES if c.get("heldout") is True],
-              "held-out B": [c for c in CASES if c.get("heldout") == "b"],
-              "held-out C": [c for c in CASES if c.get("heldout") == "c"],
-              "all": CASES}
-    lines, totals = [], None
-    for name, cases in groups.items():
-        produced, correct, expected, misses, extras = _score(cases, coding)
-        lines.append(f"  {name:10s}: {len(cases):2d} sentences, {expected} expected, "
-                     f"{produced} produced, {correct} correct: precision "
-                     f"{correct / produced:.3f}, recall {correct / expected:.3f}")
-        totals = (produced, correct, expected, misses, extras)
-    produced, correct, expected, misses, extras = totals
+def test_case_tables_precision_recall(capsys):
+    rows = ingest_eval.table()
     with capsys.disabled():
-        print("\ningest case table (event, actor, date and granularity must all match):")
-        print("\n".join(lines))
-        print(f"  first runs before tuning: held-out A precision "
-              f"{HELDOUT_A_FIRST_RUN['precision']:.2f} recall {HELDOUT_A_FIRST_RUN['recall']:.2f};"
-              f" held-out B precision {HELDOUT_B_FIRST_RUN['precision']:.2f} recall "
-              f"{HELDOUT_B_FIRST_RUN['recall']:.2f}; held-out C precision "
-              f"{HELDOUT_C_FIRST_RUN['precision']:.2f} recall {HELDOUT_C_FIRST_RUN['recall']:.2f}")
-        for m in misses:
-            print("  missed:", m)
-        for x in extras:
-            print("  extra: ", x)
-    assert correct / produced >= 0.9
-    assert correct / expected >= 0.85
+        print("\ningest precision and recall (event, actor, date and granularity must match):")
+        print(ingest_eval.markdown(rows))
+        for name, s in rows:
+            if name.endswith("all"):
+                for m in s["misses"]:
+                    print(f"  {name} missed: {m}")
+                for x in s["extras"]:
+                    print(f"  {name} extra:  {x}")
+    scores = dict(rows)
+    dev, held = scores["development, all"], scores["held-out, all"]
+    assert dev["precision"] >= 0.95 and dev["recall"] >= 0.9
+    # issue #19, done when: held-out recall >= 0.7 with precision >= 0.8
+    assert held["precision"] >= 0.8 and held["recall"] >= 0.7
+    for part in ("s400", "disputes"):
+        assert scores[f"held-out, {part}"]["recall"] >= 0.7
+
+
+def test_docs_report_the_computed_scores():
+    """docs/ingest.md quotes the scores this code computes (regenerate with
+    `python tests/ingest_eval.py --write`)."""
+    doc = ingest_eval.DOC.read_text(encoding="utf-8")
+    assert ingest_eval.doc_block(doc) == ingest_eval.markdown(ingest_eval.table())
+    # the limits quoted in the prose are the code's
+    from sim.ingest import MAX_ARTICLE_BYTES, check_published
+    assert f"an article over {MAX_ARTICLE_BYTES // 1_000_000} MB" in doc
+    assert "the years 1900-2199" in doc
+    check_published(dt.date(1900, 1, 1)), check_published(dt.date(2199, 12, 31))
+    for bad in (dt.date(1899, 12, 31), dt.date(2200, 1, 1)):
+        with pytest.raises(InputError):
+            check_published(bad)
 
 
 def test_date_belongs_to_its_own_clause(coding):
@@ -547,3 +549,254 @@ def test_cli_output_of_a_wrapped_article_stays_one_comment_per_line(coding, tmp_
     assert len(yaml.safe_load(out)) == len(WRAP_EXPECTED)
     assert main(["ingest", str(article), "--published", "2019-11-01", "--world",
                  str(ROOT / "scenarios" / "s400" / "world.yaml")]) == 0
+
+
+# ------------------------------------------------------------------ issue #19: lemmas, lexicon,
+# clause analysis, starter, --source, dates, bad input, linear time
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sim import lexicon  # noqa: E402
+
+
+@pytest.mark.parametrize("text", [
+    "The US imposed sanctions.", "The US imposes sanctions.", "The US is imposing sanctions.",
+    "Sanctions have been imposed.", "The US will impose a sanction.",
+])
+def test_a_lemma_matches_every_inflection(text):
+    p = lexicon.compile_slots("impose|sanction", {})
+    both = lexicon.compile_slots("impose * sanction", {})
+    assert lexicon.find_all(p, lexicon.tokens(text))
+    if "imposed." not in text:
+        assert lexicon.find_all(both, lexicon.tokens(text)) or "have been" in text
+
+
+@pytest.mark.parametrize("word, lemma", [
+    ("blacklisted", "blacklist"), ("telephoned", "telephone"), ("scrapped", "scrap"),
+    ("notified", "notify"), ("began", "begin"), ("unloading", "unload"), ("held", "hold"),
+    ("deliveries", "delivery"), ("test-fired", "test-fire"), ("Turkey's", "turkey"),
+])
+def test_lemmas_from_the_installed_lemmatiser(word, lemma):
+    assert lemma in lexicon.lemmas(word.lower())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["x", "y", "z", ",", "q"]), min_size=0, max_size=30),
+       st.integers(0, 3))
+def test_matcher_agrees_with_a_lazy_regex(words, gap):
+    """On words without inflections the lemma matcher finds what the equivalent lazy regex
+    finds (leftmost, non-overlapping, shortest gaps)."""
+    text = " ".join(words)
+    p = lexicon.compile_slots(f"x *{gap} y" if gap else "x y", {})
+    toks = lexicon.tokens(text)
+    got = [(toks[a].start, toks[b - 1].end) for a, b, _ in lexicon.find_all(p, toks)]
+    rx = (rf"(?<!\w)x(?:\W+\w+){{0,{gap}}}?\W+y(?!\w)" if gap else r"(?<!\w)x\W+y(?!\w)")
+    assert got == [m.span() for m in re.finditer(rx, text)]
+
+
+def test_lexicon_is_package_data_organised_by_cameo():
+    lex = lexicon.load_lexicon()
+    assert len(lex.entries) >= 200
+    roots = {e.code[:2] for e in lex.entries}
+    assert {"01", "02", "03", "04", "05", "06", "08", "10", "11", "12", "13", "15", "16",
+            "17", "19"} <= roots
+    assert roots <= set(lexicon.CAMEO_ROOTS)
+    verbs = sum(len(e.match.split()[0].split("|")) for e in lex.entries)
+    assert verbs >= 500          # several hundred verb and phrase forms
+    from importlib import resources
+    assert resources.files("sim").joinpath("data", "cameo.yaml").is_file()
+
+
+def test_cameo_mapping_errors_name_line_and_hint(tmp_path):
+    p = _write(tmp_path, "actors: []\ncameo:\n  - {code: '999', event: caatsa_sanction, "
+                         "actors: [USA], about: ['&NOPE']}\n")
+    with pytest.raises(InputError) as err:
+        load_coding(p)
+    msg = str(err.value)
+    assert f"{p}:3:" in msg and "no phrase of the lexicon has CAMEO code '999'" in msg
+    assert "did you mean 'caatsa_sanctions'" in msg and "unknown class &NOPE" in msg
+
+
+@pytest.mark.parametrize("text, published, fact", [
+    ("Ankara and Moscow agreed on Monday to bring forward the delivery of the S-400.",
+     dt.date(2018, 4, 5), ("delivery_accelerated", "RUS", dt.date(2018, 4, 2), "day")),
+    ("Turkey decided to put the S-400 in storage on 3 March 2021.", dt.date(2021, 3, 5),
+     ("s400_stored", "TUR", dt.date(2021, 3, 3), "day")),
+    ("Russia began to deliver the S-400 on 12 July 2019.", dt.date(2019, 7, 13),
+     ("s400_delivered", "RUS", dt.date(2019, 7, 12), "day")),
+    ("Washington has stopped shipping F-35 parts to Turkey, officials said on 1 April 2019.",
+     dt.date(2019, 4, 2), ("f35_deliveries_suspended", "USA", dt.date(2019, 4, 1), "day")),
+])
+def test_clause_analysis_keeps_reported_acts(coding, text, published, fact):
+    got = {_key(c) for c in ingest(text, published, coding).candidates}
+    assert fact in got
+
+
+@pytest.mark.parametrize("text", [
+    "Ankara and Moscow plan to bring forward the delivery of the S-400.",          # intention
+    "Ankara and Moscow did not agree to bring forward the delivery of the S-400.",  # negation
+    "If Ankara and Moscow agree to bring forward the delivery, Washington will act.",  # cond.
+    "Did Ankara and Moscow agree to bring forward the delivery of the S-400?",     # question
+    "Russia wants to deliver the S-400 soon.",                                      # intention
+    "Turkish officials denied reports that the S-400 had been delivered.",          # denial
+    "Photo: Russia delivers the S-400 to Turkey",                                   # caption
+])
+def test_clause_analysis_refuses_what_did_not_happen(coding, text):
+    assert ingest(text, dt.date(2019, 7, 13), coding).candidates == ()
+
+
+def test_has_stopped_is_not_the_act_it_stopped(coding):
+    text = "Washington has stopped shipping F-35 parts to Turkey."
+    kinds = {c.event for c in ingest(text, dt.date(2019, 4, 2), coding).candidates}
+    assert kinds == {"f35_deliveries_suspended"}
+
+
+def test_a_named_actor_is_preferred_over_a_pronoun(coding):
+    res = ingest("Washington said on Friday it had imposed sanctions on Turkey.",
+                 dt.date(2020, 12, 20), coding)
+    (c,) = res.candidates
+    assert (c.event, c.actor, c.date) == ("caatsa_sanctions", "USA", dt.date(2020, 12, 18))
+    assert "pronoun" not in c.note and "default" not in c.note
+
+
+def test_a_passive_with_an_agent_is_coded_for_the_agent():
+    case = {"coding": "disputes", "published": dt.date(2019, 12, 6),
+            "text": "Two German diplomats were expelled by Russia on Wednesday."}
+    (c,) = ingest_eval.run_case(case).candidates
+    assert (c.event, c.actor, c.target, c.date) == ("diplomats_expelled", "RUS", "DEU",
+                                                    dt.date(2019, 12, 4))
+
+
+@pytest.mark.parametrize("phrase, published, expected, granularity", [
+    ("next month", dt.date(2019, 12, 18), dt.date(2020, 1, 1), "month"),
+    ("next year", dt.date(2019, 12, 18), dt.date(2020, 1, 1), "year"),
+    ("next week", dt.date(2019, 12, 18), dt.date(2019, 12, 23), "week"),
+    ("this year", dt.date(2019, 12, 18), dt.date(2019, 1, 1), "year"),
+    ("earlier this year", dt.date(2019, 12, 18), dt.date(2019, 1, 1), "year"),
+])
+def test_periods_are_dated_by_their_first_day_and_granularity(phrase, published, expected,
+                                                             granularity):
+    (d,) = find_dates(f"It happened {phrase}.", published)
+    assert (d.date, d.granularity) == (expected, granularity)
+
+
+def test_an_event_this_year_has_year_granularity(coding):
+    (c,) = ingest("Turkey put the S-400 in storage this year, officials said.",
+                  dt.date(2021, 5, 10), coding).candidates
+    assert (c.event, c.date, c.granularity) == ("s400_stored", dt.date(2021, 1, 1), "year")
+
+
+def test_source_id_is_carried_and_free_text_gets_a_sources_line(coding):
+    text = "Russia delivered the S-400 to Turkey on 12 July 2019."
+    out = to_yaml(ingest(text, dt.date(2019, 7, 13), coding, source="WIRE19"))
+    assert [e["source"] for e in yaml.safe_load(out)] == ["WIRE19"]
+    out = to_yaml(ingest(text, dt.date(2019, 7, 13), coding, source="Wire, Parts arrive, now"))
+    assert [e["source"] for e in yaml.safe_load(out)] == ["NEW"]
+    line = next(x for x in out.splitlines() if x.startswith("#   NEW: "))
+    assert yaml.safe_load(line[len("#   "):]) == {"NEW": {
+        "outlet": "Wire", "title": "Parts arrive, now", "published": dt.date(2019, 7, 13)}}
+
+
+def test_starter_coding_loads_and_codes_with_the_lexicon(tmp_path):
+    from sim.coding_starter import guess_code, starter_coding
+    from sim.worldfile import load_world
+    world = load_world(ROOT / "scenarios" / "s400" / "world.yaml")
+    text = starter_coding(world, "world.yaml")
+    path = tmp_path / "coding.yaml"
+    path.write_text(text, encoding="utf-8")
+    coding = load_coding(path, world)
+    assert {a.actor for a in coding.names} == set(world.actors)
+    mapped = {r.event for r in coding.rules}
+    assert {"caatsa_sanctions", "s400_delivered", "sanctions_threatened"} <= mapped
+    assert guess_code("caatsa_sanctions") == "163" and guess_code("admin_change") is None
+    res = ingest("Washington imposed sanctions on Ankara on 14 December 2020.",
+                 dt.date(2020, 12, 15), coding, set(world.events), set(world.actors))
+    assert [(c.event, c.actor, c.date) for c in res.candidates] == [
+        ("caatsa_sanctions", "USA", dt.date(2020, 12, 14))]
+
+
+def test_cli_starter_prints_a_coding_file(capsys):
+    from sim.cli import main
+    assert main(["ingest", "--starter", "--world",
+                 str(ROOT / "scenarios" / "s400" / "world.yaml")]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["cameo"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the article is empty"),
+    (b"   \n\n  ", "the article is empty"),
+    (b"Russia\x00delivered", "binary data"),
+    (b"\xff\xfe\x00\x01garbage", "binary data"),
+    (b"Erdo\xf0an met Putin.", "not UTF-8"),
+])
+def test_bad_article_files_are_clear_errors(tmp_path, content, message):
+    from sim.cli import main
+    art = tmp_path / "article.txt"
+    art.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        from sim.ingest import read_article
+        read_article(art)
+    assert main(["ingest", str(art), "--published", "2019-11-15", "--world",
+                 str(ROOT / "scenarios" / "s400" / "world.yaml")]) == 2
+
+
+def test_a_20_mb_article_is_refused_at_once(tmp_path, capsys):
+    from sim.cli import main
+    from sim.ingest import MAX_ARTICLE_BYTES
+    art = tmp_path / "big.txt"
+    with art.open("wb") as fh:            # sparse: no need to write 20 MB
+        fh.truncate(20_000_000)
+    assert main(["ingest", str(art), "--published", "2019-11-15", "--world",
+                 str(ROOT / "scenarios" / "s400" / "world.yaml")]) == 2
+    err = capsys.readouterr()
+    assert "too long for one article" in err.err and err.out == ""
+    assert MAX_ARTICLE_BYTES < 20_000_000
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_published_out_of_range_is_bad_input(tmp_path, day, capsys):
+    from sim.cli import main
+    art = tmp_path / "a.txt"
+    art.write_text("Russia delivered the S-400 on Friday.", encoding="utf-8")
+    assert main(["ingest", str(art), "--published", day, "--world",
+                 str(ROOT / "scenarios" / "s400" / "world.yaml")]) == 2
+    assert "out of range" in capsys.readouterr().err
+
+
+def _pathological(n: int) -> str:
+    """Dense text: actors and pattern words without a full stop (one long line), then
+    ordinary sentences in many short paragraphs: what made the old coder quadratic."""
+    unit = ("Russia delivered the S-400 to Turkey and Washington imposed sanctions on Ankara "
+            "while Erdogan met Putin and the talks went on ")
+    prose = ("Russia delivered the S-400 to Turkey on 12 July 2019, officials said. Turkey did "
+             "not activate it.\n\n")
+    half = n // 2
+    return (unit * (half // len(unit) + 1))[:half] + "\n\n" + (prose * (n // len(prose) + 1))[
+        :n - half]
+
+
+def test_long_sentences_are_cut_into_bounded_pieces():
+    from sim.ingest import MAX_SENTENCE
+    text = _pathological(100_000)
+    spans = split_sentences(text)
+    assert max(b - a for a, b, _ in spans) <= MAX_SENTENCE
+    covered = sum(len(text[a:b].split()) for a, b, _ in spans)
+    assert covered == len(text.split())          # no word lost at a cut
+
+
+@pytest.mark.slow
+def test_ingest_work_is_linear_up_to_1_mb(coding):
+    """CPU time for a 1 MB pathological article against a quarter of it: linear work gives a
+    ratio near 4, the old quadratic coder about 16; a loose bound of 7 tells them apart."""
+    import time
+
+    def cpu(n: int) -> float:
+        text = _pathological(n)
+        t0 = time.process_time()
+        ingest(text, dt.date(2019, 11, 15), coding)
+        return time.process_time() - t0
+
+    cpu(20_000)                                  # warm the lexicon and lemma caches
+    small, big = cpu(250_000), cpu(1_000_000)
+    assert big / small < 7, (small, big)

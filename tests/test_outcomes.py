@@ -22,6 +22,7 @@ from sim.outcomes import (
     evaluate,
     evaluate_all,
     first_of_tree,
+    first_of_tree_times,
     first_sequence,
     halfwidth_curve,
     median_interval,
@@ -351,6 +352,25 @@ def test_first_of_tree_by_hand():
     assert first_of_tree([], kinds) == {}
 
 
+def _first_times(streams, kinds):
+    return {k: np.array([min([e.time for e in s if e.kind == k], default=np.inf)
+                         for s in streams]) for k in kinds}
+
+
+def test_first_of_tree_times_by_hand():
+    s1 = [Event("b/0", 1, 5.0, "activated"), Event("b/0", 2, 10.0, "sanctions")]
+    s2 = [Event("b/1", 1, 5.0, "activated"), Event("b/1", 2, 6.0, "activated")]
+    s3 = [Event("b/2", 1, 1.0, "talks")]
+    s4 = [Event("b/3", 1, 3.0, "sanctions"), Event("b/3", 2, 3.0, "activated")]  # tie
+    kinds = ("activated", "sanctions")
+    tree = first_of_tree_times(_first_times([s1, s2, s3, s4], kinds), kinds)
+    # the tie at day 3 goes to the order of `kinds`, as in first_of_tree
+    assert tree == {("activated", "sanctions"): 0.5, (): 0.25, ("activated",): 0.25}
+    assert list(tree) == [("activated", "sanctions"), (), ("activated",)]
+    assert first_of_tree_times(_first_times([s1], kinds), kinds, by=9.0) == {("activated",): 1.0}
+    assert first_of_tree_times({k: np.array([]) for k in kinds}, kinds) == {}
+
+
 # --------------------------------------------------------------------------- properties
 
 KINDS = ("delivered", "activated", "sanctions", "talks")
@@ -415,3 +435,14 @@ def test_wilson_contains_p_and_stays_in_unit_interval(k, extra):
 def test_estimates_display_rounded_with_what_they_are():
     e = Estimate.proportion(81, 263)
     assert repr(e) == "Estimate(probability 0.308, 95% interval [0.255, 0.366], n=263)"
+
+
+@settings(max_examples=80, deadline=None)
+@given(many=st.lists(streams(), max_size=25),
+       kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4, unique=True),
+       by=st.sampled_from([math.inf, 200.0, 0.0]))
+def test_first_of_tree_times_equals_reading_every_event(many, kinds, by):
+    """The vectorised tree (what `sim plot` uses) equals the one read from events."""
+    want = first_of_tree(many, kinds, by)
+    got = first_of_tree_times(_first_times(many, kinds), kinds, by)
+    assert got == want and list(got) == list(want)

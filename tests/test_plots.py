@@ -367,9 +367,9 @@ class FakeRun:
     def iter_events(self, b):
         return iter(self._streams[b])
 
-    def first_times(self, b, kind):
-        return np.array([min([e.time for e in s if e.kind == kind], default=np.inf)
-                         for s in self._streams[b]])
+    def first_times(self, b, kind, since=-np.inf):
+        return np.array([min([e.time for e in s if e.kind == kind and e.time >= since],
+                             default=np.inf) for s in self._streams[b]])
 
     def outcome_values(self, b):
         return {"activated_by_2021": (self.first_times(b, "activated") <= day("2021-01-01"))
@@ -457,3 +457,183 @@ def test_tree_events_are_first_outcomes_then_the_most_variable_after_the_fork(wo
     fork = day("2019-11-15")
     assert plots._tree_kinds(run, "base", outs, fork, 4) == ["sanctions", "activated"]
     assert plots._tree_kinds(run, "base", outs, fork, 1) == ["sanctions"]
+
+
+# ----------------------------------------------------------------------------- effects
+
+def _no_overlap(fig, ax) -> bool:
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    leg = ax.get_legend() or (fig.legends[0] if fig.legends else None)
+    assert leg is not None
+    a, b = leg.get_window_extent(), ax.get_window_extent()
+    return not a.overlaps(b)
+
+
+def test_difference_over_time_draws_the_effect_in_points_with_zero_line(world):
+    grid = np.array([0.0, 300.0, 400.0, 600.0])
+    d = np.array([0.0, 0.0, -0.05, -0.2])
+    fig = plots.difference_over_time({"hold \u2212 base": (grid, d, d - 0.03, d + 0.03)}, world,
+                                     FORK, event_label="sanctions")
+    ax = fig.axes[0]
+    line = [ln for ln in ax.get_lines() if ln.get_label() == "hold \u2212 base"][0]
+    assert list(line.get_ydata()) == [0.0, 0.0, -5.0, -20.0]     # percentage points
+    assert line.get_drawstyle() == "steps-post"
+    zero = [ln for ln in ax.get_lines() if ln.get_gid() == "zero"]
+    assert zero and list(zero[0].get_ydata()) == [0, 0]
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(-23.0) and band[:, 1].max() == pytest.approx(3.0)
+    assert "percentage points" in ax.get_ylabel()
+    assert _no_overlap(fig, ax)
+    legend = fig.legends[0] if fig.legends else ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["hold \u2212 base",
+                                                        "95% interval (paired)"]
+    fig = plots.difference_over_time({"a": (grid, d)}, world, band_label="95% interval (unpaired)")
+    assert "95% interval (unpaired)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_forest_one_panel_per_unit_clear_and_unclear_marked():
+    rows = [("P(sanctions)", -0.19, -0.25, -0.13, "probability"),
+            ("P(storage)", 0.01, -0.02, 0.04, "probability"),
+            ("days to sanctions", 45.0, 20.0, 70.0, "days"),
+            ("tension", 0.0, 0.0, 0.0, "mean")]
+    fig = plots.forest(rows, title="t")
+    axes = fig.axes
+    assert len(axes) == 3                                # units are never mixed on one axis
+    # in the given order, top to bottom
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["P(sanctions)", "P(storage)"]
+    assert list(axes[0].get_yticks()) == [1, 0]
+    clear = by_gid(axes[0], "clear")[0]
+    assert list(clear.get_xdata()) == [pytest.approx(-19.0)]   # percentage points
+    assert len(by_gid(axes[0], "unclear")) == 1
+    txt = texts(fig)
+    assert "-19.0 [-25.0, -13.0]" in txt
+    assert "+1.0 [-2.0, +4.0]  cannot tell apart" in txt
+    assert "+45 [+20, +70]" in txt
+    assert "0: the same in every replicate" in txt
+    assert axes[1].get_xlabel().startswith("difference in days")
+    assert axes[2].get_xlim() == (-1.0, 1.0)             # all zero: one unit either side
+
+
+def test_more_than_eight_branches_never_share_colour_and_style(world):
+    grid = np.array([0.0, 400.0, 800.0])
+    curves = {f"b{i}": (grid, [0, 0.05 * i, 0.08 * i]) for i in range(11)}
+    fig = plots.cumulative(curves, world, FORK)
+    ax = fig.axes[0]
+    lines = [ln for ln in ax.get_lines() if ln.get_label().startswith("b")]
+    styles = {(ln.get_color(), ln.get_linestyle()) for ln in lines}
+    assert len(styles) == 11
+    assert lines[8].get_linestyle() == "--" and lines[0].get_linestyle() == "-"
+    assert _no_overlap(fig, ax)
+
+
+def test_legends_sit_outside_the_axes(world):
+    grid = np.array([0.0, 400.0, 800.0])
+    long = {"a_rather_long_branch_name_that_goes_on \u2212 its_control": (grid, [0, 0.1, 0.2])}
+    for fig in (plots.cumulative({"base": (grid, [0, 0.5, 0.9])}, world, FORK),
+                plots.cumulative(long, world, FORK),
+                plots.sweep([1, 2], "p", {"a": [0.1, 0.2], "b": [0.3, 0.4]}),
+                plots.halfwidth([10, 100], {"x": [0.2, 0.07]})):
+        assert _no_overlap(fig, fig.axes[0])
+
+
+def test_sweep_run_gets_sweep_heatmap_and_tornado(tmp_path):
+    import sim
+
+    grid = Path(__file__).parent / "data" / "scenarios" / "sweep_grid.yaml"
+    run = sim.run(grid, out=tmp_path / "sw", replicates=20, executor="serial", progress=False)
+    figs = plots.sweep_figures(run, max_outcomes=1)
+    stems = [s for s, _c, _f in figs]
+    assert stems == ["sweep_decided_sanction_after_decision_probability",
+                     "sweep_decided_alpha_decides_every", "heatmap_decided", "tornado_decided"]
+    # the heatmap's cells are the branches' estimates
+    table = run.outcome_table()
+    heat = figs[2][2].axes[0]
+    want = [plots._pct(table.summary(b, "decided")["probability"].mean)
+            for b in ["probability=0.2,every=30", "probability=0.6,every=30",
+                      "probability=0.2,every=60", "probability=0.6,every=60"]]
+    assert [t.get_text() for t in heat.texts] == want
+    # tornado, one-way: 'every' at its base 30 while the rule's probability moves; the
+    # probability (base 0.4, grid 0.2 and 0.6) held at 0.2, the nearest (ties: the lower)
+    tor = figs[3][2].axes[0]
+    base = table.summary("sweep_grid", "decided")["probability"].mean
+    p = {b: table.summary(b, "decided")["probability"].mean for b in [
+        "probability=0.2,every=30", "probability=0.6,every=30", "probability=0.2,every=60"]}
+    labels = [t.get_text().split("\n")[0] for t in tor.get_yticklabels()]
+    low = dict(zip(labels, [r.get_width() + base for r in by_gid(tor, "low")]))
+    high = dict(zip(labels, [r.get_width() + base for r in by_gid(tor, "high")]))
+    assert low["sanction_after_decision.probability"] == pytest.approx(
+        p["probability=0.2,every=30"])
+    assert high["sanction_after_decision.probability"] == pytest.approx(
+        p["probability=0.6,every=30"])
+    assert high["alpha_decides.every"] == pytest.approx(p["probability=0.2,every=60"])
+    assert "nearest their base values" in tor.get_title()
+    paths = plots.standard_figures(run, max_trees=1)
+    names = {p.name for p in paths}
+    assert {"heatmap_decided.png", "tornado_decided.png"} <= names
+    assert not any(n.startswith("forest_") for n in names)   # a sweep: no forest per point
+
+
+def test_image_difference_over_time(world, tmp_path, default_rc):
+    grid = np.arange(0.0, 1096.0, 5.0)
+    d = np.where(grid < day("2019-12-20"), 0.0,
+                 0.6 * np.exp(-(grid - day("2019-12-20")) / 500.0) * np.minimum(
+                     1.0, (grid - day("2019-12-20")) / 60.0))
+    d[grid > 1095] = np.nan
+    curves = {"no_hold \u2212 baseline": (grid, d, d - 0.05, d + 0.05)}
+    check_image(plots.difference_over_time(curves, world, FORK, event_label="US imposes "
+                                           "sanctions", horizon=1095.0),
+                "difference_over_time", tmp_path)
+
+
+def test_image_forest(tmp_path, default_rc):
+    rows = [("P(sanctions by 2021)", 0.5, 0.44, 0.56, "probability"),
+            ("P(S-400 put in storage)", -0.007, -0.016, 0.003, "probability"),
+            ("P(working group accepted)", -0.023, -0.041, -0.006, "probability"),
+            ("days from the fork to sanctions (days)", -360.0, -390.0, -330.0, "days"),
+            ("US-Turkey tension at the horizon", 6.68, 5.34, 8.03, "mean")]
+    check_image(plots.forest(rows, title="'no_hold' minus its control 'baseline'"), "forest",
+                tmp_path)
+
+
+def test_a_curve_drawn_exactly_over_another_says_so(world):
+    grid = np.array([0.0, 400.0, 800.0])
+    fig = plots.cumulative({"a": (grid, [0, 0.2, 0.4]), "b": (grid, [0, 0.3, 0.5]),
+                            "c": (grid, [0, 0.2, 0.4])}, world, FORK)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["a", "b", "c (same as a)", "95% interval"]
+    fig = plots.sweep([1, 2], "p", {"x": [0.1, 0.2], "y": [0.1, 0.2]})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "x", "y (same as x)"]
+
+
+def test_rug_over_many_replicates_draws_distinct_times_with_the_same_look(world, monkeypatch):
+    """Over RUG_MARKERS replicates the rug draws one tick per distinct time, with the
+    alpha its stacked ticks compose to: fewer markers, (almost) the same pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    t = {"b": np.where(rng.random(n) < 0.8, 400 + np.floor(rng.exponential(120, n)), np.inf)}
+
+    def render():
+        fig = plots.time_distribution(t, world, FORK, event_label="x", horizon=1095.0)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        ticks = sum(len(line.get_xdata()) for line in fig.axes[0].lines
+                    if line.get_marker() == "|")
+        return np.asarray(canvas.buffer_rgba(), dtype=float), ticks
+
+    compact, few = render()
+    monkeypatch.setattr(plots, "RUG_MARKERS", 10**9)
+    full, many = render()
+    finite = t["b"][np.isfinite(t["b"])]
+    assert many == len(finite) and few == len(np.unique(finite)) < many / 5
+    assert compact.shape == full.shape
+    diff = np.abs(compact - full).max(axis=2)
+    # anti-aliased tick edges compose a little differently; nothing else moves
+    rows = np.nonzero(diff.max(axis=1) > 12)[0]
+    assert len(rows) <= 10 and rows.max() - rows.min() < 10      # only the rug's band
+    assert diff.mean() < 0.5 and (diff > 12).mean() < 0.01

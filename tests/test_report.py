@@ -103,3 +103,64 @@ def test_cli_report(runs, tmp_path: Path):
     assert r.returncode == 0, r.stderr
     assert out.is_file() and "Scenario report: mini" in out.read_text()
     assert render([runs[0]]).count("<h3>") == 3
+
+
+@pytest.fixture(scope="module")
+def dropped(tmp_path_factory):
+    """The mini scenario plus a branch without its only history entry (Alpha never arms,
+    so the review never ticks: P(decided) = 0 against 1 - 0.9**12 = 0.718 in the control)."""
+    d = tmp_path_factory.mktemp("drop")
+    for f in ("world.yaml", "history.yaml", "scenario.yaml"):
+        shutil.copy(MINI.parent / f, d / f)
+    (d / "unarmed.yaml").write_text(
+        "name: unarmed_control\nextends: scenario.yaml\nbranches:\n"
+        "  unarmed: {drop_history: [{event: arm, date: 2020-01-10}]}\n")
+    return sim.run(d / "unarmed.yaml", out=d / "run", replicates=60, executor="serial",
+                   progress=False)
+
+
+@pytest.fixture(scope="module")
+def dropped_text(dropped) -> str:
+    return render([dropped])
+
+
+def test_report_summary_lists_the_known_large_effect_first(dropped, dropped_text):
+    from sim import effects
+
+    text = dropped_text
+    summary = text[text.index("<h2>Summary</h2>"):text.index("<h2>Runs</h2>")]
+    # the branch against its own control, the large effect first, in plain words
+    d = next(x for x in effects.differences(*effects.pairs(dropped)[-1])
+             if x.outcome == "decided")
+    k = int(round(-d.estimate.mean * 60))
+    assert 30 <= k <= 56                         # 60 x 0.718 = 43 expected; all lost
+    block = summary[summary.index("<b>unarmed</b> against its control <b>unarmed_control</b>"):]
+    first = block[block.index("<li>") + 4:block.index("</li>")]
+    assert first.startswith(f"decided: {k / 60 * 100:.1f} percentage points less likely "
+                            f"(95% interval ")
+    # an unchanged branch has nothing clear
+    assert ("<b>same</b> against its control <b>unarmed_control</b> (unarmed_control): no "
+            "clear difference") in summary
+
+
+def test_report_what_differs_shows_drop_history_and_set_values(dropped, dropped_text):
+    from sim.compare import columns
+
+    label = {c.branch: lab for c, lab in columns([dropped])}     # as the tables name them
+    text = dropped_text
+    table = text[text.index("<h2>What differs</h2>"):text.index("<h2>Outcomes</h2>")]
+    assert (f"<td>{label['unarmed']}</td><td>{label['unarmed_control']}</td>"
+            f"<td><code>drop_history</code></td><td>-</td><td>arm@2020-01-10</td>") in table
+    # set: the control's value (from the world, which the control does not set) and the new
+    assert (f"<td>{label['cautious']}</td><td>{label['unarmed_control']}</td><td><code>"
+            f"set.reviews.alpha_decides.probability</code></td><td>0.1</td><td>0.05</td>"
+            ) in table
+
+
+def test_report_plots_the_effects(dropped_text):
+    text = dropped_text
+    part = text[text.index("<h2>The effects, plotted</h2>"):
+                text.index("<h2>Each branch on its own</h2>")]
+    assert "Effect over time: Alpha decides" in part
+    assert "Every outcome: unarmed against unarmed_control" in part
+    assert "Every outcome: cautious against unarmed_control" in part
