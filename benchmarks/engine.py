@@ -15,6 +15,11 @@ replicate). In the same process it times:
    time, and the per-replicate table; and scalar draws of ``random.Random``
    against numpy's Generator (why sim.seeding hands out ``random.Random``).
 
+``--world2`` times the cost of world language 2's continuous constructs: the
+bench world against the same world where ``tension`` decays (half-life 60
+days toward 0) and two reviews' probabilities are curves of it (a logistic
+and a per-unit hazard) instead of constants (target: at most 1.3x).
+
 ``--crn`` measures what common random numbers buy: for each S-400 teaching
 scenario (a base branch and one changed branch), the standard error of the
 paired difference of each outcome over the unpaired one (1 = no gain).
@@ -27,6 +32,7 @@ replicate; >= 3,000 replicates/s on one core.
     .venv/bin/python benchmarks/engine.py            # full run (~40 s)
     .venv/bin/python benchmarks/engine.py --quick    # smoke run (~3 s)
     .venv/bin/python benchmarks/engine.py --crn      # CRN gain only (~1 min)
+    .venv/bin/python benchmarks/engine.py --world2   # decay and variable hazards (~20 s)
 """
 from __future__ import annotations
 
@@ -122,6 +128,41 @@ def bench_world() -> tuple[World, list[Occurrence]]:
     history = [Occurrence(float(20 * i), kinds[i % len(kinds)], HISTORY, source=f"S{i}")
                for i in range(20)]
     return world, history
+
+
+def bench_world2(world: World) -> World:
+    """The bench world with ``tension`` decaying and two reviews' probabilities curves of it."""
+    import attrs
+
+    from sim.world import Curve
+
+    var = dict(world.variables)
+    var["tension"] = attrs.evolve(var["tension"], half_life=60.0, rest=0.0)
+    reviews = list(world.reviews)
+    reviews[2] = attrs.evolve(reviews[2], probability=Curve(
+        "logistic", "tension", {"mid": 3.0, "scale": 1.0, "max": 0.6}))
+    reviews[3] = attrs.evolve(reviews[3], probability=Curve("per_unit", "tension", {"p": 0.03}))
+    return World(world.name, world.starts, world.actors, var, world.events, world.rules,
+                 tuple(reviews))
+
+
+def world2_cost(eng_mod, n: int, repeats: int) -> None:
+    """Replicates/s and events/s of the bench world with and without decay and curves."""
+    world, history = bench_world()
+    plain = eng_mod.Engine(world, history, FORK, HORIZON)
+    dyn = eng_mod.Engine(bench_world2(world), history, FORK, HORIZON)
+    sizes = {k: statistics.mean(len(e.run(random.Random(i), "b/0")) for i in range(500))
+             for k, e in (("plain", plain), ("decay+curves", dyn))}
+    best = rates({"plain": lambda i: plain.run(random.Random(i), "b/0"),
+                  "decay+curves": lambda i: dyn.run(random.Random(i), "b/0")}, n, repeats)
+    print(f"world language 2 cost, best of {repeats} x {n} replicates (CPU):")
+    for k, (_w, c) in best.items():
+        print(f"  {k:14s} {c:8,.0f} replicates/s {1e6 / c:6.0f} us, {sizes[k]:.1f} events "
+              f"per replicate, {1e6 / c / sizes[k]:.2f} us per event")
+    per_rep = best["plain"][1] / best["decay+curves"][1]
+    per_event = per_rep * sizes["plain"] / sizes["decay+curves"]
+    print(f"ratio decay+curves / plain: {per_rep:.2f}x per replicate, {per_event:.2f}x per "
+          f"event (target <= 1.3x)")
 
 
 # --------------------------------------------------------------------------- bare SimPy
@@ -342,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replicates", type=int, default=None)
     ap.add_argument("--crn", action="store_true", help="only the common-random-numbers gain")
     ap.add_argument("--engine", default=None, help="an engine module file to measure instead")
+    ap.add_argument("--world2", action="store_true",
+                    help="only the cost of decay and variable hazards")
     args = ap.parse_args(argv)
     n = args.replicates or (300 if args.quick else 5000)
     repeats = 1 if args.quick else 3
@@ -350,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
           f"numpy {np.__version__}, {platform.machine()}; engine {eng_mod.__file__}")
     if args.crn:
         crn_gain(eng_mod, args.replicates or (200 if args.quick else 2000))
+        return 0
+    if args.world2:
+        world2_cost(eng_mod, n if args.replicates or args.quick else 3000, repeats)
         return 0
 
     world, history = bench_world()

@@ -45,7 +45,7 @@ N = 1000            # replicates per branch for every number in the doc
 # A sign of 0 states that the branch is a null result on purpose (its header says why).
 EXPECTED: dict[str, list[tuple[str, int]]] = {
     "patriot_2017": [("contract", -1), ("delivered", -1), ("still_in_f35", +1),
-                     ("tension_end", -1)],
+                     ("tension_2019_end", -1)],
     "no_congress_hold": [("time_to_sanctions", -1), ("sanctioned_by_2021", +1),
                          ("tension_mid_2020", +1)],
     "wg_accepted_apr2019": [("f35_suspended_by_2020", -1), ("time_to_f35_suspension", +1),

@@ -1,4 +1,5 @@
-"""The ``sim`` command: run, validate, compare, show, story, why, verify, plot, hindcast, ingest.
+"""The ``sim`` command: run, validate, compare, show, story, why, verify, plot, hindcast, ingest,
+report, schema.
 
 Exit status: 0 success, 2 bad input (a message naming the file, the line and
 a hint; never a traceback), 1 internal error, 130 interrupted.
@@ -99,8 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     executor_args(q)
 
     q = cmd("validate", "Check scenario, world or history files without running them.",
-            "  sim validate scenarios/s400/*.yaml\n")
+            "  sim validate scenarios/s400/*.yaml\n"
+            "  sim validate scenarios/s400/baseline.yaml --check 200\n")
     q.add_argument("files", nargs="+")
+    q.add_argument("--check", type=_positive, metavar="N",
+                   help="also run N replicates of every branch of each scenario and check "
+                        "the world's invariants (exit 1 if any is broken)")
+
+    q = cmd("schema", "Print the JSON Schema of world, history or scenario files (for "
+            "editors).", "  sim schema world > world.schema.json\n")
+    q.add_argument("kind", choices=["world", "history", "scenario"])
 
     q = cmd("compare", "Compare scenarios or runs: each branch against the control of its own "
             "scenario file, with paired differences.",
@@ -216,6 +225,10 @@ def cmd_run(a: argparse.Namespace) -> int:
                        progress=progress, force=a.force)
     print(r.outcomes)
     m = r.manifest
+    if m.get("invariants"):
+        from sim.invariants import summary_lines
+
+        print("\ninvariants:\n  " + "\n  ".join(summary_lines(m["invariants"])))
     failed = m.get("counts", {}).get("failed", 0)
     print(f"\nrun folder: {r.folder}  ({m.get('executor')}, {m.get('jobs')} worker(s), "
           f"{m.get('timings', {}).get('total_s')} s)")
@@ -229,10 +242,13 @@ def cmd_validate(a: argparse.Namespace) -> int:
     from sim.errors import Problem
 
     problems: list[str] = []
+    broken = 0
     for f in a.files:
         try:
             kind = _validate_one(Path(f))
             print(f"{f}: ok ({kind})")
+            if a.check and kind.startswith("scenario"):
+                broken += _check_invariants(Path(f), a.check)
         except InputError as exc:
             problems.append(str(exc))
         except SimError as exc:
@@ -240,6 +256,30 @@ def cmd_validate(a: argparse.Namespace) -> int:
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 2
+    return 1 if broken else 0
+
+
+def _check_invariants(path: Path, n: int) -> int:
+    """Run n replicates of every branch; print broken invariants; return how many."""
+    from sim.invariants import check_scenario, describe
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(path)
+    if not any(br.world.invariants for br in sc.branches):
+        print(f"{path}: its world declares no invariants; nothing to check")
+        return 0
+    breaches = check_scenario(sc, n)
+    for b in breaches:
+        print(f"{path}: {describe(b)}")
+    if not breaches:
+        print(f"{path}: invariants hold in {n} replicates of every branch")
+    return len(breaches)
+
+
+def cmd_schema(a: argparse.Namespace) -> int:
+    from sim.schema import schema_path
+
+    sys.stdout.write(schema_path(a.kind).read_text(encoding="utf-8"))
     return 0
 
 
@@ -356,7 +396,7 @@ def cmd_show(a: argparse.Namespace) -> int:
 
     r, b, events = _replicate(a)
     world = r.world(b)
-    limit = world.end_of_day(a.as_of) if a.as_of else float("inf")   # the whole day
+    limit = world.end_of_day(a.as_of) if a.as_of else r.branch(b).horizon
     print(f"{r.scenario.name} / branch {b} / replicate {a.replicate}"
           + (f" / as of {a.as_of}" if a.as_of else ""))
     fork = r.branch(b).fork
@@ -503,7 +543,9 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     coding = ingest.load_coding(coding_path, world)
     result = ingest.ingest(ingest.read_article(a.article), ingest.check_published(a.published),
                            coding,
-                           set(world.events), set(world.actors), a.source)
+                           set(world.events), set(world.actors), a.source,
+                           {k: et.actor for k, et in world.events.items()
+                            if len(et.actors) > 1})
     print(ingest.to_yaml(result), end="")
     return 0
 
@@ -524,7 +566,8 @@ def cmd_report(a: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
             "story": cmd_story, "why": cmd_why, "verify": cmd_verify, "plot": cmd_plot,
-            "hindcast": cmd_hindcast, "score": cmd_score, "ingest": cmd_ingest, "report": cmd_report}
+            "hindcast": cmd_hindcast, "score": cmd_score, "ingest": cmd_ingest, "report": cmd_report,
+            "schema": cmd_schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,22 +76,45 @@ carries them for users):
 9. A replicate that records more than ``max_events`` (default 100,000) events
    raises an InputError naming the rules involved: a loop of rules with zero
    delay and probability 1 would otherwise never end.
+10. World language 2 (docs/world-language.md). Review timing: ``phase: d``
+   ticks at fork + d + k*every (k >= 0); ``phase: random`` draws d = every (1 - u),
+   u uniform 0 of the source "phase:ID", per replicate (its ticks are queued per
+   replicate and, at equal times, come after the shared review clock's);
+   ``calendar`` ticks on month-days of every year in (fork, horizon]. Tick k
+   (from 0) uses uniform k of the review's stream in every case. An exclusive
+   choice uses that one uniform u twice: act if u < hazard, then pick by u /
+   hazard against the cumulative weights. A review stops once one of its
+   ``unless`` events has occurred. Decaying variables and the calendar
+   variable ``date`` are brought to the current time (``State.advance``)
+   before an occurrence's effects, before a tick reads state and before a
+   consequence re-checks its ``when``; worlds without them skip this, so
+   their runs are unchanged. Invariants are checked at each occurrence of
+   their ``never`` event, before its effects (:attr:`Engine.violations`).
+11. History uncertainty (opt-in, ``uncertainty=`` a :class:`sim.history.Uncertainty`):
+   the prefix is empty and each replicate records its own history. Entry j (its
+   source keyed "history:KIND@DAY#RANK") is kept if uniform 0 of its source is
+   below its keep probability, and falls on first + floor(u1 * days) of its
+   period. A drawn date at or after the fork drops the entry (the model takes
+   over), as for certain history; entries recorded at or after the fork are not
+   drawn back before it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 import simpy
 
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, INJECTED, Event, Occurrence, frozen_data
 from sim.state import State
-from sim.world import All, AnyOf, Compare, Condition, Delay, Not, World
+from sim.world import All, AnyOf, Compare, Condition, Curve, Delay, Not, World
 
 PREFIX_STREAM = "prefix"
 
@@ -284,6 +307,17 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
     """``review.hazard`` with compiled conditions (same arithmetic, same order)."""
     base = review.probability
     mods = tuple((compile_condition(m.when), m.multiply, m.add) for m in review.modifiers)
+    if isinstance(base, Curve):
+        curve = _compile_curve(base)
+
+        def hazard_curve(values: Mapping[str, Any]) -> float:
+            p = curve(values)
+            for when, multiply, add in mods:
+                if when is None or when(values):
+                    p = p * multiply + add
+            return 0.0 if p < 0.0 else 1.0 if p > 1.0 else p
+
+        return hazard_curve
 
     def hazard(values: Mapping[str, Any]) -> float:
         p = base
@@ -295,11 +329,34 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
     return hazard
 
 
+def _compile_curve(c: Curve) -> Callable[[Mapping[str, Any]], float]:
+    """``c(values)`` with its parameters looked up once (the same arithmetic as
+    :meth:`sim.world.Curve.at`, so the same floats)."""
+    var = c.var
+    if c.kind == "logistic":
+        mid, scale, top = c.params["mid"], c.params["scale"], c.params.get("max", 1.0)
+        exp = math.exp
+
+        def logistic(values: Mapping[str, Any]) -> float:
+            z = -(values[var] - mid) / scale
+            return top / (1.0 + exp(z)) if z < 700 else 0.0
+
+        return logistic
+    q = 1.0 - c.params["p"]
+
+    def per_unit(values: Mapping[str, Any]) -> float:
+        x = values[var]
+        return 1.0 - q ** x if x > 0 else 0.0
+
+    return per_unit
+
+
 class _Review:
     __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
-                 "target", "once", "src", "key")
+                 "target", "once", "src", "key", "options", "unless", "phase", "calendar",
+                 "special")
 
-    def __init__(self, review: Any, world: World, src: int):
+    def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = ()):
         self.id = review.id
         self.src = src
         self.key = source_key("review", review.id)
@@ -307,19 +364,63 @@ class _Review:
         self.decides = review.decides
         self.when = compile_condition(review.when)
         self.hazard = _compile_hazard(review)
-        # without modifiers the hazard is a constant: no call per tick
-        self.constant = None if review.modifiers else review.hazard({})
-        reads: set[str] = set()
-        if review.when is not None:
-            reads |= review.when.variables()
-        for m in review.modifiers:
-            if m.when is not None:
-                reads |= m.when.variables()
+        # without modifiers or a curve the hazard is a constant: no call per tick
+        self.constant = (None if review.modifiers or isinstance(review.probability, Curve)
+                         else review.hazard({}))
+        reads = review.variables()
+        reads.discard("date")
         self.reads = tuple(sorted(reads))
+        self.unless = tuple(review.unless)
+        self.phase = review.phase
+        self.calendar = review.calendar
+        # a choice, an `unless` or a state that changes with time: the general tick code
+        self.special = bool(review.choose or review.unless) or State(world).dynamic
+        if review.choose:
+            # exclusive choice: (event, cumulative weight, share, actor, target, once);
+            # a suppressed option stays (its share of the uniform then produces nothing)
+            total = float(sum(w for _, w in review.choose))
+            cum = 0.0
+            opts = []
+            for e, w in review.choose:
+                cum += w
+                et = world.events[e]
+                opts.append((e, cum / total, w / total,
+                             et.actor if et.actor is not None else review.actor, et.target,
+                             e in suppressed))
+            self.options = tuple(opts)
+            self.actor = self.target = None
+            self.once = False
+            return
+        self.options = None
         et = world.events[review.decides]
         self.actor = et.actor if et.actor is not None else review.actor
         self.target = et.target
         self.once = et.once
+
+    def ticks(self, world: World, fork: float, horizon: float, phase: float | None = None
+              ) -> list[float]:
+        """Its tick times in (fork, horizon] (decision 4); ``phase`` for a random phase."""
+        out = []
+        if self.calendar:
+            first, last = world.date(fork).year, world.date(horizon).year
+            for year in range(first, last + 1):
+                for month, day in self.calendar:
+                    t = world.day(dt.date(year, month, day))
+                    if fork < t <= horizon:
+                        out.append(t)
+            return sorted(out)
+        if phase is None and self.phase is None:
+            k = 1
+            while fork + k * self.every <= horizon:
+                out.append(fork + k * self.every)
+                k += 1
+            return out
+        start = fork + (self.phase if phase is None else phase)
+        k = 0
+        while start + k * self.every <= horizon:
+            out.append(start + k * self.every)
+            k += 1
+        return out
 
 
 class Engine:
@@ -331,12 +432,21 @@ class Engine:
 
     def __init__(self, world: World, history: Sequence[Occurrence], fork: float,
                  horizon: float, inject: Sequence[Occurrence] = (),
-                 suppress: Collection[str] = (), max_events: int = 100_000):
+                 suppress: Collection[str] = (), max_events: int = 100_000,
+                 uncertainty: Any = None):
         self.world = world
         self.max_events = max_events
         self.fork = fork = float(fork)
         self.horizon = horizon = float(horizon)
         _check(world, history, inject, suppress, fork, horizon)
+        # opt-in history uncertainty (decision 11): nothing is shared before the fork;
+        # each replicate draws its history and runs it in an engine of its own
+        self.uncertainty = uncertainty if uncertainty is not None and uncertainty.active \
+            else None
+        if self.uncertainty is not None:
+            self._uncertain = self._spread(history)
+            self._inject = tuple(inject)
+            history = ()
         self.suppress = suppressed = frozenset(suppress)
         events = world.events
 
@@ -355,17 +465,31 @@ class Engine:
                 rules_on[kind] = keep
         self._rules_on = rules_on
         self._cancels = {k: v for k, v in world.cancelled_by.items() if k not in suppressed}
-        self._reviews = tuple(_Review(rv, world, len(world.rules) + j)
+        self._reviews = tuple(_Review(rv, world, len(world.rules) + j, suppressed)
                               for j, rv in enumerate(world.reviews)
-                              if rv.decides not in suppressed)
+                              if rv.choose or rv.decides not in suppressed)
+        # events whose occurrence a review's `unless` or an invariant watches
+        self._watched = frozenset(u for rv in self._reviews for u in rv.unless) | frozenset(
+            u for inv in world.invariants for u in inv.unless)
+        self._invariants = tuple((i, inv, compile_condition(inv.when))
+                                 for i, inv in enumerate(world.invariants))
+        self._guards = {inv.never for inv in world.invariants}
+        # the last run's broken invariants: (invariant index, version, time)
+        self.violations: list[tuple[int, int, float]] = []
         tracked = {v for rv in self._reviews for v in rv.reads}
         self._tracks = {k: tuple(sorted({e.var for e in et.effects} & tracked))
                         for k, et in events.items()}
         self._tracks = {k: v for k, v in self._tracks.items() if v}
-        # kind -> (once?, tracked variables it sets, rules it cancels, rules on it)
+        # kind -> (once?, tracked variables it sets, rules it cancels, rules on it,
+        #          more to do: a state that changes with time, or watched by a review's
+        #          `unless` or an invariant?)
+        dynamic = State(world).dynamic
         self._plan = {k: (k in self._once, self._tracks.get(k, ()), self._cancels.get(k, ()),
-                          rules_on.get(k, ())) for k in events}
+                          rules_on.get(k, ()),
+                          dynamic or k in self._watched or k in self._guards)
+                      for k in events}
 
+        self.prefix_violations: list[tuple[int, int, float]] = []
         # ---- external occurrences, in scheduling order (decision 1)
         ext = [o for o in history if o.time < fork] + list(inject)
         ext = [o for o in ext if o.time <= horizon and o.kind not in suppressed]
@@ -376,7 +500,9 @@ class Engine:
         # ---- the deterministic prefix, and what the rules saw before the fork
         state = State(world)
         values = state.values
+        dynamic = state.dynamic
         occurred: set[str] = set()
+        seen: set[str] = set()              # watched kinds that have occurred
         last: dict[str, int] = {}
         prefix: list[Event] = []
         steps: list[tuple[float, int, tuple[tuple[_Rule, int], ...], tuple[str, ...]]] = []
@@ -390,6 +516,13 @@ class Engine:
                                 o.actor if o.actor is not None else et.actor,
                                 o.target if o.target is not None else et.target,
                                 frozen_data(o.data), None, None, o.origin, o.source))
+            if dynamic:
+                state.advance(float(o.time))
+            if o.kind in self._guards:
+                self._check_invariants(o.kind, values, seen, version, float(o.time),
+                                       self.prefix_violations)
+            if o.kind in self._watched:
+                seen.add(o.kind)
             self._occur_state(state, o.kind, version, occurred, last)
             # the rules whose `when` holds, each with the index of its first uniform;
             # every evaluation uses two (decision 3)
@@ -412,15 +545,20 @@ class Engine:
         due: dict[float, list[tuple[_Review, int]]] = {}
         table_src: list[int] = []
         table_n: list[int] = []
+        random_phase = []
         for rv in self._reviews:
             if rv.once and rv.decides in occurred:
                 continue
-            k = 1
-            while fork + k * rv.every <= horizon:
-                due.setdefault(fork + k * rv.every, []).append((rv, len(table_src)))
+            if any(u in seen for u in rv.unless):
+                continue
+            if rv.phase == "random":
+                random_phase.append(rv)
+                continue
+            for k, t in enumerate(rv.ticks(world, fork, horizon)):
+                due.setdefault(t, []).append((rv, len(table_src), rv.special))
                 table_src.append(rv.src)
-                table_n.append(k - 1)
-                k += 1
+                table_n.append(k)
+        self._random_phase = tuple(random_phase)
         self._tick_times = tuple(sorted(due))
         self._tick_reviews = tuple(tuple(due[t]) for t in self._tick_times)
         self._review_src = np.array(table_src, dtype=np.intp)
@@ -435,7 +573,58 @@ class Engine:
         self._steps = tuple(steps)
         self._fork_state = state
         self._fork_occurred = frozenset(occurred)
+        self._fork_seen = frozenset(seen)
         self._fork_last = last
+
+    def _spread(self, history: Sequence[Occurrence]) -> tuple:
+        """(occurrence, first day, days, keep probability, source key) of each history
+        occurrence before the fork; the key names the entry by event, recorded date and
+        rank among equal pairs, so branches that drop other entries draw alike."""
+        out = []
+        rank: dict[tuple[str, float], int] = {}
+        u = self.uncertainty
+        for o in history:
+            if o.time >= self.fork:
+                continue
+            n = rank[o.kind, o.time] = rank.get((o.kind, o.time), -1) + 1
+            first, days = u.period(self.world.date(o.time), o.granularity, self.world.starts)
+            key = source_key("history", f"{o.kind}@{o.time:g}#{n}")
+            out.append((o, first, days, u.keep_probability(o.confidence), key))
+        return tuple(out)
+
+    def _run_uncertain(self, rng: random.Random, stream: str) -> list[Event]:
+        """One replicate with its own history: entries dropped with probability 1 - keep
+        (uniform 0 of the entry's source), dates drawn in their period (uniform 1); then
+        the run, from the same replicate generator state, so rules and reviews draw as
+        they would with certain history."""
+        state = rng.getstate()
+        base = rng.getrandbits(64)
+        rng.setstate(state)
+        occs = []
+        for o, first, days, keep, key in self._uncertain:
+            if keep < 1.0 and uniform(base, key, 0) >= keep:
+                continue
+            if days > 1:
+                t = first + math.floor(uniform(base, key, 1) * days)
+                o = attrs.evolve(o, time=t)
+            occs.append(o)
+        sub = Engine(self.world, occs, self.fork, self.horizon, self._inject, self.suppress,
+                     self.max_events)
+        out = [e.evolve(stream=stream) for e in sub.prefix] + sub.run(rng, stream)
+        self.violations = sub.violations
+        return out
+
+    def _check_invariants(self, kind: str, values: Mapping[str, Any], seen: Collection[str],
+                          version: int, time: float, out: list) -> None:
+        """Record the invariants that ``kind`` occurring now breaks (before its effects)."""
+        for i, inv, when in self._invariants:
+            if inv.never != kind:
+                continue
+            if inv.unless and any(u in seen for u in inv.unless):
+                continue
+            if when is not None and not when(values):
+                continue
+            out.append((i, version, time))
 
     def _layout(self) -> None:
         """Where each source's first uniforms go in a replicate's table (speed only: the
@@ -493,6 +682,26 @@ class Engine:
         else:
             state.apply(kind)
 
+    def _schedule_random_phase(self, schedule: Callable, review: Callable, base: int) -> None:
+        """Queue the ticks of reviews with ``phase: random``: the phase is
+        ``every * (1 - u)`` with u uniform 0 of the source ``phase:ID`` (so in (0, every]);
+        tick k uses uniform k of the review's own stream, as other reviews."""
+        def step(pt: _PhaseTick) -> None:
+            k = pt.k
+            review(pt.rv, uniform(base, pt.rv.key, k))
+            k += 1
+            if k < len(pt.times):
+                pt.k = k
+                pt.callbacks = callbacks
+                schedule(pt, _REVIEW, pt.times[k] - pt.times[k - 1])
+
+        callbacks = [step]
+        for rv in self._random_phase:
+            phase = rv.every * (1.0 - uniform(base, source_key("phase", rv.id), 0))
+            times = rv.ticks(self.world, self.fork, self.horizon, phase)
+            if times:
+                schedule(_PhaseTick(rv, times, callbacks), _REVIEW, times[0])
+
     @property
     def state_at_fork(self) -> dict[str, Any]:
         """The variables' values once the prefix has occurred (a copy)."""
@@ -500,6 +709,8 @@ class Engine:
 
     def run(self, rng: random.Random, stream: str) -> list[Event]:
         """One replicate: the events after the prefix (versions k+1.., in ``stream``)."""
+        if self.uncertainty is not None:
+            return self._run_uncertain(rng, stream)
         fork = self.fork
         horizon = self.horizon
         plan = self._plan
@@ -518,8 +729,15 @@ class Engine:
 
         state = self._fork_state.copy()
         values = state.values
-        apply = state.apply
+        apply = state.applier()
+        dynamic = state.dynamic
+        advance = state.advance
         occurred = set(self._fork_occurred)
+        seen = set(self._fork_seen)
+        violations = self.violations = list(self.prefix_violations)
+        guards = self._guards
+        watched = self._watched
+        check_invariants = self._check_invariants
         last = dict(self._fork_last)
         pending: dict[str, list[_Pending]] = {}
         out: list[Event] = []
@@ -565,7 +783,14 @@ class Engine:
                 raise _runaway(self.world, out, now)
             out.append(Event(stream, version, now, kind, actor, target, data, cause, rule,
                              origin, source))
-            is_once, tracks, cancels, rules = plan[kind]
+            is_once, tracks, cancels, rules, more = plan[kind]
+            if more:
+                if dynamic:
+                    advance(now)
+                if kind in guards:
+                    check_invariants(kind, values, seen, version, now, violations)
+                if kind in watched:
+                    seen.add(kind)
             if is_once:
                 occurred.add(kind)
             if tracks:
@@ -618,8 +843,11 @@ class Engine:
             r = it.rule
             if r.then in occurred:
                 return
-            if r.recheck is not None and not r.recheck(values):
-                return
+            if r.recheck is not None:
+                if dynamic:
+                    advance(env._now)
+                if not r.recheck(values):
+                    return
             occur(r.then, r.actor, r.target, r.data, it.cause, r.id, "simulated", None)
 
         fire_callbacks.append(fire)
@@ -638,9 +866,44 @@ class Engine:
                   o.target if o.target is not None else et.target,
                   frozen_data(o.data), None, None, o.origin, o.source)
 
+        def review(rv: _Review, u: float) -> None:
+            if rv.once and rv.decides in occurred:
+                return
+            if rv.unless and any(x in seen for x in rv.unless):
+                return
+            if dynamic:
+                advance(env._now)
+            if rv.when is None or rv.when(values):
+                h = rv.constant
+                if h is None:
+                    h = rv.hazard(values)
+                # decision 4: the review's tick k uses uniform k - 1 of its stream
+                if u < h:
+                    cause = None
+                    for v in rv.reads:
+                        c = last.get(v)
+                        if c is not None and (cause is None or c > cause):
+                            cause = c
+                    if rv.options is None:
+                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
+                              rv.id, "simulated", None)
+                        return
+                    # exclusive choice: u / h is uniform on [0, 1) given that the actor acts
+                    x = u / h
+                    for kind, cum, share, actor, target, off in rv.options:
+                        if x < cum:
+                            if not off and kind not in occurred:
+                                occur(kind, actor, target, frozen_data({"p": h * share}),
+                                      cause, rv.id, "simulated", None)
+                            return
+
         def tick(tk: _Tick) -> None:
             i = tk.i
-            for rv, slot in tick_reviews[i]:
+            for rv, slot, special in tick_reviews[i]:
+                if special:
+                    review(rv, table[slot])
+                    continue
+                # the common case, inline (as review() without choice, unless or decay)
                 if rv.once and rv.decides in occurred:
                     continue
                 if rv.when is None or rv.when(values):
@@ -673,6 +936,8 @@ class Engine:
             schedule(_External(o, external_callbacks), _EXTERNAL, float(o.time))
         if n_ticks:
             schedule(_Tick(tick_callbacks), _REVIEW, tick_times[0])
+        if self._random_phase:
+            self._schedule_random_phase(schedule, review, base)
         for due, it in carried:
             if not it.dead:
                 schedule(it, _RULE, due)
@@ -680,6 +945,19 @@ class Engine:
         if overflow:
             self._grow(set(overflow))
         return out
+
+
+class _PhaseTick:
+    """The clock of one random-phase review in one replicate."""
+
+    __slots__ = ("callbacks", "rv", "times", "k")
+    _ok = True
+
+    def __init__(self, rv: _Review, times: list[float], callbacks: list):
+        self.callbacks = callbacks
+        self.rv = rv
+        self.times = times
+        self.k = 0
 
 
 def _runaway(world: World, out: list[Event], now: float) -> InputError:

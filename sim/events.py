@@ -132,3 +132,7 @@ class Occurrence:
     target: str | None = None
     data: Any = attrs.field(default=_EMPTY, hash=False)
     note: str | None = None
+    # how precise a history entry's date is, and how sure it is (None: not from a history
+    # file); the engine uses them only under opt-in history uncertainty
+    granularity: str | None = attrs.field(default=None, eq=False)
+    confidence: str | None = attrs.field(default=None, eq=False)

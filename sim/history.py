@@ -25,24 +25,24 @@ from typing import Any
 
 import attrs
 
-from sim import yamlfile
+from sim import schema, yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, Occurrence, frozen_data
-from sim.world import World
+from sim.world import JOINT, World
 from sim.worldfile import load_yaml
 from sim.worldfile import type_name as _type_name
 
 __all__ = ["Source", "HistoryEntry", "History", "NoMatch", "load_history", "parse_history",
-           "CONFIDENCE", "GRANULARITY"]
+           "CONFIDENCE", "GRANULARITY", "Uncertainty", "parse_uncertainty"]
 
 CONFIDENCE = ("high", "medium", "low")
 GRANULARITY = ("day", "week", "month", "year")
-TOP_KEYS = ("sources", "events")
-SOURCE_KEYS = ("outlet", "title", "published", "identifier", "url", "note")
-SOURCE_REQUIRED = ("outlet", "title", "published")
-ENTRY_KEYS = ("date", "event", "actor", "target", "source", "confidence", "granularity",
-              "note", "data")
-ENTRY_REQUIRED = ("date", "event", "source")
+# the keys of each mapping come from the one declarative description (sim.schema)
+TOP_KEYS = schema.HISTORY.names
+SOURCE_KEYS = schema.SOURCE.names
+SOURCE_REQUIRED = schema.SOURCE.required
+ENTRY_KEYS = schema.ENTRY.names
+ENTRY_REQUIRED = schema.ENTRY.required
 DEFAULT_CONFIDENCE = "medium"
 DEFAULT_GRANULARITY = "day"
 DATE_HINT = "write an ISO date like 2019-07-12"
@@ -131,7 +131,8 @@ class History:
         """The entries as occurrences: time = days since ``world.starts``, origin history."""
         return tuple(Occurrence(time=world.day(e.date), kind=e.event, origin=HISTORY,
                                 source=e.source, actor=e.actor, target=e.target,
-                                data=frozen_data(e.data), note=e.note)
+                                data=frozen_data(e.data), note=e.note,
+                                granularity=e.granularity, confidence=e.confidence)
                      for e in self.entries)
 
     def before(self, date: dt.date) -> History:
@@ -157,6 +158,87 @@ class History:
             raise NoMatch(unmatched, drops)
         kept = tuple(e for e in self.entries if not any(e.matches(d) for d in drops))
         return attrs.evolve(self, entries=kept)
+
+
+# --------------------------------------------------------------------------- uncertainty
+
+@attrs.frozen
+class Uncertainty:
+    """Opt-in history uncertainty (a scenario's ``history_uncertainty:``).
+
+    ``dates``: an entry whose granularity is week, month or year occurs, in each
+    replicate, on a day drawn uniformly from that period (the ISO week, Monday to
+    Sunday; the calendar month; the calendar year) that contains its recorded
+    date, never before the world's ``starts``. ``keep``: confidence -> probability
+    that an entry of that confidence occurs at all in a replicate (confidences not
+    named are always kept).
+
+    >>> import datetime as dt
+    >>> Uncertainty(dates=True).period(dt.date(2019, 7, 12), "month", dt.date(2019, 1, 1))
+    (181.0, 31)
+    """
+
+    dates: bool = False
+    keep: Mapping[str, float] = attrs.field(factory=dict, hash=False)
+
+    @property
+    def active(self) -> bool:
+        return self.dates or any(p < 1.0 for p in self.keep.values())
+
+    def period(self, date: dt.date, granularity: str | None, starts: dt.date
+               ) -> tuple[float, int]:
+        """(first day since ``starts``, number of days) of the period an entry may fall in."""
+        if not self.dates or granularity in (None, "day"):
+            return float((date - starts).days), 1
+        if granularity == "week":
+            first = date - dt.timedelta(days=date.weekday())
+            last = first + dt.timedelta(days=6)
+        elif granularity == "month":
+            first = date.replace(day=1)
+            nxt = (first + dt.timedelta(days=32)).replace(day=1)
+            last = nxt - dt.timedelta(days=1)
+        else:
+            first, last = dt.date(date.year, 1, 1), dt.date(date.year, 12, 31)
+        first = max(first, starts)
+        return float((first - starts).days), (last - first).days + 1
+
+    def keep_probability(self, confidence: str | None) -> float:
+        return float(self.keep.get(confidence, 1.0)) if confidence is not None else 1.0
+
+
+def parse_uncertainty(spec: Any, doc: yamlfile.Located, path: tuple) -> Uncertainty:
+    """Validate a ``history_uncertainty:`` mapping found at ``path`` of ``doc`` (a scenario):
+    ``{dates: true, keep: {low: 0.5, medium: 0.9}}``; InputError listing every problem."""
+    problems: list[Problem] = []
+    form = "history_uncertainty: {dates: true, keep: {low: 0.5}}"
+    if not isinstance(spec, Mapping):
+        raise InputError(doc.problem(path, "'history_uncertainty' must be a mapping, not "
+                                           f"{_type_name(spec)}", f"e.g. {form}"))
+    for k in spec:
+        if k not in ("dates", "keep"):
+            problems.append(doc.problem(path + (k,), f"unknown key '{k}' in history_uncertainty",
+                                        did_you_mean(str(k), ("dates", "keep")), key=True))
+    dates = spec.get("dates", False)
+    if not isinstance(dates, bool):
+        problems.append(doc.problem(path + ("dates",), "'dates' must be true or false",
+                                    "dates: true draws week/month/year entries' dates"))
+    keep = spec.get("keep", {})
+    if not isinstance(keep, Mapping):
+        problems.append(doc.problem(path + ("keep",), "'keep' must map confidences to "
+                                    "probabilities", f"e.g. {form}"))
+        keep = {}
+    for c, p in keep.items():
+        if c not in CONFIDENCE:
+            problems.append(doc.problem(path + ("keep", c), f"unknown confidence {c!r}",
+                                        did_you_mean(str(c), CONFIDENCE), key=True))
+        elif (isinstance(p, bool) or not isinstance(p, (int, float))
+              or not 0.0 <= p <= 1.0):
+            problems.append(doc.problem(path + ("keep", c), f"the probability of keeping "
+                                        f"'{c}' entries must be a number from 0 to 1, not {p!r}",
+                                        "e.g. keep: {low: 0.5}"))
+    if problems:
+        raise InputError(problems)
+    return Uncertainty(bool(dates), {c: float(p) for c, p in keep.items()})
 
 
 # --------------------------------------------------------------------------- reading
@@ -189,7 +271,7 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
                                          f"not {_type_name(data)}",
                                      "expected 'sources:' (citations) and 'events:' "
                                      "(a list of dated entries)"))
-    keys((), data, TOP_KEYS, ("events",), "the history file")
+    keys((), data, TOP_KEYS, schema.HISTORY.required, "the history file")
 
     sources: dict[str, Source] = {}
     sec = data.get("sources")
@@ -275,7 +357,16 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
         who: dict[str, str | None] = {}
         for k in ("actor", "target"):
             v = spec.get(k)
-            if v is not None and not (isinstance(v, str) and v in world.actors):
+            if k == "actor" and isinstance(v, list):       # a joint act: actor: [USA, TUR]
+                for j, a in enumerate(v):
+                    if not (isinstance(a, str) and a in world.actors):
+                        add(path + (k, j), f"unknown actor '{a}'",
+                            did_you_mean(str(a), world.actors))
+                if len(v) < 2 or len(set(map(str, v))) != len(v):
+                    add(path + (k,), "a joint act needs two or more different actors",
+                        "e.g. actor: [USA, TUR]; one actor is written actor: USA")
+                v = JOINT.join(map(str, v))
+            elif v is not None and not (isinstance(v, str) and v in world.actors):
                 add(path + (k,), f"unknown actor '{v}'", did_you_mean(str(v), world.actors))
             who[k] = v if v is not None else getattr(etype, k, None)
         source = spec.get("source")

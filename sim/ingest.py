@@ -91,7 +91,7 @@ import bisect
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,7 @@ import yaml
 
 from sim import lexicon, yamlfile
 from sim.errors import Collector, InputError, Problem, did_you_mean
+from sim.world import JOINT
 
 # The vocabulary fixed for the S-400 world; used when no world is given.
 S400_ACTORS = frozenset({"TUR", "USA", "USC", "RUS"})
@@ -1216,11 +1217,14 @@ def _passive_agent(s: str, end: int, mentions: list[_Mention]) -> str | None:
 
 
 def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str] | None = None,
-           world_actors: set[str] | None = None, source: str | None = None) -> IngestResult:
+           world_actors: set[str] | None = None, source: str | None = None,
+           joint: Mapping[str, str] | None = None) -> IngestResult:
     """Code an article into candidate history entries (deterministic; writes nothing).
 
     Patterns whose event kind or actors are not in ``world_events`` / ``world_actors``
-    are ignored (a world may use only part of the dictionaries).
+    are ignored (a world may use only part of the dictionaries). ``joint`` maps the
+    world's joint acts to their actors ("USA+TUR"): their candidates name all of them,
+    one candidate per act whichever actor the sentence names.
     """
     world_events = set(S400_EVENTS if world_events is None else world_events)
     world_actors = set(S400_ACTORS if world_actors is None else world_actors)
@@ -1364,6 +1368,20 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
         if not coded_here and any(x.actor for x in pub_mentions):
             _scan_verbs(s, a, pub_mentions, unknown_verbs)
 
+    if joint:                      # a joint act is by all its actors: merge per actor
+        merged: dict[tuple, dict] = {}
+        for (date, gran, event, actor, target), rec in found.items():
+            key = (date, gran, event, joint.get(event, actor), target)
+            if key not in merged:
+                merged[key] = rec
+                continue
+            into = merged[key]
+            for evk, ev in rec["ev"].items():
+                into["ev"].setdefault(evk, ev)
+            into["notes"] += [n for n in rec["notes"] if n not in into["notes"]]
+            if CONFIDENCES.index(rec["conf"]) > CONFIDENCES.index(into["conf"]):
+                into["conf"] = rec["conf"]
+        found = merged
     cands = []
     for (date, gran, event, actor, target), rec in found.items():
         evidence = tuple(Evidence(st, en, tuple(v["pats"]), v["date"])
@@ -1722,7 +1740,9 @@ def to_yaml(result: IngestResult) -> str:
                          f"{', '.join(ev.patterns)}{when}")
         lines.append(f"- date: {c.date.isoformat()}")
         lines.append(f"  event: {c.event}")
-        if c.actor:
+        if c.actor and JOINT in c.actor:
+            lines.append(f"  actor: [{', '.join(c.actor.split(JOINT))}]")
+        elif c.actor:
             lines.append(f"  actor: {c.actor}")
         if c.target:
             lines.append(f"  target: {c.target}")

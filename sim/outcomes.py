@@ -182,7 +182,7 @@ def _states(world: World, events: Sequence[Event], ats: set[float],
     """Values as of each time in ``ats`` (one fold when the stream's times are ordered)."""
     if not ats:
         return {}
-    if not monotone:
+    if not monotone or State(world).dynamic:    # decay and the calendar: read at each time
         return {a: as_of(world, events, a) for a in ats}
     order = sorted(ats)
     out: dict[float, dict] = {}

@@ -56,7 +56,7 @@ from sim.outcomes import (  # noqa: E402
     first_of_tree_times,
     halfwidth_curve,
 )
-from sim.world import World  # noqa: E402
+from sim.world import JOINT, World  # noqa: E402
 
 # --------------------------------------------------------------------------- style
 
@@ -222,6 +222,22 @@ def shorten(text: str, width: int) -> str:
     if " " in cut[width // 2:]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-") + "\u2026"
+
+
+def _actor_name(world: World, a: str) -> str:
+    """An actor's name; a joint act's actors ("USA+TUR") as "US & Turkey"."""
+    if a in world.actors:
+        return world.actors[a].name
+    if JOINT in a:
+        return " & ".join(_actor_name(world, x) for x in a.split(JOINT))
+    return a
+
+
+def _review_badge(rv: Any) -> str:
+    """A review's probability and period, short: "6%/30d", "f(tension)/yearly"."""
+    p = rv.probability
+    prob = _pct(p) if isinstance(p, (int, float)) else f"f({p.var})"
+    return f"{prob}/" + ("yearly" if rv.calendar else f"{rv.every:g}d")
 
 
 def _pct(x: float) -> str:
@@ -557,8 +573,8 @@ def timeline(events: Iterable[Event], world: World, sources: Mapping[str, Any] |
     ax.set_xlim(float(_num(world, t_lo)), float(_num(world, t_hi)))
     ax.set_ylim(0, total)
     ax.set_yticks([base[a] + lane_h[a] / 2 for a in lanes])
-    ax.set_yticklabels(["\n".join(textwrap.wrap(world.actors[a].name if a in world.actors
-                                                 else a, 16)[:3]) for a in lanes])
+    ax.set_yticklabels(["\n".join(textwrap.wrap(_actor_name(world, a), 16)[:3])
+                        for a in lanes])
     ax.tick_params(axis="y", length=0)
     ax.grid(axis="y", visible=False)
     _date_axis(ax)
@@ -1014,7 +1030,8 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
     order = list(world.events)
     reviews_by_event: dict[str, list[Any]] = {}
     for rv in world.reviews:
-        reviews_by_event.setdefault(rv.decides, []).append(rv)
+        for k in rv.outcomes:                   # `decides`, or every event of a `choose`
+            reviews_by_event.setdefault(k, []).append(rv)
     nbrs: dict[str, list[str]] = {k: [] for k in world.events}
     produced = set(reviews_by_event)
     for r in world.rules:
@@ -1053,7 +1070,7 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
     xy: dict[str, tuple[float, float]] = {}
     for ci, a in enumerate(cols):
         x = ci * col_w
-        name = world.actors[a].name if a in world.actors else a
+        name = _actor_name(world, a)
         ax.text(x, 0.9 * row_h, shorten(name, 30), ha="center", va="center", fontsize=9.5,
                 fontweight="bold", color=color(ci))
         ax.add_patch(FancyBboxPatch((x - col_w / 2 + 0.12, -(rows - 0.35) * row_h),
@@ -1073,7 +1090,7 @@ def event_graph(world: World, *, title: str | None = None) -> Figure:
             ax.text(x, y + (0.07 if rvs else 0), text, ha="center", va="center", fontsize=7,
                     zorder=4, linespacing=1.0)
             if rvs:
-                badge = ", ".join(f"\u21bb {_pct(r.probability)}/{r.every:g}d" for r in rvs)
+                badge = ", ".join(f"\u21bb {_review_badge(r)}" for r in rvs)
                 ax.text(x, y - box_h / 2 + 0.02, badge, ha="center", va="bottom",
                         fontsize=6.5, color=OKABE_ITO["vermillion"], zorder=4,
                         fontweight="bold", gid="review")

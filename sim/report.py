@@ -328,6 +328,16 @@ def render(runs: Sequence[Any], scores: Sequence[Any] = ()) -> str:
         for caption, data in effect_figs:
             parts.append(f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"
                          f"<figcaption>{e(caption)}</figcaption></figure>")
+    checked = [(r, r.manifest["invariants"]) for r in runs
+               if (getattr(r, "manifest", None) or {}).get("invariants")]
+    if checked:
+        from sim.invariants import summary_lines
+
+        parts.append("<h2>Invariants</h2><p class='note'>What the world says must never "
+                     "happen, checked in every replicate as it ran.</p><ul>")
+        parts += [f"<li>{e(r.scenario.name)} / {e(line)}</li>"
+                  for r, summary in checked for line in summary_lines(summary)]
+        parts.append("</ul>")
     parts.append("<h2>Each branch on its own</h2>")
     for caption, data in _figures(runs):
         parts.append(f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"

@@ -102,6 +102,7 @@ class ReplicateResult:
     values: dict[str, float] = attrs.field(factory=dict)
     error: str | None = None
     records: tuple[Event, ...] = ()   # the events themselves, when they stay in-process
+    broken: tuple[int, ...] = ()      # indexes of the world's invariants this replicate broke
 
     def events(self, stream: str) -> list[Event]:
         return list(self.records) if self.records else _events_from_rows(stream, self.rows)
@@ -139,7 +140,8 @@ def _engine(scenario: Scenario, b: int) -> Engine:
     if eng is None:
         br = scenario.branches[b]
         eng = engines[b] = Engine(br.world, br.history, br.fork, br.horizon,
-                                  inject=br.inject, suppress=br.suppress)
+                                  inject=br.inject, suppress=br.suppress,
+                                  uncertainty=br.uncertainty)
     return eng
 
 
@@ -160,8 +162,10 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
         try:
             events = eng.run(replicate_rng(scenario.seed, i), stream)
             values = evaluate([*prefix, *events])
-            out.append(ReplicateResult(b, i, _rows(events), values) if as_rows
-                       else ReplicateResult(b, i, values=values, records=tuple(events)))
+            broken = tuple(sorted({j for j, _, _ in eng.violations}))
+            out.append(ReplicateResult(b, i, _rows(events), values, broken=broken) if as_rows
+                       else ReplicateResult(b, i, values=values, records=tuple(events),
+                                            broken=broken))
         except InputError:  # the world itself is wrong (e.g. a runaway loop): stop the run
             raise
         except Exception as exc:  # a failing replicate is recorded, not fatal
@@ -443,6 +447,8 @@ def _write_results(store: SQLiteStore, scenario: Scenario, prefix_len: list[int]
                 digests.append((stream, None))
                 continue
             meta.update(status="ok", outcomes={k: _json_float(v) for k, v in r.values.items()})
+            if r.broken:
+                meta["broken"] = list(r.broken)
             store.fork(prefix_stream(br.name), prefix_len[r.branch], stream, meta)
             if r.has_events:
                 store.append(stream, r.events(stream), prefix_len[r.branch])
@@ -628,6 +634,10 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
         files={**file_digests(folder, COPIES), **file_digests(folder, TABLES)},
         digests=digests,
     )
+    if any(br.world.invariants for br in scenario.branches):
+        from sim.invariants import summarise
+
+        manifest["invariants"] = summarise(scenario, (i.meta for i in store.iter_infos()))
     _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
     remove_workers_lock(folder)
     runobj.manifest = manifest

@@ -45,14 +45,14 @@ import yaml
 from sim import yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import INJECTED, Occurrence
-from sim.history import load_history
+from sim.history import load_history, parse_uncertainty
 from sim.outcomes import MEASURES, OutcomeSpec
 from sim.world import World, end_of_day
 from sim.worldfile import load_world
 
 SCENARIO_KEYS = ("name", "description", "extends", "world", "history", "fork", "horizon",
                  "replicates", "seed", "set", "inject", "suppress", "drop_history",
-                 "outcomes", "branches", "sweep")
+                 "outcomes", "branches", "sweep", "history_uncertainty")
 BRANCH_KEYS = ("description", "set", "inject", "suppress", "drop_history")
 INJECT_KEYS = ("date", "event", "actor", "target", "note")
 DROP_KEYS = ("event", "date")
@@ -95,6 +95,7 @@ class Branch:
     fork: float = 0.0
     horizon: float = 0.0
     settings: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    uncertainty: Any = None       # sim.history.Uncertainty when the scenario opts in
 
 
 @attrs.frozen
@@ -488,6 +489,13 @@ class _Builder:
         branch_specs = self._branches()
         sweep_points, keep_base = self._sweep()
         outcomes = self._outcomes(horizon)
+        uncertainty = None
+        if "history_uncertainty" in d:
+            try:
+                uncertainty = parse_uncertainty(d["history_uncertainty"], self.m,
+                                                ("history_uncertainty",))
+            except InputError as exc:
+                self.problems.extend(exc.problems)
         names = [name] if keep_base else []
         for bname, _ in branch_specs:
             if bname in names:
@@ -523,6 +531,8 @@ class _Builder:
         assert world_file is not None and history_file is not None
         branches = tuple(self._branch(bn, desc, base, ch, base_world, fork, horizon)
                          for bn, desc, ch in specs)
+        if uncertainty is not None:
+            branches = tuple(attrs.evolve(b, uncertainty=uncertainty) for b in branches)
         resolved = copy.deepcopy(d)
         resolved["name"] = name
         resolved["world"] = str(world_file)

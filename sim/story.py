@@ -45,7 +45,7 @@ import attrs
 from sim.errors import did_you_mean
 from sim.events import HISTORY, INJECTED, Event
 from sim.state import State
-from sim.world import All, AnyOf, Compare, Condition, Not, Review, World
+from sim.world import JOINT, All, AnyOf, Compare, Condition, Curve, Not, Review, World
 
 SEPARATOR = "-" * 12
 
@@ -117,6 +117,14 @@ class Factor:
 
 
 @attrs.frozen
+class TimePassed:
+    """A condition that came to hold as time passed (decay or the calendar), not through
+    an event: it held by ``time`` (the first event after which it was seen holding)."""
+
+    time: float
+
+
+@attrs.frozen
 class Hazard:
     """Why a review's event happened at its tick: the hazard and its factors."""
 
@@ -125,10 +133,16 @@ class Hazard:
     computed: float          # recomputed from the state at the tick (clamped)
     gate: Factor | None      # the review's ``when`` (None if it has none)
     factors: tuple[Factor, ...]  # every modifier, in file order, in force or not
+    base: float = 0.0        # the base probability at the tick (a curve's value there)
+    base_note: str = ""      # for a curve: which function of which value
 
     @property
     def in_force(self) -> tuple[Factor, ...]:
         return tuple(f for f in self.factors if f.holds)
+
+
+def p_curve_name(c: Curve) -> str:
+    return {"logistic": "logistic", "per_unit": "per-unit chance"}.get(c.kind, c.kind)
 
 
 def _conditions(rv: Review) -> list[tuple[int, Condition | None]]:
@@ -155,9 +169,22 @@ def hazard_factors(events: Sequence[Event], world: World) -> dict[int, Hazard]:
     since: dict[tuple[str, int], Event | None] = {k: None for k in conds}
     out: dict[int, Hazard] = {}
     for e in sorted(events, key=lambda e: e.version):
+        if state.dynamic:                 # decay and the clock: values at the event's time
+            state.advance(e.time)
+            for k, c in conds.items():    # turned true by time passing: no event to name
+                t = holds(c)
+                if t and not truth[k]:
+                    since[k] = TimePassed(e.time)
+                truth[k] = t
         rv = reviews.get(e.rule) if e.rule and e.origin not in (HISTORY, INJECTED) else None
         if rv is not None:
             p = rv.probability
+            note = ""
+            if isinstance(p, Curve):      # a hazard of a variable: its value at the tick
+                x = values[p.var]
+                p = p(values)
+                note = f" ({p_curve_name(rv.probability)} of {rv.probability.var} = {x:.4g})"
+            base = p
             factors = []
             for i, m in enumerate(rv.modifiers):
                 k = (rv.id, i)
@@ -171,7 +198,7 @@ def hazard_factors(events: Sequence[Event], world: World) -> dict[int, Hazard]:
                     if rv.when is not None else None)
             recorded = (e.data or {}).get("p")
             out[e.version] = Hazard(rv, float(recorded) if recorded is not None else computed,
-                                    computed, gate, tuple(factors))
+                                    computed, gate, tuple(factors), base, note)
         state.apply(e.kind)
         for k, c in conds.items():
             t = holds(c)
@@ -215,6 +242,8 @@ class _Teller:
     def since(self, f: Factor, detail: bool = False) -> str:
         if f.since is None:
             return "since the start"
+        if isinstance(f.since, TimePassed):
+            return f"by {self.date(f.since.time)} (as time passed: decay or the calendar)"
         text = f"since {self.date(f.since.time)}"
         return text + (f" ({self.label(f.since)}, event {f.since.version})" if detail else "")
 
@@ -227,7 +256,7 @@ class _Teller:
         """One line for ``story``: the hazard of the tick and the modifiers in force."""
         rv = hz.review
         mods = [self.modifier(f) for f in hz.in_force]
-        why_p = (f"base {_p(rv.probability)}; " + "; ".join(mods)) if mods \
+        why_p = (f"base {_p(hz.base)}{hz.base_note}; " + "; ".join(mods)) if mods \
             else "the base probability, no modifier in force"
         text = f"review {rv.id} by {rv.actor}: fired by chance at a tick, hazard {_p(hz.hazard)}"
         if abs(hz.computed - hz.hazard) > 1e-9:
@@ -239,16 +268,17 @@ class _Teller:
         """The lines under a review's event in ``why``."""
         rv = hz.review
         out = []
+        ticks = (f"ticks every {rv.every:g} days" if rv.every is not None
+                 else "ticks on its calendar dates")
         if hz.gate is not None:
-            out.append(f"{indent}ticks every {rv.every:g} days while {hz.gate.text}, "
-                       f"{self.since(hz.gate, True)}")
+            out.append(f"{indent}{ticks} while {hz.gate.text}, {self.since(hz.gate, True)}")
         else:
-            out.append(f"{indent}ticks every {rv.every:g} days after the fork (no 'when')")
-        out.append(f"{indent}base probability {_p(rv.probability)}")
+            out.append(f"{indent}{ticks} after the fork (no 'when')")
+        out.append(f"{indent}base probability {_p(hz.base)}{hz.base_note}")
         for f in hz.in_force:
             out.append(f"{indent}{self.modifier(f, True)}")
         clamp = ""
-        raw = hz.in_force[-1].after if hz.in_force else rv.probability
+        raw = hz.in_force[-1].after if hz.in_force else hz.base
         if raw != hz.computed:
             clamp = f" (clamped from {_p(raw)})"
         out.append(f"{indent}= hazard {_p(hz.computed)} at this tick{clamp}")
@@ -271,6 +301,8 @@ class _Teller:
         return self.label_of(e.kind)
 
     def name(self, actor: str | None) -> str:
+        if actor and JOINT in actor:                 # a joint act: every actor, named
+            return " & ".join(self.name(a) for a in actor.split(JOINT))
         a = self.world.actors.get(actor) if actor else None
         return a.name if a is not None else str(actor)
 

@@ -109,26 +109,38 @@ def end_of_day(day: float) -> float:
     return math.nextafter(float(day) + 1.0, -math.inf)
 
 
-def condition(spec: Any) -> Condition | None:
+DATE_VAR = "date"
+CALENDAR_OPS = {"before": "<", "on_or_after": ">="}
+
+
+def condition(spec: Any, starts: dt.date | None = None) -> Condition | None:
     """Build a Condition from its YAML form (no validation of names; see worldfile).
 
     Forms: ``{var: value}``, ``{var: {">=": 3}}``, ``{any: [...]}``,
     ``{all: [...]}``, ``{not: {...}}``; a mapping of several entries is their ``all``.
+    ``{date: {before: D}}`` / ``{date: {on_or_after: D}}`` compare the clock (the
+    variable ``date``, days since ``starts``) with day ``D - starts``:
+
+    >>> condition({"date": {"before": dt.date(2019, 1, 11)}}, dt.date(2019, 1, 1))
+    Compare(var='date', op='<', value=10.0)
     """
     if spec is None:
         return None
     if isinstance(spec, list):
-        return All(tuple(condition(s) for s in spec))
+        return All(tuple(condition(s, starts) for s in spec))
     if not isinstance(spec, Mapping):
         raise ValueError(f"a condition must be a mapping, not {type(spec).__name__}")
     parts: list[Condition] = []
     for key, value in spec.items():
         if key == "any":
-            parts.append(AnyOf(tuple(condition(s) for s in value)))
+            parts.append(AnyOf(tuple(condition(s, starts) for s in value)))
         elif key == "all":
-            parts.append(All(tuple(condition(s) for s in value)))
+            parts.append(All(tuple(condition(s, starts) for s in value)))
         elif key == "not":
-            parts.append(Not(condition(value)))
+            parts.append(Not(condition(value, starts)))
+        elif key == DATE_VAR and isinstance(value, Mapping) and starts is not None:
+            for op, d in value.items():
+                parts.append(Compare(DATE_VAR, CALENDAR_OPS[op], float((d - starts).days)))
         elif isinstance(value, Mapping):
             for op, v in value.items():
                 if op not in COMPARATORS:
@@ -287,9 +299,35 @@ class Actor:
 
 @attrs.frozen
 class Variable:
+    """A state variable. Numbers may have bounds (effects clamp to them) and a float
+    may decay toward ``rest`` with half-life ``half_life`` days (see :mod:`sim.state`)."""
+
     name: str
     type: str            # "bool", "int" or "float"
     initial: Any
+    min: float | None = None
+    max: float | None = None
+    half_life: float | None = None
+    rest: float = 0.0
+
+    def clamp(self, value: Any) -> Any:
+        """``value`` within the bounds."""
+        if self.min is not None and value < self.min:
+            return type(value)(self.min)
+        if self.max is not None and value > self.max:
+            return type(value)(self.max)
+        return value
+
+    def decayed(self, value: float, days: float) -> float:
+        """The value ``days`` after it was ``value`` (exact exponential decay).
+
+        >>> Variable("t", "float", 8.0, half_life=10.0).decayed(8.0, 20.0)
+        2.0
+        """
+        if self.half_life is None:
+            return value
+        rest = self.rest
+        return rest + (value - rest) * 0.5 ** (days / self.half_life)
 
 
 @attrs.frozen
@@ -307,14 +345,25 @@ class Effect:
             values[self.var] = values[self.var] + self.value
 
 
+JOINT = "+"     # joins the actors of a joint event ("USA+TUR"); ids cannot contain it
+
+
 @attrs.frozen
 class EventType:
+    """An event type. A joint event (several actors, e.g. a joint statement) has
+    ``actor`` "A+B" (:data:`JOINT`); :attr:`actors` lists them."""
+
     id: str
     actor: str | None = None
     target: str | None = None
     label: str = ""
     effects: tuple[Effect, ...] = ()
     once: bool = False
+
+    @property
+    def actors(self) -> tuple[str, ...]:
+        """Every actor of the event (one, several for a joint event, or none)."""
+        return tuple(self.actor.split(JOINT)) if self.actor else ()
 
 
 @attrs.frozen
@@ -346,25 +395,128 @@ class Modifier:
 
 
 @attrs.frozen
+class Curve:
+    """A review probability that depends on a numeric variable ``var``.
+
+    ``logistic``: ``max / (1 + exp(-(x - mid) / scale))`` (params mid, scale, max);
+    ``per_unit``: ``1 - (1 - p) ** x`` for x > 0, else 0 (param p): the chance that
+    at least one of x independent unit chances p fires.
+
+    >>> Curve("logistic", "t", {"mid": 5, "scale": 2, "max": 0.4}).at(5.0)
+    0.2
+    >>> round(Curve("per_unit", "t", {"p": 0.5}).at(2.0), 6)
+    0.75
+    """
+
+    kind: str
+    var: str
+    params: Mapping[str, float] = attrs.field(hash=False)
+
+    def at(self, x: float) -> float:
+        p = self.params
+        if self.kind == "logistic":
+            z = -(x - p["mid"]) / p["scale"]
+            return p.get("max", 1.0) / (1.0 + math.exp(z)) if z < 700 else 0.0
+        return 1.0 - (1.0 - p["p"]) ** x if x > 0 else 0.0
+
+    def __call__(self, values: Mapping[str, Any]) -> float:
+        return self.at(values[self.var])
+
+
+@attrs.frozen
 class Review:
     """An actor reconsiders every ``every`` days: while ``when`` holds, ``decides`` occurs
     with probability ``probability`` adjusted by ``modifiers`` (applied in order,
-    clamped to [0, 1])."""
+    clamped to [0, 1]).
+
+    ``probability`` may be a :class:`Curve` of a variable. ``phase``: days from the
+    fork to the first tick (None: ``every``; ``"random"``: drawn per replicate);
+    ``calendar``: (month, day) pairs on which it ticks every year instead;
+    ``choose``: exclusive options ((event, weight), ...) instead of ``decides``;
+    ``unless``: events after any of which it stops.
+    """
 
     id: str
     actor: str
     every: float
-    decides: str
-    probability: float
+    decides: str | None
+    probability: float | Curve
     when: Condition | None = None
     modifiers: tuple[Modifier, ...] = ()
+    phase: float | str | None = None
+    calendar: tuple[tuple[int, int], ...] = ()
+    choose: tuple[tuple[str, float], ...] = ()
+    unless: tuple[str, ...] = ()
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """The events this review can produce."""
+        return tuple(e for e, _ in self.choose) if self.choose else (self.decides,)
+
+    def variables(self) -> set[str]:
+        """The variables its hazard and ``when`` read."""
+        out = set(self.when.variables()) if self.when is not None else set()
+        for m in self.modifiers:
+            if m.when is not None:
+                out |= m.when.variables()
+        if isinstance(self.probability, Curve):
+            out.add(self.probability.var)
+        return out
 
     def hazard(self, values: Mapping[str, Any]) -> float:
         p = self.probability
+        if isinstance(p, Curve):
+            p = p(values)
         for m in self.modifiers:
             if m.when is None or m.when.holds(values):
                 p = p * m.multiply + m.add
         return 0.0 if p < 0.0 else 1.0 if p > 1.0 else p
+
+
+@attrs.frozen
+class Invariant:
+    """What must never happen: ``never`` occurring while none of ``unless`` has occurred
+    (when ``unless`` is given) and while ``when`` holds (when given; checked just
+    before its effects). With neither, any occurrence of ``never`` breaks it."""
+
+    never: str
+    unless: tuple[str, ...] = ()
+    when: Condition | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        """``never X unless Y or Z when <condition>``, in one line.
+
+        >>> Invariant("sanction", when=condition({"deal": True, "n": {">": 2}})).describe()
+        'never sanction when deal == true and n > 2'
+        """
+        out = f"never {self.never}"
+        if self.unless:
+            out += " unless " + " or ".join(self.unless)
+        if self.when is not None:
+            out += " when " + describe_condition(self.when)
+        return out
+
+
+def describe_condition(c: Condition) -> str:
+    """A condition in one line of text (the clock variable ``date`` as "day N")."""
+    if isinstance(c, Compare):
+        v = c.value
+        text = ("true" if v else "false") if isinstance(v, bool) else f"{v:g}" \
+            if isinstance(v, float) else str(v)
+        if c.var == DATE_VAR:
+            text = f"day {text}"
+        return f"{c.var} {c.op} {text}"
+    if isinstance(c, Not):
+        return f"not ({describe_condition(c.part)})"
+    if isinstance(c, (All, AnyOf)):
+        joiner = " and " if isinstance(c, All) else " or "
+        parts = [describe_condition(p) for p in c.parts]
+        if len(parts) > 1:
+            parts = [f"({p})" if isinstance(q, (All, AnyOf)) else p
+                     for p, q in zip(parts, c.parts)]
+        return joiner.join(parts)
+    return repr(c)
 
 
 @attrs.frozen
@@ -379,6 +531,7 @@ class World:
     rules: tuple[Rule, ...] = ()
     reviews: tuple[Review, ...] = ()
     file: str | None = attrs.field(default=None, eq=False)
+    invariants: tuple[Invariant, ...] = ()
     # the last history date the parameters were fitted on (None: not declared); see sim.scoring
     fitted_through: dt.date | None = attrs.field(default=None, eq=False)
     rules_on: Mapping[str, tuple[Rule, ...]] = attrs.field(init=False, eq=False, hash=False)
@@ -416,6 +569,14 @@ class World:
     def initial_state(self) -> dict[str, Any]:
         return {v.name: v.initial for v in self.variables.values()}
 
+    @property
+    def uses_date(self) -> bool:
+        """True if some condition reads the calendar (``date: {before: ...}``)."""
+        conds = [r.when for r in self.rules] + [i.when for i in self.invariants]
+        conds += [rv.when for rv in self.reviews]
+        conds += [m.when for rv in self.reviews for m in rv.modifiers]
+        return any(c is not None and DATE_VAR in c.variables() for c in conds)
+
     # ---- parameters for scenario `set:`
 
     def parameters(self) -> dict[str, Any]:
@@ -428,8 +589,13 @@ class World:
             for k, val in r.delay.params.items():
                 out[f"rules.{r.id}.delay.{k}"] = val
         for rv in self.reviews:
-            out[f"reviews.{rv.id}.probability"] = rv.probability
-            out[f"reviews.{rv.id}.every"] = rv.every
+            if isinstance(rv.probability, Curve):
+                for k, val in rv.probability.params.items():
+                    out[f"reviews.{rv.id}.probability.{k}"] = val
+            else:
+                out[f"reviews.{rv.id}.probability"] = rv.probability
+            if not rv.calendar:
+                out[f"reviews.{rv.id}.every"] = rv.every
             for i, m in enumerate(rv.modifiers):
                 out[f"reviews.{rv.id}.modifiers.{i}.multiply"] = m.multiply
                 out[f"reviews.{rv.id}.modifiers.{i}.add"] = m.add
@@ -488,7 +654,11 @@ class World:
                     rules[r.id] = attrs.evolve(r, delay=Delay(r.delay.kind, params))
             else:
                 rv = reviews[parts[1]]
-                if parts[2] in ("probability", "every"):
+                if parts[2] == "probability" and len(parts) == 4:
+                    c = rv.probability
+                    params = {**c.params, parts[3]: float(value)}
+                    reviews[rv.id] = attrs.evolve(rv, probability=Curve(c.kind, c.var, params))
+                elif parts[2] in ("probability", "every"):
                     reviews[rv.id] = attrs.evolve(rv, **{parts[2]: float(value)})
                 else:
                     mods = list(rv.modifiers)
@@ -497,7 +667,7 @@ class World:
                     reviews[rv.id] = attrs.evolve(rv, modifiers=tuple(mods))
         return World(self.name, self.starts, self.actors, variables, self.events,
                      tuple(rules[r.id] for r in self.rules),
-                     tuple(reviews[r.id] for r in self.reviews), self.file,
+                     tuple(reviews[r.id] for r in self.reviews), self.file, self.invariants,
                      fitted_through=self.fitted_through)
 
 
@@ -515,6 +685,9 @@ def _check_value(path: str, value: Any, current: Any, world: World) -> str | Non
             return f"expected a number, got {value!r}"
         if t == "int" and isinstance(value, float) and not value.is_integer():
             return f"expected a whole number, got {value!r}"
+        v = world.variables[path.split(".")[1]]
+        if t != "bool" and v.clamp(value) != value:
+            return f"{value!r} is outside the variable's bounds [{v.min}, {v.max}]"
         return None
     if isinstance(current, list):
         if not isinstance(value, list):
@@ -522,6 +695,12 @@ def _check_value(path: str, value: Any, current: Any, world: World) -> str | Non
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"expected a number, got {value!r}"
+    if ".probability." in path:
+        if path.endswith((".p", ".max")) and not 0.0 <= value <= 1.0:
+            return f"a probability must be between 0 and 1, got {value}"
+        if path.endswith(".scale") and value <= 0:
+            return f"a logistic scale must be positive, got {value}"
+        return None
     if path.endswith(".probability") and not 0.0 <= value <= 1.0:
         return f"a probability must be between 0 and 1, got {value}"
     if path.endswith(".every") and value <= 0:

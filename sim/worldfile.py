@@ -33,19 +33,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim import yamlfile
+import attrs
+
+from sim import schema, yamlfile
 from sim.errors import InputError, Problem, did_you_mean
 from sim.world import (
+    CALENDAR_OPS,
     COMPARATORS,
+    DATE_VAR,
     DELAY_PARAMS,
+    JOINT,
     Actor,
     All,
     AnyOf,
     Compare,
     Condition,
+    Curve,
     Delay,
     Effect,
     EventType,
+    Invariant,
     Modifier,
     Not,
     Review,
@@ -59,19 +66,26 @@ from sim.world import (
 __all__ = ["load_world", "parse_world", "load_yaml", "delay_problem", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
            "REVIEW_KEYS", "MODIFIER_KEYS"]
 
-TOP_KEYS = ("world", "starts", "description", "actors", "state", "events", "rules", "reviews",
-            "fitted_through")
-TOP_REQUIRED = ("world", "starts", "events")
-ACTOR_KEYS = ("name", "description")
-VARIABLE_KEYS = ("type", "initial", "description")
-EVENT_KEYS = ("actor", "target", "label", "effects", "once", "description")
-RULE_KEYS = ("id", "on", "then", "probability", "delay", "when", "unless", "note")
-RULE_REQUIRED = ("id", "on", "then")
-REVIEW_KEYS = ("id", "actor", "every", "decides", "when", "probability", "modifiers", "note")
-REVIEW_REQUIRED = ("id", "actor", "every", "decides", "probability")
-MODIFIER_KEYS = ("when", "multiply", "add")
+# the keys of each mapping come from the one declarative description (sim.schema)
+TOP_KEYS = schema.WORLD.names
+TOP_REQUIRED = schema.WORLD.required
+ACTOR_KEYS = schema.ACTOR.names
+VARIABLE_KEYS = schema.VARIABLE.names
+DECAY_KEYS = schema.DECAY.names
+EVENT_KEYS = schema.EVENT.names
+RULE_KEYS = schema.RULE.names
+RULE_REQUIRED = schema.RULE.required
+REVIEW_KEYS = schema.REVIEW.names
+REVIEW_REQUIRED = schema.REVIEW.required
+REVIEW_ONE_OF = schema.REVIEW.one_of_required
+MODIFIER_KEYS = schema.MODIFIER.names
+INVARIANT_KEYS = schema.INVARIANT.names
+INVARIANT_REQUIRED = schema.INVARIANT.required
 TYPES = ("bool", "int", "float")
 LOGIC = ("any", "all", "not")
+RESERVED = LOGIC + (DATE_VAR,)
+CURVE_PARAMS = {"logistic": (("var", "mid", "scale"), ("max",)), "per_unit": (("var", "p"), ())}
+MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 IDENT_HINT = "use letters, digits, '_' or '-', starting with a letter or '_' (no dots or spaces)"
@@ -190,6 +204,7 @@ class _WorldParser:
         self.variables: dict[str, Variable] = {}
         self.event_ids: list[str] = []
         self.events: dict[str, EventType] = {}
+        self.starts: dt.date | None = None
 
     # ---- reporting
 
@@ -197,9 +212,15 @@ class _WorldParser:
         self.problems.append(self.doc.problem(path, message, hint, key=key))
 
     def keys(self, path: tuple, mapping: Mapping, allowed: tuple, what: str,
-             required: tuple = ()) -> bool:
-        """Report unknown and missing keys; True when there were none."""
+             required: tuple = (), one_of: tuple = ()) -> bool:
+        """Report unknown and missing keys; True when there were none. ``one_of``: groups
+        of keys of which at least one must be given."""
         ok = True
+        for group in one_of:
+            if not any(k in mapping for k in group):
+                self.add(path, f"{what} is missing '{group[0]}'",
+                         "give " + " or ".join(f"'{k}'" for k in group))
+                ok = False
         for k in mapping:
             if k not in allowed:
                 self.add(path + (k,), f"unknown key '{k}' in {what}",
@@ -275,6 +296,7 @@ class _WorldParser:
             self.add(("starts",), f"'starts' must be a date, not {type_name(starts)} "
                                   f"({_fmt(starts)})", "write an ISO date like 2017-09-12")
             starts = None
+        self.starts = starts
         if "description" in data and not isinstance(data["description"], str):
             self.add(("description",), "'description' must be text",
                      "write one paragraph; quote it if it contains ':'")
@@ -291,6 +313,7 @@ class _WorldParser:
         self.parse_events(data.get("events"))
         rules = self.parse_rules(data.get("rules"))
         reviews = self.parse_reviews(data.get("reviews"))
+        invariants = self.parse_invariants(data.get("invariants"))
         self.check_ids(data)
         self.check_instant_loops(rules)
 
@@ -298,7 +321,8 @@ class _WorldParser:
             raise InputError(self.problems)
         assert isinstance(starts, dt.date)
         return World(str(name), starts, self.actors, self.variables, self.events,
-                     tuple(rules), tuple(reviews), file=str(doc.file), fitted_through=fitted)
+                     tuple(rules), tuple(reviews), file=str(doc.file),
+                     invariants=tuple(invariants), fitted_through=fitted)
 
     # ---- actors and state
 
@@ -338,7 +362,7 @@ class _WorldParser:
             path = ("state", var)
             if not self.ident(path, var, "variable name"):
                 continue
-            if var in LOGIC:
+            if var in RESERVED:
                 self.add(path, f"'{var}' cannot be a variable name: it is a condition keyword",
                          "rename the variable", key=True)
                 continue
@@ -355,8 +379,8 @@ class _WorldParser:
                 initial = spec.get("initial", _default(typ))
                 value = self.typed_value(path + ("initial",), initial, typ,
                                          f"the initial value of '{var}'")
-                self.variables[var] = Variable(var, typ, _default(typ) if value is None
-                                               else value)
+                value = _default(typ) if value is None else value
+                self.variables[var] = self.long_variable(path, var, typ, value, spec)
                 continue
             typ = _value_type(spec)
             if typ is None:
@@ -366,6 +390,65 @@ class _WorldParser:
                 typ = "float"
                 spec = 0.0
             self.variables[var] = Variable(var, typ, spec)
+
+    def long_variable(self, path: tuple, var: str, typ: str, value: Any,
+                      spec: Mapping) -> Variable:
+        """A long-form variable with its bounds and decay checked."""
+        lo, hi = spec.get("min"), spec.get("max")
+        for key, bound in (("min", lo), ("max", hi)):
+            if key not in spec:
+                continue
+            if typ == "bool":
+                self.add(path + (key,), f"a true/false variable has no '{key}'",
+                         "bounds apply to int and float variables", key=True)
+                return Variable(var, typ, value)
+            if not self.number(path + (key,), bound, f"the '{key}' of '{var}'"):
+                return Variable(var, typ, value)
+            if typ == "int" and not float(bound).is_integer():
+                self.add(path + (key,), f"the '{key}' of int variable '{var}' must be a whole "
+                                        f"number, not {bound!r}", "write a whole number")
+                return Variable(var, typ, value)
+        if lo is not None and hi is not None and lo > hi:
+            self.add(path + ("min",), f"the bounds of '{var}' are empty: min {lo:g} is above "
+                                      f"max {hi:g}", "swap them")
+            return Variable(var, typ, value)
+        if typ == "int":
+            lo = None if lo is None else int(lo)
+            hi = None if hi is None else int(hi)
+        elif typ == "float":
+            lo = None if lo is None else float(lo)
+            hi = None if hi is None else float(hi)
+        v = Variable(var, typ, value, lo, hi)
+        if v.clamp(value) != value:
+            self.add(path + ("initial",), f"the initial value of '{var}' ({value!r}) is outside "
+                                          f"its bounds [{_fmt_bound(lo)}, {_fmt_bound(hi)}]",
+                     "give an initial value within min and max")
+        decay = spec.get("decay")
+        if decay is None:
+            return v
+        dpath = path + ("decay",)
+        if typ != "float":
+            self.add(dpath, f"only a float variable can decay; '{var}' is {typ}",
+                     f"write {{type: float, ...}} for '{var}'", key=True)
+            return v
+        if not self.mapping(dpath, decay, f"the decay of '{var}'", "{half_life: 90, to: 0}"):
+            return v
+        if not self.keys(dpath, decay, DECAY_KEYS, f"the decay of '{var}'",
+                         schema.DECAY.required):
+            return v
+        hl, rest = decay["half_life"], decay.get("to", 0.0)
+        if not self.number(dpath + ("half_life",), hl, f"the half-life of '{var}'", 0.0,
+                           low_open=True, hint="days for the distance to the rest value "
+                                               "to halve, e.g. half_life: 90"):
+            return v
+        if not self.number(dpath + ("to",), rest, f"the rest value of '{var}'"):
+            return v
+        if v.clamp(float(rest)) != rest:
+            self.add(dpath + ("to",), f"the rest value of '{var}' ({rest:g}) is outside its "
+                                      f"bounds [{_fmt_bound(lo)}, {_fmt_bound(hi)}]",
+                     "decay must head to a value the variable can take")
+            return v
+        return attrs.evolve(v, half_life=float(hl), rest=float(rest))
 
     def typed_value(self, path: tuple, value: Any, typ: str, what: str) -> Any:
         """``value`` converted to ``typ``, or None after reporting a mismatch."""
@@ -407,7 +490,9 @@ class _WorldParser:
                 continue
             self.keys(path, spec, EVENT_KEYS, f"event '{eid}'")
             actor = spec.get("actor")
-            if actor is not None:
+            if isinstance(actor, list):
+                actor = self.joint_actors(path + ("actor",), actor, f"event '{eid}'")
+            elif actor is not None:
                 self.reference(path + ("actor",), actor, "actor", self.actors)
             target = spec.get("target")
             if target is not None:
@@ -426,6 +511,18 @@ class _WorldParser:
             self.events[eid] = EventType(eid, actor if isinstance(actor, str) else None,
                                          target if isinstance(target, str) else None,
                                          label, tuple(effects), once)
+
+    def joint_actors(self, path: tuple, names: list, what: str) -> str | None:
+        """The actor "A+B" of a joint event given as a list of two or more actor ids."""
+        ok = all([self.reference(path + (i,), a, "actor", self.actors)
+                  for i, a in enumerate(names)])
+        if not ok:
+            return None
+        if len(names) < 2 or len(set(names)) != len(names):
+            self.add(path, f"the actors of {what} must be two or more different actors",
+                     "e.g. actor: [USA, TUR] for a joint act; one actor is written actor: USA")
+            return None
+        return JOINT.join(names)
 
     def parse_effects(self, path: tuple, spec: Any, eid: str) -> list[Effect]:
         if spec is None:
@@ -458,6 +555,11 @@ class _WorldParser:
                          f"write {var}: true or {var}: false")
                 continue
             value = self.typed_value(vpath, val, v.type, f"the effect on '{var}'")
+            if value is not None and op == "set" and v.clamp(value) != value:
+                self.add(vpath, f"the effect sets '{var}' to {value!r}, outside its bounds "
+                                f"[{_fmt_bound(v.min)}, {_fmt_bound(v.max)}]",
+                         "set a value within min and max")
+                continue
             if value is not None:
                 out.append(Effect(var, op, value))
         return out
@@ -474,7 +576,9 @@ class _WorldParser:
             return None
         if isinstance(spec, (Mapping, list)) and not spec:
             return None
-        return condition(spec)
+        if self.starts is None:      # already reported; calendar conditions need it
+            return None
+        return condition(spec, self.starts)
 
     def check_condition(self, path: tuple, spec: Any) -> None:
         if isinstance(spec, list):
@@ -499,9 +603,11 @@ class _WorldParser:
                     self.add(kp, "'not:' needs a condition", "e.g. not: {sanctioned: true}")
                     continue
                 self.check_condition(kp, value)
+            elif key == DATE_VAR:
+                self.check_calendar(kp, value)
             elif key not in self.variables:
                 self.add(kp, f"condition on unknown variable '{key}'",
-                         did_you_mean(key, list(self.variables) + list(LOGIC)), key=True)
+                         did_you_mean(key, list(self.variables) + list(RESERVED)), key=True)
             elif isinstance(value, Mapping):
                 if not value:
                     self.add(kp, f"empty comparison on '{key}'", CONDITION_FORM)
@@ -515,6 +621,20 @@ class _WorldParser:
                     self.check_compare(kp + (op,), key, op, v)
             else:
                 self.check_compare(kp, key, "==", value)
+
+    def check_calendar(self, path: tuple, value: Any) -> None:
+        form = "date: {before: 2019-12-15} or date: {on_or_after: 2019-12-15}"
+        if not isinstance(value, Mapping) or not value:
+            self.add(path, f"a calendar condition must be a mapping, not {type_name(value)} "
+                           f"({_fmt(value)})", f"write {form}")
+            return
+        for op, d in value.items():
+            if op not in CALENDAR_OPS:
+                self.add(path + (op,), f"unknown calendar comparison '{op}'",
+                         did_you_mean(str(op), CALENDAR_OPS) or f"write {form}", key=True)
+            elif not isinstance(d, dt.date) or isinstance(d, dt.datetime):
+                self.add(path + (op,), f"'{op}' needs a date, not {type_name(d)} ({_fmt(d)})",
+                         "write an ISO date like 2019-12-15")
 
     def check_compare(self, path: tuple, var: str, op: str, value: Any) -> None:
         typ = self.variables[var].type
@@ -534,6 +654,12 @@ class _WorldParser:
         if typ == "int" and op == "==" and isinstance(value, float) and not value.is_integer():
             self.add(path, f"'{var}' is a whole number (int) and can never equal {value!r}",
                      "compare with a whole number or use <, <=, >, >=")
+            return
+        v = self.variables[var]
+        if v.clamp(value) != value:
+            self.add(path, f"'{var}' is compared with {value!r}, outside its bounds "
+                           f"[{_fmt_bound(v.min)}, {_fmt_bound(v.max)}]",
+                     "the comparison is always or never true: compare within min and max")
 
     def check_never(self, path: tuple, cond: Condition | None, what: str) -> None:
         if cond is None:
@@ -640,6 +766,8 @@ class _WorldParser:
     def entry_id(self, path: tuple, spec: Mapping, what: str) -> str | None:
         rid = spec.get("id")
         if rid is None:
+            if "id" in spec:        # `id:` left empty: not silently dropped
+                self.add(path + ("id",), f"the {what} id is empty", IDENT_HINT)
             return None
         if not self.ident(path + ("id",), rid, f"{what} id"):
             return None
@@ -722,23 +850,42 @@ class _WorldParser:
             rid = self.entry_id(path, spec, "review")
             what = f"review '{rid}'" if rid else f"review #{i + 1}"
             before = len(self.problems)
-            self.keys(path, spec, REVIEW_KEYS, what, REVIEW_REQUIRED)
+            self.keys(path, spec, REVIEW_KEYS, what, REVIEW_REQUIRED, REVIEW_ONE_OF)
             actor, decides = spec.get("actor"), spec.get("decides")
             if "actor" in spec:
                 self.reference(path + ("actor",), actor, "actor", self.actors)
-            if "decides" in spec:
+            if "decides" in spec and "choose" in spec:
+                self.add(path + ("choose",), f"{what} has both 'decides' and 'choose'",
+                         "give one event in 'decides', or several with weights in 'choose'",
+                         key=True)
+            elif "decides" in spec:
                 self.reference(path + ("decides",), decides, "event", self.event_ids)
+            choose = self.parse_choose(path + ("choose",), spec.get("choose"), what) \
+                if "choose" in spec else ()
             every = spec.get("every")
-            if "every" in spec:
+            calendar = self.parse_calendar(path + ("calendar",), spec.get("calendar"), what) \
+                if "calendar" in spec else ()
+            if "every" in spec and "calendar" in spec:
+                self.add(path + ("calendar",), f"{what} has both 'every' and 'calendar'",
+                         "a review runs every N days or on calendar dates, not both", key=True)
+            elif "every" in spec:
                 self.number(path + ("every",), every, f"the period ('every') of {what}", 0.0,
                             low_open=True, hint="'every' is the number of days between "
                                                 "reviews, e.g. every: 30")
-            prob = spec.get("probability")
-            if "probability" in spec:
-                self.number(path + ("probability",), prob, f"the probability of {what}", 0.0,
-                            1.0, hint=PROB_HINT + " (per review)")
+            phase = spec.get("phase")
+            if "phase" in spec:
+                if "calendar" in spec:
+                    self.add(path + ("phase",), f"{what} runs on calendar dates: 'phase' does "
+                                                "not apply", "drop 'phase'", key=True)
+                elif phase != "random":
+                    self.number(path + ("phase",), phase, f"the phase of {what}", 0.0,
+                                low_open=True, hint="days from the fork to the first review, "
+                                                    "> 0, or phase: random")
+            prob = self.parse_hazard(path + ("probability",), spec.get("probability"), what) \
+                if "probability" in spec else None
             when = self.parse_condition(path + ("when",), spec.get("when"))
             self.check_never(path + ("when",), when, f"the 'when' of {what}")
+            unless = self.event_list(path + ("unless",), spec.get("unless", []))
             modifiers = self.parse_modifiers(path + ("modifiers",), spec.get("modifiers"), what,
                                              when)
             note = spec.get("note")
@@ -746,8 +893,134 @@ class _WorldParser:
                 self.add(path + ("note",), "'note' must be text", "one line in your own words")
             if len(self.problems) > before or rid is None:
                 continue
-            out.append(Review(rid, actor, float(every), decides, float(prob), when,
-                              tuple(modifiers)))
+            out.append(Review(rid, actor, 365.0 if calendar else float(every),
+                              decides if not choose else None, prob, when, tuple(modifiers),
+                              phase="random" if phase == "random" else
+                              (None if phase is None else float(phase)),
+                              calendar=calendar, choose=choose, unless=tuple(unless)))
+        return out
+
+    def event_list(self, path: tuple, value: Any) -> list[str]:
+        """An ``unless``-style list of event ids (one name is a list of one)."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.add(path, f"'{path[-1]}' must be a list of events, not {type_name(value)}",
+                     f"e.g. {path[-1]}: [deal]")
+            return []
+        for j, u in enumerate(value):
+            self.reference(path + (j,), u, "event", self.event_ids)
+        return value
+
+    def parse_choose(self, path: tuple, spec: Any, what: str) -> tuple:
+        form = "choose: {sanctions: 2, waiver: 1}"
+        if not isinstance(spec, Mapping) or not spec:
+            self.add(path, f"'choose' of {what} must be a mapping of events to weights, "
+                           f"not {type_name(spec)}", f"e.g. {form}")
+            return ()
+        ok = True
+        for e, w in spec.items():
+            ok &= self.reference(path + (e,), e, "event", self.event_ids)
+            ok &= self.number(path + (e,), w, f"the weight of '{e}'", 0.0,
+                              hint=f"weights are numbers >= 0, e.g. {form}")
+        if ok and sum(spec.values()) <= 0:
+            self.add(path, f"the weights of 'choose' of {what} sum to 0",
+                     "give at least one positive weight")
+            ok = False
+        return tuple((e, float(w)) for e, w in spec.items()) if ok else ()
+
+    def parse_calendar(self, path: tuple, spec: Any, what: str) -> tuple:
+        hint = 'month-days as text, e.g. calendar: ["12-15"] (every year on 15 December)'
+        if isinstance(spec, str):
+            spec = [spec]
+        if not isinstance(spec, list) or not spec:
+            self.add(path, f"'calendar' of {what} must be a list of month-days, "
+                           f"not {type_name(spec)}", hint)
+            return ()
+        out = []
+        for j, md in enumerate(spec):
+            m = MONTH_DAY.match(md) if isinstance(md, str) else None
+            try:
+                if m is None or (int(m[1]), int(m[2])) == (2, 29):
+                    raise ValueError
+                dt.date(2001, int(m[1]), int(m[2]))
+            except ValueError:
+                self.add(path + (j,), f"{_fmt(md)} is not a month-day of every year",
+                         hint + "; 02-29 is not in every year")
+                continue
+            out.append((int(m[1]), int(m[2])))
+        return tuple(sorted(set(out))) if len(out) == len(spec) else ()
+
+    def parse_hazard(self, path: tuple, spec: Any, what: str) -> float | Curve | None:
+        if not isinstance(spec, Mapping):
+            if self.number(path, spec, f"the probability of {what}", 0.0, 1.0,
+                           hint=PROB_HINT + " (per review), or {logistic: {...}} or "
+                                            "{per_unit: {...}} of a variable"):
+                return float(spec)
+            return None
+        form = ("{logistic: {var: tension, mid: 5, scale: 1, max: 0.5}} or "
+                "{per_unit: {var: tension, p: 0.02}}")
+        if len(spec) != 1 or next(iter(spec)) not in CURVE_PARAMS:
+            bad = [k for k in spec if k not in CURVE_PARAMS]
+            self.add(path + ((bad[0],) if bad else ()),
+                     f"unknown probability form {_fmt(dict(spec))}",
+                     (did_you_mean(str(bad[0]), CURVE_PARAMS) if bad else None)
+                     or f"write a number, or {form}", key=bool(bad))
+            return None
+        kind, params = next(iter(spec.items()))
+        kpath = path + (kind,)
+        if not self.mapping(kpath, params, f"a {kind} probability", form):
+            return None
+        need, opt = CURVE_PARAMS[kind]
+        before = len(self.problems)
+        self.keys(kpath, params, need + opt, f"a {kind} probability", need)
+        if len(self.problems) > before:
+            return None
+        var = params["var"]
+        if not self.reference(kpath + ("var",), var, "variable", self.variables):
+            return None
+        if self.variables[var].type == "bool":
+            self.add(kpath + ("var",), f"a {kind} probability needs a numeric variable; "
+                                       f"'{var}' is true/false", "use a modifier instead")
+        for k in need[1:] + opt:
+            if k not in params:
+                continue
+            if k in ("p", "max"):
+                self.number(kpath + (k,), params[k], f"'{k}' of a {kind} probability", 0.0,
+                            1.0, hint=PROB_HINT)
+            elif k == "scale":
+                self.number(kpath + (k,), params[k], f"'{k}' of a {kind} probability", 0.0,
+                            low_open=True, hint="the logistic's width in units of the "
+                                                "variable, > 0")
+            else:
+                self.number(kpath + (k,), params[k], f"'{k}' of a {kind} probability")
+        if len(self.problems) > before:
+            return None
+        return Curve(kind, var, {k: float(params[k]) for k in need[1:] + opt if k in params})
+
+    def parse_invariants(self, section: Any) -> list[Invariant]:
+        out = []
+        items = self.section_list("invariants", section, "{never: EVENT, unless: EVENT}")
+        for i, spec in enumerate(items):
+            path = ("invariants", i)
+            if not self.mapping(path, spec, "an invariant",
+                                "{never: EVENT, unless: [EVENT], when: {...}}"):
+                continue
+            what = f"invariant #{i + 1}"
+            before = len(self.problems)
+            self.keys(path, spec, INVARIANT_KEYS, what, INVARIANT_REQUIRED)
+            never = spec.get("never")
+            if "never" in spec:
+                self.reference(path + ("never",), never, "event", self.event_ids)
+            unless = self.event_list(path + ("unless",), spec.get("unless", []))
+            when = self.parse_condition(path + ("when",), spec.get("when"))
+            self.check_never(path + ("when",), when, f"the 'when' of {what}")
+            note = spec.get("note", "")
+            if not isinstance(note, str):
+                self.add(path + ("note",), "'note' must be text", "one line in your own words")
+            if len(self.problems) > before:
+                continue
+            out.append(Invariant(never, tuple(unless), when, note))
         return out
 
     def parse_modifiers(self, path: tuple, section: Any, what: str,
@@ -857,6 +1130,10 @@ class _WorldParser:
 
 
 _SECTION = {"actor": "actors", "event": "events", "variable": "state"}
+
+
+def _fmt_bound(b: Any) -> str:
+    return "none" if b is None else f"{b:g}"
 
 
 def _default(typ: str) -> Any:

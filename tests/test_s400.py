@@ -204,16 +204,25 @@ def test_baseline_state_at_fork_matches_the_record():
     st = Engine(b.world, b.history, b.fork, b.horizon).state_at_fork
     assert st["s400_delivered"] and not st["in_f35"] and st["bill_held"] and st["syria_op"]
     assert not st["sanctioned"] and not st["live_tested"] and not st["working_group"]
-    # tension = minus the Goldstein scores of the US-Turkey events before the fork:
-    # patriot_withdrawn 5.6; the pastor sanctions 8.0 and their lifting -5.0; patriot_offered
-    # -5.2; F-35 pause 5.6; 2 defiance statements (Apr, Oct; Kalin's is on the fork day) 4.0
-    # each; 2 warnings (Apr, Risch in Nov) 5.8 each; 3 working-group offers -4.0 each;
-    # deadline 7.0; F-35 suspension 5.6; 2 conditional assurances (Jul, Oct) -3.5 each; the
-    # Syria executive order 8.0 and its lifting -5.0; bill introduced 2.0; House vote 5.8;
-    # White House meeting -2.8
-    assert st["tension"] == pytest.approx(5.6 + 8.0 - 5.0 - 5.2 + 5.6 + 2 * 4.0 + 2 * 5.8
-                                          - 3 * 4.0 + 7.0 + 5.6 - 2 * 3.5 + 8.0 - 5.0 + 2.0
-                                          + 5.8 - 2.8)
+    # tension = minus the Goldstein scores of the US-Turkey events before the fork, each
+    # halved every 90 days since it happened (the world's decay): the pastor sanctions and
+    # their lifting, the Patriot offer, the F-35 pause, defiance (Apr, Oct; Kalin's is on the
+    # fork day), warnings (Apr, Risch in Nov), working-group offers, the deadline, the F-35
+    # suspension, conditional assurances (Jul, Oct), the Syria executive order and its
+    # lifting, the bill, the House vote and the White House meeting
+    scores = [("2015-08-16", 5.6), ("2018-08-01", 8.0), ("2018-11-02", -5.0),
+              ("2018-12-18", -5.2), ("2019-04-01", 5.6), ("2019-04-08", 4.0),
+              ("2019-04-15", 5.8), ("2019-04-29", -4.0), ("2019-05-29", -4.0),
+              ("2019-06-07", 7.0), ("2019-06-10", -4.0), ("2019-07-17", 5.6),
+              ("2019-07-25", -3.5), ("2019-10-14", 8.0), ("2019-10-15", 2.0),
+              ("2019-10-15", -3.5), ("2019-10-15", 4.0), ("2019-10-23", -5.0),
+              ("2019-10-29", 5.8), ("2019-11-13", -2.8), ("2019-11-14", 5.8)]
+    # state_at_fork stores the value as of the last event before the fork (Risch, 11-14);
+    # a reader at a later time decays it further
+    last = dt.date(2019, 11, 14)
+    expected = sum(g * 0.5 ** ((last - dt.date.fromisoformat(d)).days / 90) for d, g in scores)
+    assert b.world.variables["tension"].half_life == 90
+    assert st["tension"] == pytest.approx(expected)
 
 
 # --------------------------------------------------------------------------- branches
@@ -306,3 +315,52 @@ def test_hindcast_flags_an_event_the_model_is_too_late_for(tmp_path):
     row = report.row("go")
     assert row.percentile == 0.0 and not row.in_band
     assert "OUTSIDE" in format_report(report)
+
+
+# --------------------------------------------------------------------------- invariants
+
+SCENARIOS = sorted(p.stem for p in CASE.glob("*.yaml")
+                   if p.stem not in ("world", "history", "coding", "score"))
+
+
+def test_the_world_declares_the_rules_of_possibility(world):
+    declared = {(i.never, tuple(i.unless or ())) for i in world.invariants}
+    assert ("caatsa_sanctions", ("contract_signed",)) in declared
+    assert any(i.never == "f35_reinstated" and i.when for i in world.invariants)
+    assert len(world.invariants) >= 15
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_no_impossible_worlds(name):
+    """Every branch of every S-400 scenario runs with zero invariant violations (history,
+    injections and the model together), replicate by replicate."""
+    s = load_scenario(CASE / f"{name}.yaml")
+    for br in s.branches:
+        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
+                     suppress=br.suppress)
+        broken = []
+        for i in range(150):
+            eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")
+            broken += [(i, v) for v in eng.violations]
+        assert not broken, (br.name, broken[:3])
+
+
+def test_an_impossible_world_is_caught(world):
+    """The check is live: sanctions injected on the fork day of patriot_2017 (before any
+    contract and before CAATSA) break both invariants that forbid that, in every replicate,
+    at the injected time."""
+    s = load_scenario(CASE / "patriot_2017.yaml")
+    br = s.branches[0]
+    when = float(world.day(dt.date(2017, 6, 1)))   # the fork: nothing has happened yet
+    from sim.events import INJECTED, Occurrence
+    eng = Engine(br.world, br.history, br.fork, br.horizon,
+                 inject=[*br.inject, Occurrence(when, "caatsa_sanctions", INJECTED)],
+                 suppress=br.suppress)
+    # no contract and no CAATSA yet (the law is injected on 2017-08-02): both break
+    expect = {k for k, i in enumerate(world.invariants) if i.never == "caatsa_sanctions"
+              and tuple(i.unless) in (("contract_signed",), ("caatsa_enacted",))}
+    assert len(expect) == 2
+    for i in range(20):
+        eng.run(replicate_rng(s.seed, i), f"x/{i}")
+        at = {v[0] for v in eng.violations if v[2] == pytest.approx(when)}
+        assert at == expect, eng.violations
