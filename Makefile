@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean figures-baseline docs-numbers scores-doc
+.PHONY: run test lint bench clean figures-baseline docs-numbers scores-doc nord-stream-doc
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ docs-numbers: $(STAMP)   ## regenerate the numbers in docs/s400-model.md (betwee
 scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-model.md
 	$(BIN)/python -m sim.scoredoc scenarios/s400/score.yaml docs/s400-model.md \
 		--figure docs/images/s400-reliability --hindcast scenarios/s400/hindcast.yaml
+
+NS_BRANCHES := insurers_early no_waiver certified_late_2021 allseas_stays no_escalation
+nord-stream-doc: $(STAMP)   ## regenerate the generated tables of docs/nord-stream-model.md
+	$(BIN)/python -m sim.branchdoc docs/nord-stream-model.md -n 300 \
+		--hindcast scenarios/nord_stream/baseline.yaml \
+		--targets laying_resumed,construction_complete,cert_suspended \
+		$(foreach b,$(NS_BRANCHES),scenarios/nord_stream/$(b).yaml)
+	$(BIN)/python -m sim.scoredoc scenarios/nord_stream/score.yaml docs/nord-stream-model.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -6,7 +6,7 @@ The Python API (what the notebooks use)::
     scenario = sim.load("scenarios/s400/baseline.yaml")   # validated, resolved Scenario
     run = sim.run(scenario, replicates=200)               # a Run: its folder, store, outcomes
     run.outcomes                                          # the outcome table (text / HTML)
-    run.outcomes.to_pandas()                              # when pandas is installed
+    run.outcomes.to_pandas()                              # a pandas DataFrame
     sim.open_run("runs/baseline-...")                     # re-open a run folder
 
 Submodules are imported lazily so that ``import sim`` and the CLI start fast.

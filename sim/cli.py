@@ -15,7 +15,8 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.errors import InputError, SimError
+from sim.errors import InputError, SimError, excerpt
+from sim.limits import MAX_JOBS, MAX_REPLICATES, published_problem
 
 EPILOG = textwrap.dedent("""\
     examples:
@@ -38,24 +39,39 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
+        raise argparse.ArgumentTypeError(f"'{excerpt(text)}' is not a date (use YYYY-MM-DD)"
+                                         ) from None
 
 
-def _int_at_least(minimum: int):
-    """An argparse type: a whole number >= ``minimum``, with a plain-words error."""
+def _published(text: str) -> dt.date:
+    d = _date(text)
+    bad = published_problem(d)
+    if bad:
+        raise argparse.ArgumentTypeError(bad)
+    return d
+
+
+def _int_at_least(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number >= ``minimum`` (and <= ``maximum``), with a
+    plain-words error."""
     def parse(text: str) -> int:
         try:
             n = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+            raise argparse.ArgumentTypeError(f"'{excerpt(text)}' is not a whole "
+                                             "number") from None
         if n < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
+        if maximum is not None and n > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {excerpt(n)}")
         return n
     return parse
 
 
 _positive = _int_at_least(1)
 _nonneg = _int_at_least(0)
+_replicates = _int_at_least(1, MAX_REPLICATES)
+_jobs = _int_at_least(1, MAX_JOBS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--executor", choices=["auto", "serial", "processes", "dask"],
                        default="auto", help="where replicates run (default: auto = processes "
                        "for large runs, serial for small ones and inside Jupyter)")
-        q.add_argument("--jobs", "-j", type=_positive, help="workers (default: all cores)")
+        q.add_argument("--jobs", "-j", type=_jobs,
+                       help=f"workers (default: all cores; at most {MAX_JOBS})")
         q.add_argument("--scheduler", metavar="ADDR", help="a Dask scheduler address "
                        "(implies --executor dask); without it dask starts a LocalCluster")
         q.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -91,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  sim run scenarios/s400/baseline.yaml --replicates 500 --seed 7 --out runs/b\n"
             "  sim run --resume runs/b\n")
     q.add_argument("file", nargs="?", help="scenario YAML file")
-    q.add_argument("--replicates", "-n", type=_positive, help="override the scenario's count")
+    q.add_argument("--replicates", "-n", type=_replicates,
+                   help=f"override the scenario's count (at most {MAX_REPLICATES})")
     q.add_argument("--seed", type=_nonneg, help="override the scenario's seed")
     q.add_argument("--out", "-o", help="run folder (default: runs/<name>-<timestamp>)")
     q.add_argument("--force", action="store_true",
@@ -121,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--against", metavar="COLUMN", help="compare every column with this one "
                    "(a column label as printed) instead of each branch with its own control")
     q.add_argument("--csv", metavar="FILE", help="also write every difference to this CSV file")
-    q.add_argument("--replicates", "-n", type=_positive,
+    q.add_argument("--replicates", "-n", type=_replicates,
                    help="replicates for scenarios that are not run yet")
     q.add_argument("--out-root", default="runs", help="where new runs go (default: runs/)")
     executor_args(q)
@@ -162,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = cmd("hindcast", "Fork early, simulate, and place what really happened in the "
             "simulated distribution.", "  sim hindcast scenarios/s400/hindcast.yaml -n 500\n")
     q.add_argument("file")
-    q.add_argument("--replicates", "-n", type=_positive)
+    q.add_argument("--replicates", "-n", type=_replicates)
 
     q = cmd("score", "Score the model's forecasts at rolling origins against base-rate and "
             "'no change' baselines.",
@@ -178,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  sim ingest --starter --world my/world.yaml > my/coding.yaml   "
             "# a first coding file\n")
     q.add_argument("article", nargs="?")
-    q.add_argument("--published", type=_date)
+    q.add_argument("--published", type=_published)
     q.add_argument("--world", required=True)
     q.add_argument("--coding", help="coding dictionaries (default: coding.yaml beside the world)")
     q.add_argument("--source", help="the citation id the entries carry (a key of history.yaml's "
@@ -233,7 +251,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     print(f"\nrun folder: {r.folder}  ({m.get('executor')}, {m.get('jobs')} worker(s), "
           f"{m.get('timings', {}).get('total_s')} s)")
     if failed:
-        print(f"warning: {failed} replicate(s) failed; see {r.folder / 'replicates.csv'}",
+        print(f"warning: {failed} of {m.get('counts', {}).get('replicates')} replicate(s) "
+              f"failed (status: {r.status}); see {r.folder / 'replicates.csv'}",
               file=sys.stderr)
     return 0
 
@@ -571,6 +590,18 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sim.safetext import TerminalSafe
+
+    # names and labels come from user files: never let them drive the terminal
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafe(out), TerminalSafe(err, keep_cr=True)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args) or 0

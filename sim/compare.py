@@ -37,7 +37,6 @@ direction (:attr:`Difference.direction`).
 """
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Sequence
@@ -49,6 +48,7 @@ import numpy as np
 
 from sim import outcomes as oc
 from sim.errors import InputError, Problem
+from sim.safetext import csv_writer
 
 CANNOT_TELL = "cannot tell apart"
 
@@ -430,7 +430,7 @@ class Comparison:
         fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.",
                                    suffix=".tmp")
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
+            w = csv_writer(f)
             w.writerow(CSV_COLUMNS)
             for r in self.csv_rows():
                 w.writerow([format(v, ".10g") if isinstance(v, float) else v

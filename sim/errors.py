@@ -78,6 +78,45 @@ class StoreError(InputError):
     """A file that is not a store, a store of a newer schema, or a damaged one."""
 
 
+def excerpt(value: object, limit: int = 40) -> str:
+    """``value`` as text cut to ``limit`` characters (with an ellipsis), for messages that
+    quote the user's input: a file that is not ours is never echoed beyond one excerpt.
+
+    >>> excerpt("root:$6$abcdefghijklmnopqrstuvwxyz0123456789:19000:0:99999:7::")
+    'root:$6$abcdefghijklmnopqrstuvwxyz012345…'
+    """
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def foreign(data: object, keys: Iterable[str]) -> bool:
+    """True when ``data`` is a non-empty mapping none of whose keys is one of ``keys``,
+    and that either has more than three keys or none resembling one of ``keys``: not a
+    file of this kind at all (say a system file), rather than one with a typo."""
+    if not isinstance(data, dict) or not data:
+        return False
+    keys = list(keys)
+    if any(k in keys for k in data):
+        return False
+    return len(data) > 3 or not any(
+        difflib.get_close_matches(str(k)[:40], keys, n=1, cutoff=0.6) for k in data)
+
+
+def not_this_kind(doc: object, what: str, keys: Iterable[str]) -> Problem:
+    """One problem for a YAML mapping none of whose keys is one of ``keys``: it is not
+    ``what`` at all (say, a system file given by mistake), so its content is not
+    listed key by key; only its first key is quoted, cut short.
+
+    ``doc`` is a :class:`sim.yamlfile.Located` (not imported: errors is the lowest module).
+    """
+    first = next(iter(doc.data))  # type: ignore[attr-defined]
+    line, col = doc.key_where((first,))  # type: ignore[attr-defined]
+    return Problem(doc.file, line, col,  # type: ignore[attr-defined]
+                   f"this is not {what}: none of its keys is one sim knows "
+                   f"(the first is '{excerpt(first, 20)}')",
+                   "expected keys such as " + ", ".join(list(keys)[:6]))
+
+
 def did_you_mean(word: object, choices: Iterable[str]) -> str | None:
     """A hint naming the closest valid choices, or listing them when few.
 

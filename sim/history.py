@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from sim import schema, yamlfile
-from sim.errors import InputError, Problem, did_you_mean
+from sim.errors import InputError, Problem, did_you_mean, foreign, not_this_kind
 from sim.events import HISTORY, Occurrence, frozen_data
 from sim.world import JOINT, World
 from sim.worldfile import load_yaml
@@ -271,6 +271,8 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
                                          f"not {_type_name(data)}",
                                      "expected 'sources:' (citations) and 'events:' "
                                      "(a list of dated entries)"))
+    if foreign(data, TOP_KEYS):
+        raise InputError(not_this_kind(doc, "a history file", TOP_KEYS))
     keys((), data, TOP_KEYS, schema.HISTORY.required, "the history file")
 
     sources: dict[str, Source] = {}

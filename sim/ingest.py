@@ -100,6 +100,7 @@ import yaml
 
 from sim import lexicon, yamlfile
 from sim.errors import Collector, InputError, Problem, did_you_mean
+from sim.limits import MAX_ARTICLE_BYTES, published_problem, read_bytes
 from sim.world import JOINT
 
 # The vocabulary fixed for the S-400 world; used when no world is given.
@@ -351,6 +352,11 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             bad.extend([doc.problem((key,), f"unknown section '{key}'",
                                     did_you_mean(key, known_keys), key=True)])
 
+    for key in ("actors", "others", "patterns"):
+        if not isinstance(data.get(key) or [], list):
+            bad.extend([doc.problem((key,), f"'{key}' must be a list",
+                                    "see scenarios/s400/coding.yaml")])
+            data = {k: v for k, v in data.items() if k != key}
     names: list[ActorName] = []
     for i, entry in enumerate(data.get("actors") or []):
         p = ("actors", i)
@@ -364,13 +370,15 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
                                         did_you_mean(k, ["actor", "names", "from", "until"]),
                                         key=True)])
         actor = entry["actor"]
-        if actor not in actors:
+        if not isinstance(actor, str) or actor not in actors:
             bad.extend([doc.problem(p + ("actor",), f"unknown actor '{actor}'",
                                     did_you_mean(actor, actors))])
         start, end = entry.get("from"), entry.get("until")
         for k, v in (("from", start), ("until", end)):
             if v is not None and _as_date(v) is None:
                 bad.extend([doc.problem(p + (k,), f"'{k}' must be a date like 2017-01-20")])
+        if not isinstance(actor, str):
+            continue
         start, end = _as_date(start), _as_date(end)
         if start and end and end <= start:
             bad.extend([doc.problem(p + ("until",), "'until' is not after 'from'")])
@@ -413,20 +421,28 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             if k not in pkeys:
                 bad.extend([doc.problem(p + (k,), f"unknown key '{k}' in a pattern",
                                         did_you_mean(k, pkeys), key=True)])
-        pid = str(entry["id"])
+        pid = str(entry["id"])[:200]
         if pid in seen:
             bad.extend([doc.problem(p + ("id",), f"duplicate pattern id '{pid}'",
                                     "pattern ids must be unique")])
         seen[pid] = i
-        if entry["event"] not in events:
+        if not isinstance(entry["event"], str) or entry["event"] not in events:
             bad.extend([doc.problem(p + ("event",), f"unknown event kind '{entry['event']}'",
                                     did_you_mean(entry["event"], events))])
         lists = {}
-        for k in ("actors", "targets", "requires"):
+        for k in ("actors", "targets", "requires", "leaders"):
             v = entry.get(k) or []
             v = [v] if isinstance(v, str) else v
+            if not isinstance(v, list):
+                bad.extend([doc.problem(p + (k,), f"'{k}' must be a list of names")])
+                v = []
+            if k == "leaders":
+                if not all(isinstance(a, str) for a in v):
+                    bad.extend([doc.problem(p + (k,), "'leaders' must be a list of names")])
+                lists[k] = tuple(a for a in v if isinstance(a, str))
+                continue
             for j, a in enumerate(v):
-                if a not in actors:
+                if not isinstance(a, str) or a not in actors:
                     bad.extend([doc.problem(p + (k, j) if isinstance(entry.get(k), list)
                                             else p + (k,), f"unknown actor '{a}'",
                                             did_you_mean(a, actors))])
@@ -439,7 +455,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             bad.extend([doc.problem(p + ("match",), f"unknown class &{exc.args[0]}",
                                     did_you_mean(exc.args[0], classes))])
             continue
-        except ValueError as exc:
+        except (ValueError, re.error) as exc:
             bad.extend([doc.problem(p + ("match",), f"bad pattern: {exc}",
                                     "e.g. IMPOS*|SLAPPED * &SANCTION")])
             continue
@@ -447,7 +463,7 @@ def load_coding(path: str | Path, world: Any = None, *, events: Iterable[str] | 
             id=pid, match=str(entry["match"]), event=entry["event"], slots=slots,
             actors=lists["actors"], targets=lists["targets"],
             modal_ok=bool(entry.get("modal_ok", False)), requires=lists["requires"],
-            leaders=tuple(entry.get("leaders") or ()), note=str(entry.get("note", "")),
+            leaders=lists["leaders"], note=str(entry.get("note", "")),
             object_first=bool(entry.get("object_first", False))))
     rules = _load_rules(doc, data.get("cameo"), classes, events, actors, bad)
     bad.raise_if_any()
@@ -1226,6 +1242,9 @@ def ingest(text: str, published: dt.date, coding: Coding, world_events: set[str]
     world's joint acts to their actors ("USA+TUR"): their candidates name all of them,
     one candidate per act whichever actor the sentence names.
     """
+    bad = published_problem(published)
+    if bad:
+        raise InputError(Problem(None, None, None, bad, "give the date the article appeared"))
     world_events = set(S400_EVENTS if world_events is None else world_events)
     world_actors = set(S400_ACTORS if world_actors is None else world_actors)
     sentences = split_sentences(text)
@@ -1626,9 +1645,6 @@ def _scan_verbs(s: str, base: int, mentions: list[_Mention], out: dict[str, list
 # ============================================================================ CLI helpers
 
 
-MAX_ARTICLE_BYTES = 2_000_000     # a news article is well under 100 kB; see docs/ingest.md
-
-
 def read_article(path: str | Path) -> str:
     """The article's text; a missing, unreadable, empty, binary, non-UTF-8 or oversized
     (over MAX_ARTICLE_BYTES) file is an InputError."""
@@ -1642,12 +1658,7 @@ def read_article(path: str | Path) -> str:
                                  f"article (the limit is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)",
                                  "split it into articles or sections and ingest each"))
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_ARTICLE_BYTES + 1)
-        if len(data) > MAX_ARTICLE_BYTES:
-            raise InputError(Problem(path, None, None, "too long for one article (the limit "
-                                     f"is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)",
-                                     "split it into articles or sections and ingest each"))
+        data = read_bytes(path, MAX_ARTICLE_BYTES)   # a regular file only (not a FIFO)
         nul = data.find(b"\x00")
         if nul >= 0:
             line = data.count(b"\n", 0, nul) + 1
@@ -1668,11 +1679,13 @@ def read_article(path: str | Path) -> str:
                                  "save the article as plain UTF-8 text")) from None
     except OSError as exc:
         raise InputError(Problem(path, None, None, f"cannot read: {exc.strerror}")) from None
+    except ValueError as exc:   # not a regular file, or too large
+        raise InputError(Problem(path, None, None, f"cannot read: {exc}")) from None
 
 
 def check_published(day: dt.date) -> dt.date:
     """A publication date the date arithmetic can work with (years 1900-2199)."""
-    if not 1900 <= day.year < 2200:
+    if published_problem(day):
         raise InputError(Problem(None, None, None, f"--published {day.isoformat()} is out of "
                                  "range", "give the article's publication date (years "
                                  "1900-2199)"))

@@ -37,6 +37,9 @@ class Token:
     lemmas: frozenset[str]     # low itself, its verb and noun lemmas, a possessive's base
 
 
+MAX_GAP = 50    # the most words a gap '*N' of a pattern may skip
+
+
 @functools.lru_cache(maxsize=100_000)
 def lemmas(word: str) -> frozenset[str]:
     """The word (lower case) and its verb and noun lemmas ("blacklisted" -> blacklist)."""
@@ -110,6 +113,8 @@ def compile_slots(match: str, classes: dict[str, list[str]]) -> Slots:
             if not slots or gap is not None:
                 raise ValueError("a gap '*' must stand between two words")
             gap = int(m.group(1)) if m.group(1) else 6
+            if gap > MAX_GAP:
+                raise ValueError(f"a gap '*{m.group(1)}' is longer than {MAX_GAP} words")
             continue
         alts: list[tuple] = []
         for alt in part.split("|"):

@@ -48,7 +48,6 @@ Across replicates:
 """
 from __future__ import annotations
 
-import csv
 import html
 import math
 from collections import Counter
@@ -63,6 +62,7 @@ import numpy as np
 
 from sim.errors import did_you_mean
 from sim.events import Event
+from sim.safetext import csv_writer
 from sim.state import State, as_of
 from sim.world import World
 
@@ -522,6 +522,7 @@ def summarize(spec: OutcomeSpec, values: Any, level: float = 0.95,
 
 
 COLUMNS = ("branch", "outcome", "label", "measure", "estimate", "lo", "hi", "n")
+FAILED_ROW = "(failed replicates)"   # the outcome name of the row counting failed replicates
 LABEL_WIDTH = 40          # the text table shortens labels to this; CSV and HTML keep them whole
 
 
@@ -533,21 +534,26 @@ class OutcomeTable:
     outcome's ``label`` next to its id.
     """
 
-    def __init__(self, summaries: Mapping[str, Sequence[Summary]]):
+    def __init__(self, summaries: Mapping[str, Sequence[Summary]],
+                 failed: Mapping[str, tuple[int, int]] | None = None):
         self.summaries: dict[str, tuple[Summary, ...]] = {b: tuple(s)
                                                           for b, s in summaries.items()}
+        # branch -> (failed replicates, replicates): shown as a row when any failed
+        self.failed = {b: (int(k), int(n)) for b, (k, n) in (failed or {}).items() if k}
 
     @classmethod
     def from_values(cls, specs: Sequence[OutcomeSpec],
                     values: Mapping[str, Mapping[str, Any]],
                     level: float = 0.95,
-                    var_types: Mapping[str, str] | None = None) -> OutcomeTable:
+                    var_types: Mapping[str, str] | None = None,
+                    failed: Mapping[str, tuple[int, int]] | None = None) -> OutcomeTable:
         """``values``: branch -> outcome id -> per-replicate array (as ``run.outcome_values``);
-        ``var_types``: state variable -> declared type ("bool", "int", "float")."""
+        ``var_types``: state variable -> declared type ("bool", "int", "float");
+        ``failed``: branch -> (replicates that failed, replicates run)."""
         vt = var_types or {}
         return cls({b: [summarize(s, v[s.id], level, vt.get(s.var) if s.var else None)
                         for s in specs if s.id in v]
-                    for b, v in values.items()})
+                    for b, v in values.items()}, failed)
 
     @classmethod
     def from_run(cls, run: Any, level: float = 0.95) -> OutcomeTable:
@@ -574,12 +580,17 @@ class OutcomeTable:
                     out.append({"branch": b, "outcome": s.spec.id, "label": s.spec.label,
                                 "measure": stat,
                                 "estimate": e.mean, "lo": e.lo, "hi": e.hi, "n": e.n})
+            if b in self.failed:   # the share of replicates that failed, with its interval
+                k, n = self.failed[b]
+                e = Estimate.proportion(k, n)
+                out.append({"branch": b, "outcome": FAILED_ROW, "label": "", "measure": "share",
+                            "estimate": e.mean, "lo": e.lo, "hi": e.hi, "n": e.n})
         return out
 
     def to_csv(self, path: str | Path) -> Path:
         path = Path(path)
         with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
+            w = csv_writer(f)
             w.writerow(COLUMNS)
             for r in self.rows():
                 w.writerow([r["branch"], r["outcome"], r["label"], r["measure"],
@@ -606,8 +617,10 @@ class OutcomeTable:
             return "  ".join(c.rjust(w) if i in right else c.ljust(w)
                              for i, (c, w) in enumerate(zip(cs, widths))).rstrip()
 
+        notes = [f"{b}: {k} of {n} replicates failed ({k / n:.1%}); the estimates above "
+                 "leave them out" for b, (k, n) in self.failed.items()]
         return "\n".join([line(head), line(["-" * w for w in widths])]
-                         + [line(c) for c in cells])
+                          + [line(c) for c in cells] + notes)
 
     def __repr__(self) -> str:
         return f"<OutcomeTable: {len(self.summaries)} branches>\n{self}"

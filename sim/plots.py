@@ -92,6 +92,7 @@ STYLE: dict[str, Any] = {
     "savefig.bbox": "tight",
     "svg.fonttype": "none",
     "svg.hashsalt": "sim",
+    "text.parse_math": False,    # labels come from user files: plot "$" literally
     "text.hinting": "default",
     "text.antialiased": True,
     "path.simplify": True,

@@ -19,9 +19,9 @@ Writing a run (executors, resume) is :mod:`sim.runner`; checking one is :mod:`si
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import hashlib
+import html
 import json
 import os
 import platform
@@ -38,6 +38,8 @@ import yaml
 from sim import outcomes as oc
 from sim.errors import InputError, Problem, SimError
 from sim.events import Event
+from sim.runfailures import OutFolderError, make_folder
+from sim.safetext import csv_writer
 from sim.scenario import Scenario, load_scenario
 from sim.store import FirstTimeIndex, SQLiteStore, open_store
 
@@ -90,8 +92,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise RunError(f"{folder}: not a run folder (no {MANIFEST}; runs are made by "
                        "sim run SCENARIO)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{path}: damaged manifest ({exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise RunError(f"{path}: damaged manifest ({str(exc)[:200]})") from None
     except OSError as exc:
         raise RunError(f"{path}: cannot read the manifest ({exc.strerror})") from None
     if not isinstance(data, dict):
@@ -142,7 +144,12 @@ def _ours(entry: Path) -> bool:
 
 def check_not_cwd(folder: Path) -> None:
     """Refuse the current folder and its parents as a run folder (symlinks resolved)."""
-    real = Path(os.path.realpath(folder))
+    try:
+        real = Path(os.path.realpath(folder))
+    except (OSError, ValueError) as exc:     # e.g. a NUL character in the path
+        raise OutFolderError(f"--out {str(folder)[:200]!r} cannot be used: "
+                       f"{getattr(exc, 'strerror', None) or exc} (choose another folder name)"
+                       ) from None
     cwd = Path(os.path.realpath(os.getcwd()))
     if real == cwd or real in cwd.parents:
         what = "the current folder" if real == cwd else "a parent of the current folder"
@@ -199,12 +206,9 @@ def claim_folder(folder: Path, force: bool) -> tuple[FolderLock, bool]:
         if _entries(folder):
             check_replaceable(folder)   # never touch what is not a run folder of ours
     else:
-        try:
-            folder.mkdir(parents=True)
-        except FileExistsError:
-            return claim_folder(folder, force)
-        except OSError as exc:
-            raise RunError(f"cannot create the run folder {folder}: {exc.strerror}") from None
+        if folder.is_symlink():
+            raise RunError(f"{folder} is a symbolic link; choose another --out")
+        make_folder(folder)   # parents too; a read-only place is said plainly, nothing left
         created = True
     lock = FolderLock(folder).acquire()
     try:
@@ -453,7 +457,7 @@ def _write_replicates_csv(run: Run, path: Path) -> None:
     ids = [o.id for o in run.scenario.outcomes]
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv_writer(f)
         w.writerow(["branch", "replicate", "status", *ids, "error"])
         for name in run.branch_names():
             vals = run.outcome_values(name)
@@ -664,7 +668,7 @@ class Run:
                     flush(b)
             for b in rows:
                 flush(b)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
             raise self._damaged(f"unreadable stream metadata in the store ({exc})") from None
         if self.complete:
             short = {b: c for b, c in seen.items() if c != n}
@@ -703,8 +707,10 @@ class Run:
             present = {b: {k: v[~np.isnan(v)] for k, v in self.outcome_values(b).items()}
                        for b in self.branch_names()}
             types = {v.name: v.type for v in self.world().variables.values()}
-            self._table = oc.OutcomeTable.from_values(self.scenario.outcomes, present,
-                                                      var_types=types)
+            n = self.scenario.replicates
+            self._table = oc.OutcomeTable.from_values(
+                self.scenario.outcomes, present, var_types=types,
+                failed={b: (len(self._failed[b]), n) for b in self.branch_names()})
         return self._table
 
     @property
@@ -729,16 +735,33 @@ class Run:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    @property
+    def status(self) -> str:
+        """The manifest's status, with the number of failed replicates when any failed."""
+        return status_text(self.manifest)
+
     def __repr__(self) -> str:
         return (f"Run({str(self.folder)!r}, scenario={self.scenario.name!r}, "
                 f"branches={self.branch_names()}, replicates={self.scenario.replicates}, "
-                f"status={self.manifest.get('status')!r})")
+                f"status={self.status!r})")
 
     def _repr_html_(self) -> str:
-        head = (f"<p><b>Run</b> <code>{self.folder}</code>: scenario "
-                f"<b>{self.scenario.name}</b>, {len(self.branch_names())} branch(es) x "
-                f"{self.scenario.replicates} replicates, status {self.manifest.get('status')}</p>")
+        esc = html.escape
+        head = (f"<p><b>Run</b> <code>{esc(str(self.folder))}</code>: scenario "
+                f"<b>{esc(self.scenario.name)}</b>, {len(self.branch_names())} branch(es) x "
+                f"{self.scenario.replicates} replicates, status {esc(self.status)}</p>")
         return head + self.outcome_table()._repr_html_()
+
+
+def status_text(manifest: dict) -> str:
+    """``complete``, ``complete, 3 of 400 replicates failed``, ``incomplete``..."""
+    status = str(manifest.get("status"))
+    counts = manifest.get("counts")
+    failed = counts.get("failed") if isinstance(counts, dict) else None
+    if isinstance(failed, int) and failed > 0:
+        total = counts.get("replicates")
+        status += f", {failed} of {total} replicates failed"
+    return status
 
 
 def open_run(folder: str | os.PathLike, allow_incomplete: bool = False) -> Run:

@@ -46,6 +46,8 @@ from sim import outcomes as oc
 from sim.engine import Engine
 from sim.errors import InputError, Problem
 from sim.events import Event, shared_data
+from sim.limits import check_jobs
+from sim.runfailures import OutFolderError, check_not_file, connect_dask, run_failures
 from sim.runfolder import (  # noqa: F401  (re-exported: sim.runner's public names)
     COPIES,
     FORMAT,
@@ -333,10 +335,7 @@ class DaskExecutor:
         self.jobs = jobs or os.cpu_count() or 1
         self.cluster = None
         if address:
-            try:
-                self.client = Client(address, timeout="10s")
-            except OSError as exc:
-                raise RunError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+            self.client = connect_dask(Client, address)
         else:
             self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
                                         processes=True, dashboard_address=None,
@@ -376,17 +375,30 @@ def _in_jupyter() -> bool:
     return "ipykernel" in sys.modules
 
 
+def _serial_if_unguarded_main(kind: str) -> str:
+    """Local workers would re-run an unguarded main script (see sim.mainguard)."""
+    from sim.mainguard import NOTE, unguarded_main_call
+
+    if unguarded_main_call():
+        print(NOTE, file=sys.stderr)
+        return "serial"
+    return kind
+
+
 def make_executor(kind: str, scenario: Scenario, jobs: int | None, scheduler: str | None,
                   total: int, store_path: str | None = None,
                   prefix_len: list[int] | None = None):
     if kind not in EXECUTORS:
         raise InputError(Problem(None, None, None, f"unknown executor '{kind}'",
                                  "expected one of: " + ", ".join(EXECUTORS)))
+    check_jobs(jobs)
     if scheduler and kind in ("auto", "dask"):
         kind = "dask"
     if kind == "auto":
         cores = jobs or os.cpu_count() or 1
         kind = "serial" if (cores == 1 or total < 2000 or _in_jupyter()) else "processes"
+    if kind == "processes" or (kind == "dask" and not scheduler):
+        kind = _serial_if_unguarded_main(kind)
     if kind == "serial":
         return SerialExecutor(scenario)
     if kind == "processes":
@@ -475,6 +487,7 @@ def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None
     if scenario.replicates < 1:
         raise InputError("replicates must be at least 1")
     folder = Path(out) if out is not None else default_folder(scenario)
+    check_not_file(folder)
     lock, created = claim_folder(folder, force)
     try:
         return _start(scenario, folder, created, executor, jobs, scheduler, progress)
@@ -501,11 +514,16 @@ def _start(scenario: Scenario, folder: Path, created: bool, executor: str, jobs:
         }
         _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
         store = SQLiteStore(folder / STORE, create=True)
-    except BaseException:
+    except BaseException as exc:
         _discard(folder, created)
+        if isinstance(exc, OSError):
+            raise OutFolderError(f"cannot write the run folder {folder}: "
+                                 f"{exc.strerror or exc}") from None
         raise
     try:
-        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler, progress)
+        with run_failures(folder):
+            return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,
+                            progress)
     except InputError:  # bad input found while running: leave nothing half-written
         store.close()
         _discard(folder, created)
@@ -544,8 +562,9 @@ def resume(folder: str | os.PathLike, *, executor: str = "auto", jobs: int | Non
         check_no_stale_workers(folder)
         scenario = load_scenario(folder / SCENARIO)
         store = open_store(folder / STORE)
-        return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,
-                        progress)
+        with run_failures(folder):
+            return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,
+                            progress)
     finally:
         lock.release()
 
@@ -638,6 +657,9 @@ def _execute(folder: Path, scenario: Scenario, store: SQLiteStore, manifest: dic
         from sim.invariants import summarise
 
         manifest["invariants"] = summarise(scenario, (i.meta for i in store.iter_infos()))
+    if failed:
+        manifest["status_note"] = (f"{failed} of {total} replicates failed; the estimates "
+                                   "leave them out (see replicates.csv)")
     _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2))
     remove_workers_lock(folder)
     runobj.manifest = manifest

@@ -34,6 +34,7 @@ import copy
 import datetime as dt
 import itertools
 import os
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,10 @@ import numpy as np
 import yaml
 
 from sim import yamlfile
-from sim.errors import InputError, Problem, did_you_mean
+from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history, parse_uncertainty
+from sim.limits import MAX_NAME, MAX_REPLICATES, MAX_TICKS, check_count, date_problem, path_problem
 from sim.outcomes import MEASURES, OutcomeSpec
 from sim.world import World, end_of_day
 from sim.worldfile import load_world
@@ -242,6 +244,25 @@ def _check_int(value: Any, minimum: int, what: str) -> tuple[str, str] | None:
         kind = "at least 1" if minimum == 1 else "0 or more"
         return (f"{what} must be {kind}, got {value}",
                 "e.g. 1000" if what == "replicates" else "e.g. 20191115")
+    if what == "replicates":
+        return check_count(value, what, MAX_REPLICATES)
+    if value >= 2 ** 128:   # numpy's SeedSequence takes any size, but no need for more
+        return (f"{what} is too large ({len(str(value))} digits)", "at most 2**128 - 1")
+    return None
+
+
+def _name_problem(name: Any) -> str | None:
+    """What is wrong with a scenario or branch name (it names folders and streams)."""
+    if not isinstance(name, str) or not name.strip():
+        return f"must be a non-empty text, got {excerpt(repr(name))}"
+    if "/" in name or "\\" in name:
+        return f"cannot contain '/' or '\\', got {excerpt(repr(name))}"
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters long (at most {MAX_NAME})"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return f"cannot contain control characters, got {excerpt(repr(name))}"
+    if name in (".", ".."):
+        return f"cannot be '{name}'"
     return None
 
 
@@ -381,6 +402,10 @@ class _Builder:
         path = self.path
         seen: list[Path] = []
         pointer: tuple[yamlfile.Located, tuple] | None = None
+        bad = path_problem(str(path))
+        if bad:
+            self.problems.append(Problem(excerpt(path, 80), None, None, bad, "check the path"))
+            return False
         while True:
             real = path.resolve()
             if real in seen:
@@ -411,6 +436,9 @@ class _Builder:
                                              "start with e.g. 'name: baseline' and "
                                              "'world: world.yaml'"))
                 return False
+            if foreign(doc.data, SCENARIO_KEYS):
+                self.problems.append(not_this_kind(doc, "a scenario file", SCENARIO_KEYS))
+                return False
             for k in doc.data:
                 if k not in SCENARIO_KEYS:
                     self.problems.append(doc.problem((k,), f"unknown key '{k}'",
@@ -421,8 +449,11 @@ class _Builder:
             ext = doc.data.get("extends")
             if ext is None:
                 break
-            if not isinstance(ext, str) or not ext.strip():
-                self.problems.append(doc.problem(("extends",), "extends must be a file name",
+            if not isinstance(ext, str) or not ext.strip() or path_problem(ext):
+                self.problems.append(doc.problem(("extends",), "extends must be a file name"
+                                                 + (f": {path_problem(ext)}"
+                                                    if isinstance(ext, str) and ext.strip()
+                                                    else ""),
                                                  "e.g. extends: baseline.yaml"))
                 return False
             pointer = (doc, ("extends",))
@@ -441,10 +472,10 @@ class _Builder:
         assert m is not None
         d = m.data
         name = d.get("name", self.path.stem)
-        if not isinstance(name, str) or not name.strip() or "/" in name:
-            self.add(("name",), f"name must be a non-empty text without '/', got {name!r}",
-                     "e.g. name: baseline")
-            name = self.path.stem
+        bad = _name_problem(name)
+        if bad:
+            self.add(("name",), f"name {bad}", "e.g. name: baseline")
+            name = "scenario"
         description = d.get("description", "")
         if not isinstance(description, str):
             self.add(("description",), "description must be text",
@@ -458,6 +489,11 @@ class _Builder:
                 self.problems.append(Problem(self.path, None, None, f"missing '{req}'", hint))
         fork = self._date(("fork",)) if "fork" in d else None
         horizon = self._date(("horizon",)) if "horizon" in d else None
+        for key, day in (("fork", fork), ("horizon", horizon)):
+            if day is not None and date_problem(day, key):
+                self.add((key,), date_problem(day, key), "a date in years 1000-8999")
+        if (fork and date_problem(fork, "")) or (horizon and date_problem(horizon, "")):
+            fork = horizon = None
         replicates = d.get("replicates", DEFAULT_REPLICATES)
         err = _check_int(replicates, 1, "replicates")
         if err:
@@ -531,6 +567,9 @@ class _Builder:
         assert world_file is not None and history_file is not None
         branches = tuple(self._branch(bn, desc, base, ch, base_world, fork, horizon)
                          for bn, desc, ch in specs)
+        self._check_ticks(branches, base, [s[2] for s in specs])
+        if self.problems:
+            return None
         if uncertainty is not None:
             branches = tuple(attrs.evolve(b, uncertainty=uncertainty) for b in branches)
         resolved = copy.deepcopy(d)
@@ -552,22 +591,36 @@ class _Builder:
     def _date(self, path: tuple) -> dt.date | None:
         assert self.m is not None
         value = self.m.get(path)
+        if isinstance(value, dt.datetime):
+            self.add(path, f"{path[-1]} must be a day, without a time of day, got {value}",
+                     _DATE_HINT)
+            return None
         d = _as_date(value)
         if d is None:
             what = "'horizon' or a date" if path[-1] in ("by", "at") else "a date"
-            self.add(path, f"{path[-1]} must be {what}, got {value!r}", _DATE_HINT)
+            self.add(path, f"{path[-1]} must be {what}, got {excerpt(repr(value))}", _DATE_HINT)
         return d
 
     def _file(self, key: str) -> Path | None:
         assert self.m is not None
         value = self.m.data[key]
         if not isinstance(value, str) or not value.strip():
-            self.add((key,), f"{key} must be a file name, got {value!r}",
+            self.add((key,), f"{key} must be a file name, got {excerpt(repr(value))}",
                      f"e.g. {key}: {key}.yaml")
             return None
+        bad = path_problem(value)
+        if bad:
+            self.add((key,), f"{key}: {bad}", f"e.g. {key}: {key}.yaml")
+            return None
         doc = self.m.doc((key,))
-        path = (Path(doc.file).parent / value).resolve()
-        if not path.is_file():
+        try:
+            path = (Path(doc.file).parent / value).resolve()
+            found = path.is_file()
+        except (OSError, ValueError) as exc:
+            self.add((key,), f"{key} file '{excerpt(value)}' cannot be used ({exc})",
+                     "check the path")
+            return None
+        if not found:
             self.add((key,), f"{key} file '{value}' not found",
                      f"looked for {path}; paths are relative to the file that names them")
             return None
@@ -670,6 +723,7 @@ class _Builder:
 
     def _check_settings(self, ch: _Changes, world: World) -> None:
         assert self.m is not None
+        before = len(self.problems)
         for k, v in ch.settings.items():
             doc = self.m.doc(ch.setting_at[k])
             pos = doc.key_where(ch.setting_at[k])
@@ -677,6 +731,39 @@ class _Builder:
                 world.with_parameters({k: v}, file=doc.file, where=lambda _p, pos=pos: pos)
             except InputError as exc:
                 self.problems.extend(exc.problems)
+        if len(self.problems) > before or len(ch.settings) < 2:
+            return
+        # each setting is fine alone: together they must be too (e.g. no loop without delay)
+        m = self.m
+        first = m.doc(ch.setting_at[next(iter(ch.settings))])
+        try:
+            world.with_parameters(ch.settings, file=first.file,
+                                  where=lambda p: m.doc(ch.setting_at[p]).key_where(
+                                      ch.setting_at[p]))
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+
+    def _check_ticks(self, branches: tuple[Branch, ...], base: _Changes,
+                     changes: list[_Changes]) -> None:
+        """A review that would tick more than MAX_TICKS times between the fork and the
+        horizon would not finish in any useful time (e.g. every: 1e-9)."""
+        assert self.m is not None
+        seen = set()
+        for br, ch in zip(branches, changes):
+            for rv in br.world.reviews:
+                ticks = (br.horizon - br.fork) / rv.every
+                if ticks <= MAX_TICKS or rv.id in seen:
+                    continue
+                seen.add(rv.id)
+                key = f"reviews.{rv.id}.every"
+                at = ch.setting_at.get(key) or base.setting_at.get(key)
+                msg = (f"review '{rv.id}' would tick {ticks:,.0f} times between the fork and "
+                       f"the horizon (every {rv.every:g} days); at most {MAX_TICKS:,}")
+                hint = "use a longer period ('every') or a shorter horizon"
+                if at is not None:
+                    self.add(at, msg, hint, key=True)
+                else:
+                    self.problems.append(Problem(br.world.file, None, None, msg, hint))
 
     def _check_point(self, point: dict, world: World, path: tuple) -> None:
         assert self.m is not None
@@ -756,9 +843,9 @@ class _Builder:
         out = []
         for bn, body in spec.items():
             p = ("branches", bn)
-            if not isinstance(bn, str) or not bn.strip() or "/" in bn:
-                self.add(p, f"branch name must be a non-empty text without '/', got {bn!r}",
-                         "e.g. no_sanctions", key=True)
+            bad = _name_problem(bn)
+            if bad:
+                self.add(p, f"branch name {bad}", "e.g. no_sanctions", key=True)
                 continue
             if body is None:
                 body = {}
@@ -1009,9 +1096,10 @@ class _Builder:
     def _outcome_date(self, path: tuple, value: Any, horizon: dt.date | None) -> dt.date | None:
         if value == "horizon":
             return horizon
-        d = _as_date(value)
+        d = None if isinstance(value, dt.datetime) else _as_date(value)
         if d is None:
-            self.add(path, f"{path[-1]} must be 'horizon' or a date, got {value!r}", _DATE_HINT)
+            self.add(path, f"{path[-1]} must be 'horizon' or a date, got "
+                     f"{excerpt(repr(value))}", _DATE_HINT)
             return None
         w = self.world
         if w is not None and d < w.starts:

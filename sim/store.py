@@ -119,6 +119,22 @@ _loads = json.loads
 _dumps = json.dumps
 
 
+def _meta(text: str | None) -> dict:
+    """A stream's metadata from its JSON text; a StoreError if it is not a JSON object
+    (the file was edited or damaged)."""
+    if not text:
+        return {}
+    try:
+        meta = _loads(text)
+    except (ValueError, RecursionError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise StoreError(Problem(None, None, None, "the store is damaged: a stream's "
+                                 "metadata is not a JSON object",
+                                 "run sim verify; re-run the scenario to rebuild the store"))
+    return meta
+
+
 class SealedStreamError(ConcurrencyError):
     """An append to a sealed stream."""
 
@@ -1216,7 +1232,7 @@ class SQLiteStore(EventStore):
                                  "FROM streams ORDER BY id").fetchall()
         names = {r[0]: r[1] for r in rows}
         return [StreamInfo(name, names.get(parent), k, v, d is not None, d,
-                           _loads(m) if m else {})
+                           _meta(m))
                 for _, name, parent, k, v, d, m in rows]
 
     def iter_infos(self) -> Iterator[StreamInfo]:
@@ -1225,7 +1241,7 @@ class SQLiteStore(EventStore):
         name_of = self._name
         for name, parent, k, v, d, m in cur:
             yield StreamInfo(name, None if parent is None else name_of(parent), k, v,
-                             d is not None, d, _loads(m) if m else {})
+                             d is not None, d, _meta(m))
 
     def stream_info(self, stream: str) -> StreamInfo:
         sid = self._must(stream)
@@ -1233,7 +1249,7 @@ class SQLiteStore(EventStore):
             "SELECT id, name, parent, fork_version, version, digest, meta FROM streams "
             "WHERE id=?", (sid,)).fetchone()
         return StreamInfo(name, None if parent is None else self._name(parent), k, v,
-                          d is not None, d, _loads(m) if m else {})
+                          d is not None, d, _meta(m))
 
     def iter_streams(self, names: Iterable[str] | None = None
                      ) -> Iterator[tuple[str, list[Event]]]:

@@ -31,7 +31,8 @@ from typing import Any
 
 import attrs
 
-from sim.errors import InputError, Problem, did_you_mean
+from sim.errors import InputError, Problem, did_you_mean, excerpt
+from sim.limits import MAX_DAYS, MAX_SIGMA
 
 # --------------------------------------------------------------------------- conditions
 
@@ -269,6 +270,23 @@ def delay_problem(kind: str, p: Mapping[str, Any]) -> tuple[str, str] | None:
     >>> delay_problem("triangular", {"low": 1, "mode": 3, "high": 5}) is None
     True
     """
+    for name in DELAY_PARAMS.get(kind, ()):
+        v = p.get(name)
+        if name in ("values", "weights") or v is None:
+            continue
+        if not finite_number(v):
+            return (name, f"must be a finite number, not {excerpt(v)}")
+        if name == "sigma" and v > MAX_SIGMA:
+            return (name, f"sigma is {v:g}; at most {MAX_SIGMA:g} (larger overflows)")
+        if name != "sigma" and v > MAX_DAYS:
+            return (name, f"{v:g} days is more than the longest delay allowed "
+                          f"({MAX_DAYS:g} days)")
+    if kind == "choice":
+        w = p.get("weights")
+        if w is not None and len(w) != len(p["values"]):
+            return ("weights", f"{len(p['values'])} values but {len(w)} weights")
+        if w is not None and sum(w) <= 0:
+            return ("weights", "the weights sum to 0")
     if kind == "fixed" and p["value"] < 0:
         return ("value", "a delay cannot be negative")
     if kind == "uniform" and p["low"] < 0:
@@ -287,6 +305,20 @@ def delay_problem(kind: str, p: Mapping[str, Any]) -> tuple[str, str] | None:
         return ("mode", f"the mode ({p['mode']:g}) must lie between low ({p['low']:g}) "
                         f"and high ({p['high']:g})")
     return None
+
+
+def finite_number(value: Any) -> bool:
+    """A real int or float (not true/false) that is finite as a float.
+
+    >>> finite_number(30), finite_number(float("nan")), finite_number(10**400), finite_number("1")
+    (True, False, False, False)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:   # an int too large for a float
+        return False
 
 
 # --------------------------------------------------------------------------- the graph
@@ -612,18 +644,21 @@ class World:
             return self
         known = self.parameters()
         problems = []
+        bad_paths = set()
         for path, value in changes.items():
             line, col = where(path) if where else (None, None)
             if path not in known:
-                problems.append(Problem(file, line, col, f"unknown parameter '{path}'",
-                                        did_you_mean(path, known)))
+                problems.append(Problem(file, line, col, f"unknown parameter "
+                                        f"'{excerpt(path, 80)}'", did_you_mean(path, known)))
+                bad_paths.add(path)
                 continue
             err = _check_value(path, value, known[path], self)
             if err:
                 problems.append(Problem(file, line, col, f"'{path}': {err}"))
+                bad_paths.add(path)
         for r in self.rules:  # a changed delay must still be a possible distribution
             touched = [p for p in changes if p.startswith(f"rules.{r.id}.delay.")]
-            if not touched:
+            if not touched or bad_paths.intersection(touched):
                 continue
             params = dict(r.delay.params)
             params.update({p.split(".")[3]: changes[p] for p in touched})
@@ -665,10 +700,88 @@ class World:
                     i = int(parts[3])
                     mods[i] = attrs.evolve(mods[i], **{parts[4]: float(value)})
                     reviews[rv.id] = attrs.evolve(rv, modifiers=tuple(mods))
-        return World(self.name, self.starts, self.actors, variables, self.events,
-                     tuple(rules[r.id] for r in self.rules),
-                     tuple(reviews[r.id] for r in self.reviews), self.file, self.invariants,
-                     fitted_through=self.fitted_through)
+        new = World(self.name, self.starts, self.actors, variables, self.events,
+                    tuple(rules[r.id] for r in self.rules),
+                    tuple(reviews[r.id] for r in self.reviews), self.file, self.invariants,
+                    fitted_through=self.fitted_through)
+        before = {frozenset(ids) for ids, _ in instant_loops(self)}
+        for ids, loop in instant_loops(new):
+            if frozenset(ids) in before:
+                continue
+            asked = [p for p in changes if p.split(".")[1:2] and p.split(".")[1] in ids]
+            line, col = where(asked[0]) if (where and asked) else (None, None)
+            problems.append(Problem(file, line, col, f"with this setting {loop_message(ids, loop)}",
+                                    LOOP_HINT))
+        if problems:
+            raise InputError(problems)
+        return new
+
+
+LOOP_HINT = ("give one of them a delay, a probability below 1 or a 'when', or make an "
+             "event of the loop 'once'")
+
+
+def loop_message(ids: list[str], loop: set[str]) -> str:
+    """Words for a loop of rules found by :func:`instant_loops`."""
+    who = (f"rule '{ids[0]}' forms" if len(ids) == 1 else
+           "rules " + ", ".join(f"'{i}'" for i in ids) + " form")
+    return (f"{who} a loop with no delay, probability 1 and no 'when' (through "
+            + ", ".join(f"'{x}'" for x in sorted(loop)) + "): it would repeat forever "
+            "at one instant")
+
+
+def instant_loops(world: World | None = None, rules: tuple | list | None = None,
+                  events: Mapping[str, EventType] | None = None
+                  ) -> list[tuple[list[str], set[str]]]:
+    """Rules that surely re-trigger each other with no delay would never let time advance:
+    cycles of rules with ``delay`` fixed at 0, probability 1 and no ``when``, through
+    events none of which is ``once``. Returns (rule ids in file order, the loop's events)
+    for each loop. Pass a ``world``, or its ``rules`` and ``events`` while building one.
+    """
+    if world is not None:
+        rules, events = world.rules, world.events
+    rules = list(rules or ())
+    events = events or {}
+    edges: dict[str, list[Rule]] = {}
+    for r in rules:
+        if (r.delay.kind == "fixed" and r.delay.params.get("value") == 0
+                and r.probability == 1.0 and r.when is None
+                and not getattr(events.get(r.on), "once", True)
+                and not getattr(events.get(r.then), "once", True)):
+            edges.setdefault(r.on, []).append(r)
+    if not edges:
+        return []
+
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for r in edges.get(todo.pop(), ()):
+                if r.then not in seen:
+                    seen.add(r.then)
+                    todo.append(r.then)
+        return seen
+
+    reachable = {e: reach(e) for e in edges}
+    done: set[str] = set()
+    out = []
+    for r in rules:
+        e = r.on
+        if e in done or e not in reachable or e not in reachable[e]:
+            continue
+        loop = {x for x in reachable[e] if x in reachable and e in reachable[x]}
+        done |= loop
+        ids = [q.id for q in rules if q.on in loop and q in edges.get(q.on, ())
+               and q.then in loop]
+        out.append((ids, loop))
+    return out
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _coerce(type_: str, value: Any) -> Any:
@@ -679,10 +792,12 @@ def _check_value(path: str, value: Any, current: Any, world: World) -> str | Non
     if path.startswith("state."):
         t = world.variables[path.split(".")[1]].type
         if t == "bool" and not isinstance(value, bool):
-            return f"expected true or false, got {value!r}"
+            return f"expected true or false, got {excerpt(repr(value))}"
         if t in ("int", "float") and (isinstance(value, bool)
                                       or not isinstance(value, (int, float))):
-            return f"expected a number, got {value!r}"
+            return f"expected a number, got {excerpt(repr(value))}"
+        if t in ("int", "float") and not finite_number(value):
+            return f"expected a finite number, got {excerpt(value)}"
         if t == "int" and isinstance(value, float) and not value.is_integer():
             return f"expected a whole number, got {value!r}"
         v = world.variables[path.split(".")[1]]
@@ -690,11 +805,20 @@ def _check_value(path: str, value: Any, current: Any, world: World) -> str | Non
             return f"{value!r} is outside the variable's bounds [{v.min}, {v.max}]"
         return None
     if isinstance(current, list):
-        if not isinstance(value, list):
-            return f"expected a list, got {value!r}"
+        if not isinstance(value, list) or not value:
+            return f"expected a non-empty list, got {excerpt(repr(value))}"
+        for x in value:
+            if not finite_number(x) or x < 0 or x > MAX_DAYS:
+                return (f"expected numbers from 0 to {MAX_DAYS:g}, got {excerpt(repr(x))}")
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"expected a number, got {value!r}"
+        text = (" (YAML reads a number without a dot, like 1e5, as text: write 1.0e+5)"
+                if isinstance(value, str) and _looks_numeric(value) else "")
+        return f"expected a number, got {excerpt(repr(value))}{text}"
+    if not finite_number(value):
+        return f"expected a finite number, got {excerpt(value)}"
+    if path.endswith(".every") and value > MAX_DAYS:
+        return f"a review period of {value:g} days is more than {MAX_DAYS:g}"
     if ".probability." in path:
         if path.endswith((".p", ".max")) and not 0.0 <= value <= 1.0:
             return f"a probability must be between 0 and 1, got {value}"

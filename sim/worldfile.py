@@ -36,13 +36,15 @@ from typing import Any
 import attrs
 
 from sim import schema, yamlfile
-from sim.errors import InputError, Problem, did_you_mean
+from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
+from sim.limits import MAX_DAYS, date_problem
 from sim.world import (
     CALENDAR_OPS,
     COMPARATORS,
     DATE_VAR,
     DELAY_PARAMS,
     JOINT,
+    LOOP_HINT,
     Actor,
     All,
     AnyOf,
@@ -61,6 +63,9 @@ from sim.world import (
     World,
     condition,
     delay_problem,
+    finite_number,
+    instant_loops,
+    loop_message,
 )
 
 __all__ = ["load_world", "parse_world", "load_yaml", "delay_problem", "satisfiable", "TOP_KEYS", "EVENT_KEYS", "RULE_KEYS",
@@ -157,9 +162,21 @@ def _on_keys(doc: yamlfile.Located) -> yamlfile.Located:
 # --------------------------------------------------------------------------- helpers
 
 def is_number(value: Any) -> bool:
-    """A real, finite int or float (YAML's true/false are not numbers)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    """A real, finite int or float (YAML's true/false are not numbers; nor is an int too
+    large for a float)."""
+    return finite_number(value)
+
+
+def number_hint(value: Any) -> str | None:
+    """A hint for text that looks like a number: YAML 1.1 reads ``1e5`` (no dot) as text."""
+    if isinstance(value, str):
+        try:
+            x = float(value)
+        except ValueError:
+            return None
+        if math.isfinite(x):
+            return f"YAML reads {excerpt(value)} as text: write it with a dot, e.g. {x:.1e}"
+    return None
 
 
 def type_name(value: Any) -> str:
@@ -168,13 +185,15 @@ def type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):
-        return "a number" if math.isfinite(value) else "an infinite or undefined number"
+        return "a number" if finite_number(value) else "an infinite, undefined or too large number"
     if isinstance(value, str):
         return "text"
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, dt.datetime):
+        return "a date with a time of day"
     if isinstance(value, dt.date):
         return "a date"
     return type(value).__name__
@@ -184,7 +203,7 @@ def _value_type(value: Any) -> str | None:
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
-        return "int"
+        return "int" if finite_number(value) else None
     if isinstance(value, float) and math.isfinite(value):
         return "float"
     return None
@@ -193,7 +212,7 @@ def _value_type(value: Any) -> str | None:
 def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value)
+    return excerpt(repr(value))
 
 
 class _WorldParser:
@@ -252,7 +271,7 @@ class _WorldParser:
                hint: str | None = None) -> bool:
         if not is_number(value):
             self.add(path, f"{what} must be a number, not {type_name(value)} ({_fmt(value)})",
-                     hint or "write a plain number such as 0.5 or 30")
+                     number_hint(value) or hint or "write a plain number such as 0.5 or 30")
             return False
         if low is not None and (value < low or (low_open and value == low)):
             rel = ">" if low_open else ">="
@@ -285,6 +304,8 @@ class _WorldParser:
             raise InputError(doc.problem((), f"a world file must be a mapping at the top level, "
                                              f"not {type_name(data)}",
                                          "expected keys: " + ", ".join(TOP_KEYS)))
+        if foreign(data, TOP_KEYS):
+            raise InputError(not_this_kind(doc, "a world file", TOP_KEYS))
         self.keys((), data, TOP_KEYS, "the world file", TOP_REQUIRED)
         name = data.get("world")
         if "world" in data and not (isinstance(name, str) and name.strip()):
@@ -295,6 +316,9 @@ class _WorldParser:
                                  or isinstance(starts, dt.datetime)):
             self.add(("starts",), f"'starts' must be a date, not {type_name(starts)} "
                                   f"({_fmt(starts)})", "write an ISO date like 2017-09-12")
+            starts = None
+        elif "starts" in data and date_problem(starts, "'starts'"):
+            self.add(("starts",), date_problem(starts, "'starts'"), "a date in years 1000-8999")
             starts = None
         self.starts = starts
         if "description" in data and not isinstance(data["description"], str):
@@ -731,8 +755,9 @@ class _WorldParser:
                      f"expected {form}")
             return
         for i, v in enumerate(values):
-            if not is_number(v) or v < 0:
-                self.add(path + ("values", i), f"a choice delay's values must be numbers >= 0, "
+            if not is_number(v) or v < 0 or v > MAX_DAYS:
+                self.add(path + ("values", i), f"a choice delay's values must be numbers from "
+                                               f"0 to {MAX_DAYS:g}, "
                                                f"not {_fmt(v)}", f"expected {form}")
         if "weights" not in p or p["weights"] is None:
             p.pop("weights", None)
@@ -1064,48 +1089,14 @@ class _WorldParser:
         return out
 
     def check_instant_loops(self, rules: list[Rule]) -> None:
-        """Rules that surely re-trigger each other with no delay would never let time advance:
-        a cycle of rules with ``delay`` fixed at 0, probability 1 and no ``when``, through
-        events none of which is ``once``."""
-        edges: dict[str, list[Rule]] = {}
-        for r in rules:
-            if (r.delay.kind == "fixed" and r.delay.params.get("value") == 0
-                    and r.probability == 1.0 and r.when is None
-                    and not getattr(self.events.get(r.on), "once", True)
-                    and not getattr(self.events.get(r.then), "once", True)):
-                edges.setdefault(r.on, []).append(r)
-        if not edges:
-            return
-
-        def reach(start: str) -> set[str]:
-            seen, todo = set(), [start]
-            while todo:
-                for r in edges.get(todo.pop(), ()):
-                    if r.then not in seen:
-                        seen.add(r.then)
-                        todo.append(r.then)
-            return seen
-
-        reachable = {e: reach(e) for e in edges}
-        done: set[str] = set()
+        """Rules that surely re-trigger each other with no delay (see
+        :func:`sim.world.instant_loops`, the one check the scenario's ``set:`` also runs)."""
         index = {r.id: i for i, r in enumerate(rules)}
-        for r in rules:
-            e = r.on
-            if e in done or e not in reachable or e not in reachable[e]:
-                continue
-            loop = {x for x in reachable[e] if x in reachable and e in reachable[x]}
-            done |= loop
-            ids = [q.id for q in rules if q.on in loop and q in edges.get(q.on, ())
-                   and q.then in loop]
+        for ids, loop in instant_loops(rules=rules, events=self.events):
             first = min(ids, key=index.__getitem__)
             path = ("rules", next(i for i, spec in enumerate(self.doc.data["rules"])
                                   if isinstance(spec, Mapping) and spec.get("id") == first))
-            who = (f"rule '{ids[0]}' forms" if len(ids) == 1 else
-                   "rules " + ", ".join(f"'{i}'" for i in ids) + " form")
-            self.add(path, f"{who} a loop with no delay, probability 1 and no 'when' (through "
-                     + ", ".join(f"'{x}'" for x in sorted(loop)) + "): it would repeat forever "
-                     "at one instant", "give one of them a delay, a probability below 1 or a "
-                     "'when', or make an event of the loop 'once'")
+            self.add(path, loop_message(ids, loop), LOOP_HINT)
 
     def check_ids(self, data: Mapping) -> None:
         """Rule and review ids share one namespace (events record them as ``rule``)."""

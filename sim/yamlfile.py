@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from sim.errors import InputError, Problem
+from sim.errors import InputError, Problem, excerpt
+from sim.limits import MAX_ALIAS_NODES, MAX_YAML_BYTES, MAX_YAML_DEPTH, path_problem, read_bytes
 
 try:  # the C loader is much faster; both are safe
     _Loader = yaml.CSafeLoader
@@ -59,35 +60,84 @@ class Located:
         return Problem(self.file, line, col, message, hint)
 
 
-def _build(node: yaml.Node, path: tuple, positions: dict, loader: Any) -> Any:
-    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+class _Budget:
+    """Counts what :func:`_build` makes, to refuse deep nesting and alias bombs."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.seen: set[int] = set()      # collection nodes built once already
+        self.through_alias = 0           # values built again because an alias repeats them
+
+    def problem(self, node: yaml.Node, message: str, hint: str) -> InputError:
+        return InputError(Problem(self.file, node.start_mark.line + 1,
+                                  node.start_mark.column + 1, message, hint))
+
+
+def _build(node: yaml.Node, path: tuple, positions: dict, loader: Any,
+           budget: _Budget | None = None, depth: int = 0) -> Any:
+    if budget is None:
+        budget = _Budget(loader.name)
+    if depth > MAX_YAML_DEPTH:
+        raise budget.problem(node, f"values are nested more than {MAX_YAML_DEPTH} levels deep",
+                             "no sim file needs such deep nesting; check the brackets")
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        if id(node) in budget.seen:      # an alias (*name) to a mapping or list: a copy
+            budget.through_alias += _size(node, budget)
+        budget.seen.add(id(node))
+    else:
+        positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
+        positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         out: dict = {}
         loader.flatten_mapping(node)
         for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode):
+                raise budget.problem(knode, "a mapping key must be a plain value",
+                                     "keys are names such as 'world' or 'rules'")
             key = loader.construct_object(knode, deep=True)
-            if isinstance(key, (list, dict)):
-                raise InputError(Problem(loader.name, knode.start_mark.line + 1,
-                                         knode.start_mark.column + 1,
-                                         "a mapping key must be a plain value"))
+            if isinstance(key, (list, dict)):  # pragma: no cover - scalar nodes are plain
+                raise budget.problem(knode, "a mapping key must be a plain value",
+                                     "keys are names such as 'world' or 'rules'")
             if key in out:
                 raise InputError(Problem(loader.name, knode.start_mark.line + 1,
                                          knode.start_mark.column + 1,
-                                         f"duplicate key '{key}'",
+                                         f"duplicate key '{excerpt(key)}'",
                                          "each key may appear once in a mapping"))
             positions[("<key>",) + path + (key,)] = (knode.start_mark.line + 1,
                                                      knode.start_mark.column + 1)
-            out[key] = _build(vnode, path + (key,), positions, loader)
+            out[key] = _build(vnode, path + (key,), positions, loader, budget, depth + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(v, path + (i,), positions, loader) for i, v in enumerate(node.value)]
+        positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        return [_build(v, path + (i,), positions, loader, budget, depth + 1)
+                for i, v in enumerate(node.value)]
     try:
         return loader.construct_object(node, deep=True)
     except ValueError as exc:  # e.g. a date that is no real day: 2020-13-01
         raise InputError(Problem(loader.name, node.start_mark.line + 1,
                                  node.start_mark.column + 1,
-                                 f"'{node.value}' is not a valid value ({exc})",
+                                 f"'{excerpt(node.value)}' is not a valid value ({exc})",
                                  "dates are YYYY-MM-DD with a real month and day")) from None
+
+
+def _size(node: yaml.Node, budget: _Budget) -> int:
+    """Values under ``node`` (itself included), counted without building them; raises
+    as soon as the aliases of the file would build more than ``MAX_ALIAS_NODES``."""
+    count = 0
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        count += 1
+        if budget.through_alias + count > MAX_ALIAS_NODES:
+            raise budget.problem(node, f"the aliases (*name) of this file repeat more than "
+                                 f"{MAX_ALIAS_NODES} values (the alias here refers to the "
+                                 f"anchor at this line)",
+                                 "write the values out, or use fewer aliases")
+        if isinstance(n, yaml.MappingNode):
+            todo.extend(v for _, v in n.value)
+        elif isinstance(n, yaml.SequenceNode):
+            todo.extend(n.value)
+    return count
 
 
 def loads(text: str, file: str | Path = "<string>") -> Located:
@@ -109,7 +159,10 @@ def loads(text: str, file: str | Path = "<string>") -> Located:
         raise InputError(Problem(file, line, col, f"YAML syntax error: {what}",
                                  "check the indentation and the ':' after each key")) from None
     except yaml.YAMLError as exc:
-        raise InputError(Problem(file, None, None, f"YAML error: {exc}")) from None
+        raise InputError(Problem(file, None, None, f"YAML error: {excerpt(exc, 200)}")) from None
+    except RecursionError:
+        raise InputError(Problem(file, None, None, "values are nested too deeply",
+                                 f"at most {MAX_YAML_DEPTH} levels")) from None
     finally:
         loader.dispose()
 
@@ -117,8 +170,11 @@ def loads(text: str, file: str | Path = "<string>") -> Located:
 def load(path: str | Path) -> Located:
     """Read and parse a YAML file; a missing or unreadable file is an InputError."""
     path = Path(path)
+    bad = path_problem(str(path))
+    if bad:
+        raise InputError(Problem(excerpt(path, 80), None, None, bad, "check the path"))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path, MAX_YAML_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise InputError(Problem(path, None, None, "file not found",
                                  "check the path (relative paths are from the current "
@@ -129,4 +185,6 @@ def load(path: str | Path) -> Located:
         raise InputError(Problem(path, None, None, f"not UTF-8 text ({exc.reason})")) from None
     except OSError as exc:
         raise InputError(Problem(path, None, None, f"cannot read: {exc.strerror}")) from None
+    except ValueError as exc:   # not a regular file, or too large
+        raise InputError(Problem(path, None, None, f"cannot read: {exc}")) from None
     return loads(text, path)

@@ -759,8 +759,12 @@ def test_published_out_of_range_is_bad_input(tmp_path, day, capsys):
     from sim.cli import main
     art = tmp_path / "a.txt"
     art.write_text("Russia delivered the S-400 on Friday.", encoding="utf-8")
-    assert main(["ingest", str(art), "--published", day, "--world",
-                 str(ROOT / "scenarios" / "s400" / "world.yaml")]) == 2
+    try:                      # refused by the argument parser (exit 2) or the command
+        code = main(["ingest", str(art), "--published", day, "--world",
+                     str(ROOT / "scenarios" / "s400" / "world.yaml")])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
     assert "out of range" in capsys.readouterr().err
 
 
