@@ -316,6 +316,8 @@ SOURCE = Section("source", "a citation", (
     Key("outlet", TEXT, "who published it", required=True, type="text"),
     Key("title", TEXT, "its title", required=True, type="text"),
     Key("published", DATE, "its date", required=True, type="date"),
+    Key("identifier", TEXT, "a primary record's stable public identifier (a public law, "
+        "Executive Order or bill number)", type="text"),
     Key("url", TEXT, "where to read it", type="text"),
     Key("note", TEXT, "free text", type="text"),
 ))

@@ -60,15 +60,25 @@ def _csv_diff(run, branch, ref, outcome):
     return float(_np.mean(_csv_values(run, branch, outcome) - _csv_values(run, ref, outcome)))
 
 
-def _top_route(run, branch):
-    # the commonest rule behind a replicate's first sanctions, read stream by stream
+def _route_counts(run, branch):
+    # the rule behind each replicate's first sanctions, read stream by stream
     c = _Counter()
     for i in range(run.scenario.replicates):
         e = next((e for e in run.replicate_events(branch, i)
                   if e.kind == "caatsa_sanctions"), None)
         if e is not None:
             c[e.rule] += 1
-    return c.most_common(1)[0][0]
+    return c
+
+
+def _top_route(run, branch):
+    return _route_counts(run, branch).most_common(1)[0][0]
+
+
+def _not_top_route(run, branch, options):
+    # a wrong answer: a route that is not tied for the most sanctions
+    c = _route_counts(run, branch)
+    return next(o for o in options if c[o] < max(c.values()))
 
 
 def _direction(a, b):
@@ -85,7 +95,8 @@ ANSWERS: dict[str, dict[str, tuple[str, str]]] = {
                 "line = story.why(events, world, 'caatsa_sanctions').splitlines()[1]\n"
                 "my_answer = re.search(r': (?:rule|review) (\\w+)', line).group(1)",
                 _CHOICES.format(options="routes")),
-        "1.4": ("my_answer = _top_route(run, 'baseline')", _CHOICES.format(options="routes")),
+        "1.4": ("my_answer = _top_route(run, 'baseline')",
+                "my_answer = _not_top_route(run, 'baseline', routes)"),
     },
     "02_counterfactuals": {
         "2.1": ("my_answer = _csv_diff(hold, CF, CTL, 'sanctioned_by_2021')", _MOVE),
@@ -98,7 +109,8 @@ ANSWERS: dict[str, dict[str, tuple[str, str]]] = {
         "2.3": ("my_answer = _direction(_csv_values(hold, CF, 'batch2_signed'), "
                 "_csv_values(hold, CTL, 'batch2_signed'))", _DIRECTIONS),
         "2.5": ("my_answer = float(_np.mean(_csv_values(crete, CF2, 'sanctioned')))", _MOVE),
-        "2.6": ("my_answer = _top_route(crete, CF2)", _CHOICES.format(options="routes")),
+        "2.6": ("my_answer = _top_route(crete, CF2)",
+                "my_answer = _not_top_route(crete, CF2, routes)"),
         "2.8": ("my_answer = _csv_diff(patriot, CF3, CTL3, 'still_in_f35')", _MOVE),
         "2.9": ("my_answer = _csv_diff(wg, CF4, CTL4, 'f35_suspended_by_2020')", _MOVE),
     },
