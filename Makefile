@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean figures-baseline scores-doc nord-stream-doc lab answers
+.PHONY: run test lint bench clean figures-baseline docs-numbers scores-doc nord-stream-doc lab answers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/sim plot runs/baseline
 
 test: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks tools
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
@@ -29,6 +29,9 @@ bench: $(STAMP)
 
 figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after looking at them)
 	SIM_REGEN_BASELINES=1 $(BIN)/python -m pytest tests/test_plots.py -q
+
+docs-numbers: $(STAMP)   ## regenerate the numbers in docs/s400-model.md (between generated markers)
+	$(BIN)/python scripts/s400_docs.py
 
 scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-model.md
 	$(BIN)/python -m sim.scoredoc scenarios/s400/score.yaml docs/s400-model.md \

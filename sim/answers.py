@@ -209,7 +209,12 @@ MODEL_ANSWERS: dict[str, Callable[[dict], str]] = {
         "For example `turkey_live_test` with `congress_ndaa` (the mandate's hazard rises "
         "after a live test), or `us_wg_acceptance` with `sanction_after_live_test`; a "
         "two-path `grid` sweep shown as a heat map."),
-    "3.7": lambda f: (
+    "3.8": lambda f: (
+        "Compare the Sobol ranking (total indices with their bootstrap intervals) with the "
+        "one-way tornado: overlapping intervals mean the ranking is not established. The "
+        "spread over parameter ranges is usually wider than the Monte Carlo interval of one "
+        "run, which covers only simulation noise, not parameter uncertainty."),
+    "3.9": lambda f: (
         "Only what follows if the working group is accepted with the set probability: the "
         "model cannot tell whether the mechanism would have been believed. That needs "
         "evidence outside the model (negotiating records, comparable cases)."),

@@ -1,5 +1,5 @@
 """The ``sim`` command: run, validate, compare, show, story, why, verify, plot, hindcast, ingest,
-report, schema.
+report, schema, sensitivity.
 
 Exit status: 0 success, 2 bad input (a message naming the file, the line and
 a hint; never a traceback), 1 internal error, 130 interrupted.
@@ -32,6 +32,7 @@ EPILOG = textwrap.dedent("""\
       sim hindcast scenarios/s400/hindcast.yaml            model vs what really happened
       sim score scenarios/s400/score.yaml --out runs/scores  forecast scores vs baselines
       sim ingest article.txt --published 2019-11-15 --world scenarios/s400/world.yaml
+      sim sensitivity scenarios/s400/assumptions.yaml      Sobol, tornado and PRIM
     """)
 
 
@@ -204,9 +205,33 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--starter", action="store_true",
                    help="print a starter coding.yaml for the world (docs/ingest.md) and exit")
 
-    q = cmd("report", "One self-contained HTML page comparing runs (and forecast scores).",
+    q = cmd("sensitivity", "Which uncertain: parameters matter: Sobol indices, a tornado and "
+            "PRIM boxes, into a sensitivity folder.",
+            "  sim sensitivity scenarios/s400/assumptions.yaml --samples 64 -n 50\n"
+            "  sim sensitivity runs/b --outcomes sanctioned,activated\n"
+            "  sim plot runs/assumptions-sensitivity-<time>\n")
+    q.add_argument("target", metavar="RUN_OR_SCENARIO")
+    q.add_argument("--outcomes", help="comma-separated outcome ids (default: every occurs, "
+                   "state and count outcome)")
+    q.add_argument("--branch", "-b", help="the branch whose uncertain: parameters to vary "
+                   "(default: the first)")
+    q.add_argument("--samples", "-N", type=_int_at_least(2), default=64,
+                   help="Sobol base samples N (N x (parameters + 2) points; default 64)")
+    q.add_argument("--replicates", "-n", type=_int_at_least(2), default=50,
+                   help="replicates per point (default 50)")
+    q.add_argument("--tornado-replicates", type=_int_at_least(2), default=500,
+                   help="replicates per tornado point (default 500)")
+    q.add_argument("--min-coverage", type=float, default=0.5,
+                   help="PRIM: the densest box with at least this coverage (default 0.5)")
+    q.add_argument("--out", "-o", help="folder (default: runs/<name>-sensitivity-<time>)")
+    q.add_argument("--force", action="store_true", help="overwrite an existing folder")
+    executor_args(q)
+
+    q = cmd("report", "One self-contained HTML page comparing runs (with forecast scores and "
+            "sensitivity folders when given).",
             "  sim report runs/a runs/b --out report.html\n"
-            "  sim report runs/a runs/scores --out report.html   # runs/scores from sim score\n")
+            "  sim report runs/a runs/scores --out report.html   # runs/scores from sim score\n"
+            "  sim report runs/a runs/a-sensitivity-<time> --out report.html\n")
     q.add_argument("runs", nargs="+")
     q.add_argument("--out", "-o", default="report.html")
     q.add_argument("--force", action="store_true",
@@ -253,6 +278,13 @@ def cmd_run(a: argparse.Namespace) -> int:
                        executor=a.executor, jobs=a.jobs, scheduler=a.scheduler,
                        progress=progress, force=a.force)
     print(r.outcomes)
+    drawn = [b for b in r.scenario.branches if b.uncertain]
+    if drawn:
+        print(f"\nparameter uncertainty: {', '.join(b.name for b in drawn)} draw "
+              f"{max(len(b.uncertain) for b in drawn)} uncertain: parameter(s) per replicate "
+              "(values in replicates.csv); these estimates average over them and the intervals "
+              "are Monte Carlo intervals of that average. For the spread over the parameters "
+              f"and which of them matter: sim sensitivity {r.folder}")
     m = r.manifest
     if m.get("invariants"):
         from sim.invariants import summary_lines
@@ -513,10 +545,17 @@ def cmd_verify(a: argparse.Namespace) -> int:
 def cmd_plot(a: argparse.Namespace) -> int:
     from sim.plots import standard_figures
     from sim.scoring import is_scores, reliability_figure
+    from sim.sensitivity import is_sensitivity_folder
 
     for path in a.runs:
         if is_scores(path):
             print(reliability_figure(path))
+            continue
+        if is_sensitivity_folder(path):
+            from sim.sensplots import sensitivity_figures
+
+            for f in sensitivity_figures(path):
+                print(f)
             continue
         r = _open(path)
         r.failed()   # reads every replicate's record: a damaged run fails before any figure
@@ -580,16 +619,36 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(a: argparse.Namespace) -> int:
+    from sim import sensitivity
+
+    outcomes = [o.strip() for o in a.outcomes.split(",") if o.strip()] if a.outcomes else None
+    folder = sensitivity.analyse(a.target, out=a.out, branch=a.branch, outcomes=outcomes,
+                                 samples=a.samples, replicates=a.replicates,
+                                 tornado_replicates=a.tornado_replicates,
+                                 min_coverage=a.min_coverage, executor=a.executor, jobs=a.jobs,
+                                 scheduler=a.scheduler,
+                                 progress=False if a.no_progress else None, force=a.force)
+    print(sensitivity.summary(folder))
+    print(f"\nsensitivity folder: {folder}  (figures: sim plot {folder})")
+    return 0
+
+
 def cmd_report(a: argparse.Namespace) -> int:
     from sim.report import write_report
     from sim.scoring import is_scores, load_report
+    from sim.sensitivity import is_sensitivity_folder
 
     scores = [load_report(p) for p in a.runs if is_scores(p)]
-    runs = [_open(p) for p in a.runs if not is_scores(p)]
-    if not runs:
-        raise InputError("sim report needs at least one run folder (scoring outputs are "
-                         "added to a report about runs)")
-    out = write_report(runs, a.out, scores=scores, force=a.force)
+    sens = [p for p in a.runs if is_sensitivity_folder(p)]
+    runs = [_open(p) for p in a.runs if not is_scores(p) and not is_sensitivity_folder(p)]
+    if not runs and not sens:
+        raise InputError("sim report needs at least one run folder or sensitivity folder "
+                         "(scoring outputs are added to a report about runs)")
+    if scores and not runs:
+        raise InputError("sim report: scoring outputs are added to a report about runs; "
+                         "give a run folder too")
+    out = write_report(runs, a.out, scores=scores, sensitivity=sens, force=a.force)
     print(out)
     return 0
 
@@ -606,7 +665,7 @@ def cmd_teaching(a: argparse.Namespace) -> int:
 COMMANDS = {"teaching": cmd_teaching, "run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
             "story": cmd_story, "why": cmd_why, "verify": cmd_verify, "plot": cmd_plot,
             "hindcast": cmd_hindcast, "score": cmd_score, "ingest": cmd_ingest, "report": cmd_report,
-            "schema": cmd_schema}
+            "schema": cmd_schema, "sensitivity": cmd_sensitivity}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

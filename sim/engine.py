@@ -103,6 +103,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import operator
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
@@ -143,11 +144,15 @@ def compile_condition(cond: Condition | None) -> Callable[[Mapping[str, Any]], b
         if op == "<":
             return lambda v: v[var] < value
     elif type(cond) is All:
+        if len(cond.parts) > 1 and all(type(c) is Compare and c.op == "=="
+                                       for c in cond.parts):
+            # several equalities (most review conditions): one C-level lookup of all the
+            # variables and one tuple comparison (element-wise ==, like the parts)
+            get = operator.itemgetter(*(c.var for c in cond.parts))
+            want = tuple(c.value for c in cond.parts)
+            return lambda v: get(v) == want
         parts = tuple(compile_condition(c) for c in cond.parts)
-        if len(parts) == 2:
-            a, b = parts
-            return lambda v: a(v) and b(v)
-        return lambda v: all(p(v) for p in parts)
+        return _and_chain(parts)
     elif type(cond) is AnyOf:
         parts = tuple(compile_condition(c) for c in cond.parts)
         return lambda v: any(p(v) for p in parts)
@@ -155,6 +160,17 @@ def compile_condition(cond: Condition | None) -> Callable[[Mapping[str, Any]], b
         part = compile_condition(cond.part)
         return lambda v: not part(v)
     return cond.holds       # any other Condition keeps its own method
+
+
+def _and_chain(parts: tuple) -> Callable[[Mapping[str, Any]], bool]:
+    """``all(p(v) for p in parts)`` as nested two-part lambdas (no generator per call:
+    review conditions of 3-4 parts are checked at every tick)."""
+    if not parts:
+        return lambda v: True
+    if len(parts) == 1:
+        return parts[0]
+    a, b = parts[0], _and_chain(parts[1:])
+    return lambda v: a(v) and b(v)
 
 
 class _Rule:

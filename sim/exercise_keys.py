@@ -146,6 +146,27 @@ def _q3_1(tor: Any, points: dict, OUTCOME: str) -> ChoiceKey:
     return ChoiceKey(CANNOT_TELL, labels, near=(leader, *tied))
 
 
+def sobol_leader(rows: Sequence[dict], outcome: str, parameters: Sequence[str]) -> ChoiceKey:
+    """The parameter with the largest total Sobol index for ``outcome``, or "cannot tell
+    apart" when its bootstrap interval overlaps another's (no paired test exists here, so
+    overlap is the conservative reading)."""
+    labels = tuple(parameters) + (CANNOT_TELL,)
+    st = {r["parameter"]: r for r in rows if r["outcome"] == outcome}
+    leader = max(sorted(st), key=lambda p: float(st[p]["ST"]))
+    tied = tuple(p for p in st if p != leader
+                 and float(st[leader]["ST_lo"]) <= float(st[p]["ST_hi"]))
+    if not tied:
+        return ChoiceKey(leader, labels)
+    return ChoiceKey(CANNOT_TELL, labels, near=(leader, *tied))
+
+
+def _q3_7(sens: Any) -> ChoiceKey:
+    from sim import sensitivity
+
+    return sobol_leader(sensitivity.read_table(sens, "sobol.csv"), "activated",
+                        sensitivity.manifest(sens)["parameters"])
+
+
 def _q3_4(base_p: float) -> NumberKey:
     n = 1.96 ** 2 * base_p * (1 - base_p) / 0.02 ** 2
     return NumberKey(n, tol=0.15 * n, noise=0.0, example="2000")
@@ -208,6 +229,9 @@ QUESTIONS: dict[str, Question] = {
                         sw.outcome_values(points_sw[0])[OUTCOME], SHAPES)),
     "3.4": Question("a number of replicates (for example 2000)",
                     "n = 1.96**2 * p * (1 - p) / 0.02**2 with p = base_p.", _q3_4),
+    "3.7": Question(_OPT, "the longest 'total ST' bar of the Sobol figure for activated; do "
+                          "the bootstrap intervals of the top two overlap?",
+                    lambda sens: _q3_7(sens)),
     # Exercise 4: change the model
     "4.1": Question("a line number (for example 100)",
                     "the message reads FILE:LINE:COLUMN: what is wrong (hint).",

@@ -104,7 +104,8 @@ def hindcast(scenario: Scenario | str | os.PathLike, replicates: int | None = No
             actual[entry.event] = entry
     kinds = set(actual)
 
-    engine = Engine(world, br.history, fork, horizon, inject=br.inject, suppress=br.suppress)
+    engine = Engine(world, br.history, fork, horizon, inject=br.inject, suppress=br.suppress,
+                    uncertainty=br.uncertainty)
     first = {k: np.full(n, math.inf) for k in kinds}
     for i in range(n):
         for e in engine.run(replicate_rng(scenario.seed, i), f"{br.name}/{i}"):

@@ -50,7 +50,11 @@ DATE_HINT = "write an ISO date like 2019-07-12"
 
 @attrs.frozen
 class Source:
-    """A citation: where a history entry's evidence comes from."""
+    """A citation: where a history entry's evidence comes from.
+
+    ``identifier`` is a stable public identifier of a primary record (a public law
+    number, an Executive Order number, a bill number), when there is one.
+    """
 
     id: str
     outlet: str
@@ -58,6 +62,7 @@ class Source:
     published: dt.date
     url: str | None = None
     note: str | None = None
+    identifier: str | None = None
 
 
 @attrs.frozen
@@ -288,7 +293,7 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
             continue
         keys(path, spec, SOURCE_KEYS, SOURCE_REQUIRED, f"source '{sid}'")
         fields: dict[str, Any] = {}
-        for k in ("outlet", "title", "url", "note"):
+        for k in ("outlet", "title", "identifier", "url", "note"):
             v = spec.get(k)
             if v is not None and not isinstance(v, str):
                 add(path + (k,), f"the {k} of source '{sid}' must be text, not {_type_name(v)}")
@@ -302,7 +307,7 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
         if not _is_date(published):
             published = dt.date.min
         sources[sid] = Source(sid, fields["outlet"] or "", fields["title"] or "", published,
-                              fields["url"], fields["note"])
+                              fields["url"], fields["note"], fields["identifier"])
 
     entries: list[HistoryEntry] = []
     events = data.get("events")

@@ -20,6 +20,11 @@ scripts, no links to fetch. It holds, in order:
 7. one example story per branch (replicate 0), with the reason for each step.
 8. forecast scores, when scoring outputs (``sim score --out``) are given too: the
    scoring report and its reliability diagram.
+9. for each sensitivity folder given (``sim sensitivity``), its Sobol indices,
+   tornado and PRIM boxes (:func:`sim.sensplots.html_section`).
+
+Branches that draw ``uncertain:`` parameters per replicate are named under the
+outcome table: their estimates average over the declared distributions.
 """
 from __future__ import annotations
 
@@ -278,12 +283,21 @@ def _is_sweep(run: Any) -> bool:
     return bool(plots._sweep_params(run)[1])
 
 
-def render(runs: Sequence[Any], scores: Sequence[Any] = ()) -> str:
-    """The report's HTML text (``scores``: scoring reports to add at the end)."""
+def render(runs: Sequence[Any], scores: Sequence[Any] = (),
+           sensitivity: Sequence[Any] = ()) -> str:
+    """The report's HTML text (``scores``: scoring reports, ``sensitivity``: sensitivity
+    folders, added at the end)."""
     from sim.runner import replicate_stream
     from sim.story import story
 
     e = html.escape
+    if not runs:
+        from sim.sensplots import html_section
+
+        return "\n".join([f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+                          f"{GENERATOR}<title>sim report: sensitivity</title>"
+                          f"<style>{CSS}</style></head><body><h1>Sensitivity report</h1>"]
+                         + [html_section(f) for f in sensitivity] + ["</body></html>"])
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}"
              f"<title>sim report: {e(', '.join(r.scenario.name for r in runs))}</title>"
              f"<style>{CSS}</style></head><body>",
@@ -338,6 +352,16 @@ def render(runs: Sequence[Any], scores: Sequence[Any] = ()) -> str:
         parts += [f"<li>{e(r.scenario.name)} / {e(line)}</li>"
                   for r, summary in checked for line in summary_lines(summary)]
         parts.append("</ul>")
+    drawn = [(r.scenario.name, b.name, len(b.uncertain)) for r in runs
+             for b in r.scenario.branches if getattr(b, "uncertain", None)]
+    if drawn:
+        parts.append("<p class='note'>Parameter uncertainty: "
+                     + "; ".join(f"{e(s)} / {e(b)} draws {n} <code>uncertain:</code> "
+                                 f"parameter(s) per replicate" for s, b, n in drawn)
+                     + ". Their estimates average over the declared distributions and their "
+                     "intervals are the Monte Carlo intervals of that average; the spread "
+                     "over the parameters themselves is in the sensitivity section "
+                     "(<code>sim sensitivity</code>).</p>")
     parts.append("<h2>Each branch on its own</h2>")
     for caption, data in _figures(runs):
         parts.append(f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"
@@ -351,6 +375,10 @@ def render(runs: Sequence[Any], scores: Sequence[Any] = ()) -> str:
                          f"<pre>{e(text)}</pre>")
     if scores:
         parts += _scores_section(scores)
+    if sensitivity:
+        from sim.sensplots import html_section
+
+        parts += [html_section(f) for f in sensitivity]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -391,13 +419,13 @@ def _is_report(path: Path) -> bool:
 
 
 def write_report(runs: Sequence[Any], out: str | os.PathLike, force: bool = False,
-                 scores: Sequence[Any] = ()) -> Path:
+                 scores: Sequence[Any] = (), sensitivity: Sequence[Any] = ()) -> Path:
     """Write the report atomically (a temporary file renamed) and return its path.
 
     ``out`` may be a new file or a report written before; see :func:`check_target`."""
     out = Path(out)
     check_target(out, force)
-    text = render(runs, scores)
+    text = render(runs, scores, sensitivity)
     out.parent.mkdir(parents=True, exist_ok=True)
     check_target(out, force)   # again: rendering takes a while
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")

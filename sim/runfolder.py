@@ -455,18 +455,24 @@ def _run_digest(digests: dict[str, str | None]) -> str:
 
 def _write_replicates_csv(run: Run, path: Path) -> None:
     ids = [o.id for o in run.scenario.outcomes]
+    # drawn parameter values (scenario `uncertain:`), one column per path: "param:PATH"
+    params = list(dict.fromkeys(p for b in run.scenario.branches for p in b.uncertain))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
         w = csv_writer(f)
-        w.writerow(["branch", "replicate", "status", *ids, "error"])
+        w.writerow(["branch", "replicate", "status", *ids, "error",
+                    *(f"param:{p}" for p in params)])
         for name in run.branch_names():
             vals = run.outcome_values(name)
+            drawn = run.drawn_parameters(name)
             errors = {rep: err for _, rep, err in run.failed(name)}
             for rep in range(run.scenario.replicates):
+                ps = [_csv_value(drawn[p][rep]) if p in drawn else "" for p in params]
                 if rep in errors:
-                    w.writerow([name, rep, "failed", *[""] * len(ids), errors[rep]])
+                    w.writerow([name, rep, "failed", *[""] * len(ids), errors[rep], *ps])
                 else:
-                    w.writerow([name, rep, "ok", *[_csv_value(vals[k][rep]) for k in ids], ""])
+                    w.writerow([name, rep, "ok", *[_csv_value(vals[k][rep]) for k in ids], "",
+                                *ps])
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
@@ -629,6 +635,8 @@ class Run:
         idset = set(ids)
         rows: dict[str, list[int]] = {b: [] for b in values}
         cols: dict[str, dict[str, list]] = {b: {k: [] for k in ids} for b in values}
+        drawn: dict[str, dict[str, np.ndarray]] = {
+            b.name: {p: np.full(n, np.nan) for p in b.uncertain} for b in self.scenario.branches}
 
         def flush(b: str) -> None:
             """Move a block of values into the arrays: one numpy assignment per
@@ -654,6 +662,9 @@ class Run:
                     raise self._damaged(f"stream {info.name} holds replicate {i} of branch {b} "
                                         f"(expected the stream {replicate_stream(b, i)})")
                 seen[b] += 1
+                for k, v in (m.get("parameters") or {}).items():
+                    if k in drawn[b]:
+                        drawn[b][k][i] = float(v)
                 if m.get("status") == "failed":
                     failed[b].append((i, str(m.get("error", ""))))
                     continue
@@ -677,7 +688,13 @@ class Run:
                 raise self._damaged(f"branch {b} has {c} replicate streams, the run has {n}")
         for f in failed.values():
             f.sort()
-        self._values, self._failed = values, failed
+        self._values, self._failed, self._drawn = values, failed, drawn
+
+    def drawn_parameters(self, branch: str) -> dict[str, np.ndarray]:
+        """Per-replicate values each ``uncertain:`` path drew (empty when none)."""
+        self.branch(branch)
+        self._scan()
+        return self._drawn[branch]
 
     def meta_digest(self) -> str:
         """:func:`meta_digest` of every stream's metadata in the store."""

@@ -105,6 +105,7 @@ class ReplicateResult:
     error: str | None = None
     records: tuple[Event, ...] = ()   # the events themselves, when they stay in-process
     broken: tuple[int, ...] = ()      # indexes of the world's invariants this replicate broke
+    parameters: dict[str, Any] = attrs.field(factory=dict)   # drawn `uncertain:` values
 
     def events(self, stream: str) -> list[Event]:
         return list(self.records) if self.records else _events_from_rows(stream, self.rows)
@@ -159,21 +160,35 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
     prefix = eng.prefix
     evaluate = oc.Evaluator(scenario.outcomes, br.world, br.fork, br.horizon)
     out = []
+    drawn: dict[str, Any] = {}
     for i in range(start, stop):
         stream = replicate_stream(br.name, i)
         try:
+            if br.uncertain:   # this replicate's own parameter values (sim.uncertainty)
+                eng, evaluate, drawn = _drawn_engine(scenario, br, i)
             events = eng.run(replicate_rng(scenario.seed, i), stream)
             values = evaluate([*prefix, *events])
             broken = tuple(sorted({j for j, _, _ in eng.violations}))
-            out.append(ReplicateResult(b, i, _rows(events), values, broken=broken) if as_rows
+            out.append(ReplicateResult(b, i, _rows(events), values, broken=broken,
+                                       parameters=drawn) if as_rows
                        else ReplicateResult(b, i, values=values, records=tuple(events),
-                                            broken=broken))
+                                            broken=broken, parameters=drawn))
         except InputError:  # the world itself is wrong (e.g. a runaway loop): stop the run
             raise
         except Exception as exc:  # a failing replicate is recorded, not fatal
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             out.append(ReplicateResult(b, i, error=tb))
     return out
+
+
+def _drawn_engine(scenario: Scenario, br: Any, i: int) -> tuple[Engine, Any, dict]:
+    """Replicate ``i``'s engine and evaluator, with its drawn parameter values set."""
+    from sim import uncertainty
+
+    drawn = uncertainty.draw(br.uncertain, scenario.seed, i, uncertainty.integer_path(br.world))
+    world = uncertainty.check_draw(br.world, drawn)
+    eng = Engine(world, br.history, br.fork, br.horizon, inject=br.inject, suppress=br.suppress)
+    return eng, oc.Evaluator(scenario.outcomes, world, br.fork, br.horizon), drawn
 
 
 _WORKER: dict[str, Any] = {}
@@ -461,6 +476,8 @@ def _write_results(store: SQLiteStore, scenario: Scenario, prefix_len: list[int]
             meta.update(status="ok", outcomes={k: _json_float(v) for k, v in r.values.items()})
             if r.broken:
                 meta["broken"] = list(r.broken)
+            if r.parameters:
+                meta["parameters"] = r.parameters
             store.fork(prefix_stream(br.name), prefix_len[r.branch], stream, meta)
             if r.has_events:
                 store.append(stream, r.events(stream), prefix_len[r.branch])
@@ -509,6 +526,11 @@ def _start(scenario: Scenario, folder: Path, created: bool, executor: str, jobs:
             "replicates": scenario.replicates,
             "branches": [b.name for b in scenario.branches],
             "versions": _versions(),
+            # branches whose replicates draw `uncertain:` parameters: their estimates
+            # average over these distributions (values per replicate in replicates.csv)
+            **({"uncertain": {b.name: {p: d.describe() for p, d in b.uncertain.items()}
+                              for b in scenario.branches if b.uncertain}}
+               if any(b.uncertain for b in scenario.branches) else {}),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "files": file_digests(folder, COPIES),
         }

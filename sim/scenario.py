@@ -49,13 +49,16 @@ from sim.events import INJECTED, Occurrence
 from sim.history import load_history, parse_uncertainty
 from sim.limits import MAX_NAME, MAX_REPLICATES, MAX_TICKS, check_count, date_problem, path_problem
 from sim.outcomes import MEASURES, OutcomeSpec
+from sim.uncertainty import Distribution
+from sim.uncertainty import parse as parse_uncertain
 from sim.world import World, end_of_day
 from sim.worldfile import load_world
 
 SCENARIO_KEYS = ("name", "description", "extends", "world", "history", "fork", "horizon",
                  "replicates", "seed", "set", "inject", "suppress", "drop_history",
-                 "outcomes", "branches", "sweep", "history_uncertainty")
-BRANCH_KEYS = ("description", "set", "inject", "suppress", "drop_history")
+                 "outcomes", "branches", "sweep", "history_uncertainty",
+                 "uncertain")
+BRANCH_KEYS = ("description", "set", "inject", "suppress", "drop_history", "uncertain")
 INJECT_KEYS = ("date", "event", "actor", "target", "note")
 DROP_KEYS = ("event", "date")
 OUTCOME_KEYS = ("id", "label", "by", "at") + MEASURES
@@ -85,6 +88,8 @@ class Branch:
     fork, horizon: days since the world's ``starts``; the fork is the start of its day,
                  the horizon the end of its day (events on the horizon date count)
     settings:    the ``set:`` paths applied and their values (for reports)
+    uncertain:   the ``uncertain:`` paths and their distributions: each replicate
+                 draws its own values (:mod:`sim.uncertainty`) on top of ``world``
     """
 
     name: str
@@ -98,6 +103,7 @@ class Branch:
     horizon: float = 0.0
     settings: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
     uncertainty: Any = None       # sim.history.Uncertainty when the scenario opts in
+    uncertain: Mapping[str, Distribution] = attrs.field(factory=dict, hash=False)
 
 
 @attrs.frozen
@@ -338,7 +344,8 @@ class _Merged:
             if v is None:
                 dst.pop(k, None)
                 self._purge(p)
-            elif isinstance(v, dict) and isinstance(dst.get(k), dict) and p not in REPLACED_WHOLE:
+            elif (isinstance(v, dict) and isinstance(dst.get(k), dict) and p not in REPLACED_WHOLE
+                  and not (len(p) >= 2 and p[-2] == "uncertain")):   # a distribution: whole
                 self._merge(dst[k], v, doc, p)
             else:
                 dst[k] = copy.deepcopy(v)
@@ -376,6 +383,7 @@ class _Changes:
     inject: list[tuple[tuple, dict]] = attrs.Factory(list)  # (doc path, entry)
     suppress: list[tuple[tuple, str]] = attrs.Factory(list)
     drops: list[tuple[tuple, str, dt.date | None]] = attrs.Factory(list)
+    uncertain: dict[str, Distribution] = attrs.Factory(dict)
 
 
 # --------------------------------------------------------------------------- the builder
@@ -648,6 +656,8 @@ class _Builder:
                         continue
                     ch.settings[str(k)] = v
                     ch.setting_at[str(k)] = at + ("set", k)
+        if node.get("uncertain") is not None:
+            self._uncertain(at, node["uncertain"], ch)
         inj = node.get("inject")
         if inj is not None:
             if not isinstance(inj, list):
@@ -702,6 +712,20 @@ class _Builder:
                         continue
                     ch.drops.append((p, e["event"], date))
         return ch
+
+    def _uncertain(self, at: tuple, spec: Any, ch: _Changes) -> None:
+        """``uncertain:`` of the base or a branch (sim.uncertainty checks each entry)."""
+        def report(sub: tuple, message: str, hint: str | None, key: bool) -> None:
+            self.add(at + ("uncertain",) + sub, message, hint, key=key)
+
+        ch.uncertain = parse_uncertain(spec, self.world, report)
+        where = "this branch" if at else "the scenario"
+        for k in ch.settings:
+            if isinstance(spec, dict) and k in spec:
+                self.add(at + ("uncertain", k), f"'{k}' is both set: and uncertain: in {where}",
+                         "keep one: set: fixes a value, uncertain: draws it per replicate",
+                         key=True)
+                ch.uncertain.pop(k, None)
 
     def _keys(self, path: tuple, entry: dict, allowed: tuple, what: str) -> bool:
         ok = True
@@ -1118,6 +1142,9 @@ class _Builder:
                 base_world: World, fork: dt.date, horizon: dt.date) -> Branch:
         world = base_world.with_parameters(ch.settings)
         settings = {**base.settings, **ch.settings}
+        # a branch's set: fixes what the base draws; its uncertain: replaces the base's
+        uncertain = {k: d for k, d in {**base.uncertain, **ch.uncertain}.items()
+                     if k not in ch.settings or k in ch.uncertain}
         drops = [_drop(k, d) for _, k, d in base.drops + ch.drops]
         fork_day = world.day(fork)
         key = tuple((k, d) for _, k, d in base.drops + ch.drops)
@@ -1135,7 +1162,8 @@ class _Builder:
         suppress = frozenset(k for _, k in base.suppress + ch.suppress)
         return Branch(name=name, description=description, world=world, history=history,
                       history_doc=kept, inject=tuple(inject), suppress=suppress,
-                      fork=fork_day, horizon=world.end_of_day(horizon), settings=settings)
+                      fork=fork_day, horizon=world.end_of_day(horizon), settings=settings,
+                      uncertain=uncertain)
 
 
 def _drop(kind: str, date: dt.date | None) -> dict[str, Any]:

@@ -316,6 +316,8 @@ SOURCE = Section("source", "a citation", (
     Key("outlet", TEXT, "who published it", required=True, type="text"),
     Key("title", TEXT, "its title", required=True, type="text"),
     Key("published", DATE, "its date", required=True, type="date"),
+    Key("identifier", TEXT, "a primary record's stable public identifier (a public law, "
+        "Executive Order or bill number)", type="text"),
     Key("url", TEXT, "where to read it", type="text"),
     Key("note", TEXT, "free text", type="text"),
 ))
@@ -400,6 +402,8 @@ SWEEP = Section("sweep", "one branch per point", (
     Key("base", BOOL, "keep the base branch", default="`true`", type="true/false"),
 ))
 
+UNCERTAIN_KINDS = ("uniform", "triangular", "beta", "lognormal", "choice")
+
 _CHANGES = (
     Key("set", PATH_VALUES, "parameter path -> value", default="none", type="mapping"),
     Key("inject", {"type": "array", "items": _ref("inject")}, "events added",
@@ -407,6 +411,13 @@ _CHANGES = (
     Key("suppress", NAMES, "events that can never occur", default="`[]`", type="event ids"),
     Key("drop_history", {"type": "array", "items": _ref("drop")}, "history entries left out",
         default="`[]`", type="list"),
+    # the distribution names are sim.uncertainty.KINDS (a test checks they agree)
+    Key("uncertain", {"type": "object", "additionalProperties": {"anyOf": [
+        {"type": "null"},             # in a branch: this path is not drawn there
+        {"type": "object", "minProperties": 1, "maxProperties": 1,
+         "propertyNames": {"enum": list(UNCERTAIN_KINDS)}}]}},
+        "parameter path -> a distribution drawn per replicate (null: not drawn)", default="none",
+        type="mapping"),
 )
 
 BRANCH = Section("branch", "a variant run beside the base",

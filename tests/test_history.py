@@ -68,6 +68,18 @@ def test_valid_history_entries_and_sources():
     assert len(h) == 3
 
 
+def test_a_source_may_carry_a_stable_identifier():
+    law = ("  L1: {outlet: US Congress, title: An act, published: 2019-12-20,"
+           " identifier: Public Law 116-92}\n")
+    text = SOURCES.replace("events:\n", law + "events:\n")
+    h = parse(text + "  - {date: 2019-12-20, event: talks, source: L1}\n")
+    assert h.sources["L1"].identifier == "Public Law 116-92"
+    assert h.sources["S000"].identifier is None
+    bad = SOURCES.replace("events:\n", law.replace("Public Law 116-92", "92") + "events:\n")
+    (p,) = problems(bad + "  - {date: 2019-12-20, event: talks, source: L1}\n")
+    assert "identifier" in p.message and "L1" in p.message
+
+
 def test_occurrences_times_are_days_since_starts():
     h = parse(GOOD)
     occ = h.occurrences(WORLD)

@@ -62,6 +62,8 @@ def _top_route(run, branch):
     return c.most_common(1)[0][0] if c else None
 """
 
+PERCENT = "(Probabilities are written as fractions: 0.35, not 35.)"
+
 # question -> code setting _indep: the key's value (numbers) or the leader (choices), computed
 # another way. Choices whose key may be "cannot tell apart" must then list _indep as near.
 INDEPENDENT = {
@@ -79,6 +81,9 @@ INDEPENDENT = {
     "2.6": "_indep = _top_route(crete, CF2)",
     "2.8": "_indep = _csv_diff(patriot, CF3, CTL3, 'still_in_f35')",
     "2.9": "_indep = _csv_diff(wg, CF4, CTL4, 'f35_suspended_by_2020')",
+    "3.7": ("with open(sens / 'sobol.csv', newline='') as f_:\n"
+            "    r_ = [r for r in _csv.DictReader(f_) if r['outcome'] == 'activated']\n"
+            "_indep = max(r_, key=lambda r: float(r['ST']))['parameter']"),
     "3.4": "_indep = 1.96 ** 2 * base_p * (1 - base_p) / 0.02 ** 2",
     "4.1": ("import re\n"
             "_indep = int(re.search(r'world_broken\\.yaml:(\\d+):', str(broken_error)).group(1))"),
@@ -200,6 +205,8 @@ def _drive_check(client, cell, i: int, seen: dict) -> None:
     if "value" in key:
         far = 1.5 * max(key["tol"], key["noise"]) + 0.05 * max(1.0, abs(key["value"]))
         up, down = reply(key["value"] + far), reply(key["value"] - far)
+        # the percentage remark reads the answer alone (above 1), never the key: not compared
+        up = (up[0], up[1].replace(" " + PERCENT, ""))
         assert up[0] == down[0] == "NotYet" and up[1] == down[1], (q, up, down)
         assert NOT_YET in up[1]
         if key["noise"] > 2 * key["tol"] + 1e-9:

@@ -1,16 +1,16 @@
 """The S-400 case content: history, world, baseline, teaching branches and the hindcast.
 
 Checks that the case files load and are internally consistent (every history kind is
-in the world, dates are ordered, sources are all cited and all exist), that each teaching
-branch moves its headline outcome in the direction its file states against its control
-(common random numbers: replicate i of both branches uses the same seed), and that the
+in the world, dates are ordered, sources are all cited and can be found), that common
+random numbers leave outcomes the change cannot reach equal (replicate i of both branches
+uses the same seed), and that the
 2019-04-01 hindcast brackets the real dates of its calibration targets. The hindcast's
 percentile arithmetic is checked on a tiny world whose answer is known in closed form.
+Each teaching branch's stated directions are checked in test_s400_docs.py.
 """
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from pathlib import Path
 
@@ -31,7 +31,8 @@ CASE = Path(__file__).resolve().parent.parent / "scenarios" / "s400"
 WORLD = CASE / "world.yaml"
 HISTORY = CASE / "history.yaml"
 
-# file -> (counterfactual branch, headline outcome, expected sign of counterfactual - control)
+# file -> (counterfactual branch, headline outcome, expected sign of counterfactual - control);
+# the full list of stated directions is scripts/s400_docs.py's EXPECTED
 BRANCHES = {
     "patriot_2017": ("patriot_2017", "contract", -1),
     "no_congress_hold": ("no_congress_hold", "sanctioned_by_2021", +1),
@@ -44,21 +45,8 @@ BRANCHES = {
     "turkey_resells": ("turkey_resells", "still_in_f35", +1),
     "deadline_slips": ("deadline_slips", "f35_suspended_by_2020", -1),
 }
-# secondary stated directions, checked the same way
-SECONDARY = [
-    ("patriot_2017", "still_in_f35", +1),
-    ("patriot_2017", "tension_end", -1),
-    ("no_congress_hold", "tension_mid_2020", +1),
-    ("wg_accepted_apr2019", "activated", -1),
-    ("no_syria_shock", "sanctioned_by_2021", -1),
-    ("russia_wedge", "tur_rus_end", +1),
-    ("turkey_resells", "tension_end", -1),
-    ("turkey_resells", "tur_rus_end", -1),
-]
-N = 400   # replicates per branch (more where the effect is small): with other seeds every
-# paired difference below stayed > 5 standard errors, except the two small effects, which
-# stayed > 2.9 SE at 400 replicates and so get more
-N_FOR = {"trump_second_term": 1500, "sanction_on_delivery": 1000}
+N = 400   # replicates per branch for the checks below (the stated directions of every
+# teaching branch are checked with 1000 replicates and 95% intervals in test_s400_docs.py)
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +107,66 @@ def test_sources_all_cited_and_all_exist(history):
         assert s.outlet and s.title and isinstance(s.published, dt.date)
 
 
+def test_every_source_can_be_found(history):
+    """Each source has an outlet, a publication date and either a title or an identifier; a
+    title in [brackets] is our description, so an entry citing such a source without a stable
+    identifier is not 'high' confidence; no source points outside the repository."""
+    for sid, s in history.sources.items():
+        assert s.outlet and s.published > dt.date(2000, 1, 1), sid
+        assert s.title or s.identifier, sid
+        assert "CASE" not in f"{s.outlet} {s.title} {s.note}", sid
+        assert "Public record" not in s.outlet, sid
+        assert s.url is None, f"{sid}: no address was verified, so none is given"
+    for e in history.entries:
+        s = history.sources[e.source]
+        if s.title.startswith("[") and not s.identifier:
+            assert e.confidence != "high", (e.date, e.event, e.source)
+
+
+def test_issue_15_codings(history):
+    """The entries the review found miscoded now carry their meaning, and the added events
+    are present."""
+    by = {(e.date.isoformat(), e.event): e for e in history.entries}
+    # the promise of no sanctions while the system stays off is not a threat
+    assert ("2019-07-25", "sanctions_assurance") in by
+    assert ("2019-07-25", "sanctions_threatened") not in by
+    # the Shanahan letter is the F-35 deadline, not a sanctions warning
+    assert not any(e.event == "sanctions_threatened" and e.date.month == 6 and e.date.year == 2019
+                   for e in history.entries)
+    # the October 2020 condemnation is a condemnation
+    assert ("2020-10-16", "us_condemnation") in by
+    assert ("2020-10-16", "sanctions_threatened") not in by
+    # a source must not predate the event it reports, unless it is the record that fixed the date
+    for e in history.entries:
+        if history.sources[e.source].published > e.date + dt.timedelta(days=31):
+            raise AssertionError((e.date, e.event, e.source))
+    passed = by[("2019-07-31", "deadline_passed")]
+    assert passed.source == by[("2019-06-07", "deadline_set")].source
+    # the unconfirmed joint mechanism is a claim, not a meeting
+    assert ("2019-11-15", "wg_claimed") in by
+    assert not any(e.event == "wg_meeting" for e in history.entries)
+    for key in [("2018-09-20", "caatsa_precedent"), ("2018-08-01", "other_sanctions"),
+                ("2019-10-14", "other_sanctions"), ("2019-10-23", "other_sanctions_lifted"),
+                ("2019-12-20", "f35_transfer_barred"), ("2020-02-27", "idlib_crisis"),
+                ("2020-02-20", "patriot_requested"), ("2020-01-15", "activation_announced"),
+                ("2020-05-15", "activation_slipped"), ("2020-12-23", "ndaa_vetoed"),
+                ("2021-01-01", "ndaa_mandate"), ("2021-01-19", "sanctions_review")]:
+        assert key in by, key
+    assert history.sources["EO13894"].identifier == "Executive Order 13894"
+
+
+def test_the_repository_stands_alone():
+    root = CASE.parent.parent
+    bad = []
+    for folder in ("scenarios", "docs", "sim", "notebooks"):
+        for f in (root / folder).rglob("*"):
+            if f.is_file() and f.suffix in (".py", ".md", ".yaml", ".ipynb"):
+                text = f.read_text(encoding="utf-8")
+                if "shared/" in text or "CASE.md" in text:
+                    bad.append(str(f.relative_to(root)))
+    assert not bad, bad
+
+
 def test_seed_articles_are_cited_with_their_dates(history):
     seeds = {"S000": (2019, 11, 15), "S001": (2021, 1, 14), "S002": (2019, 4, 29),
              "S003": (2020, 11, 12), "S004": (2019, 6, 10)}
@@ -156,13 +204,25 @@ def test_baseline_state_at_fork_matches_the_record():
     st = Engine(b.world, b.history, b.fork, b.horizon).state_at_fork
     assert st["s400_delivered"] and not st["in_f35"] and st["bill_held"] and st["syria_op"]
     assert not st["sanctioned"] and not st["live_tested"] and not st["working_group"]
-    # tension = minus the Goldstein scores of the US-Turkey events before the fork:
-    # patriot_withdrawn 5.6, patriot_offered -5.2, F-35 pause 5.6, 2 defiance statements
-    # (Apr, Oct; Kalin's is on the fork day) 4.0 each, 5 warnings (Apr, Jun, Jul, Oct, Nov)
-    # 5.8 each, 3 working-group offers -4.0 each, deadline 7.0, F-35 suspension 5.6, bill
-    # introduced 2.0, House vote 5.8, White House meeting -2.8
-    assert st["tension"] == pytest.approx(5.6 - 5.2 + 5.6 + 2 * 4.0 + 5 * 5.8 - 3 * 4.0 + 7.0
-                                          + 5.6 + 2.0 + 5.8 - 2.8)
+    # tension = minus the Goldstein scores of the US-Turkey events before the fork, each
+    # halved every 90 days since it happened (the world's decay): the pastor sanctions and
+    # their lifting, the Patriot offer, the F-35 pause, defiance (Apr, Oct; Kalin's is on the
+    # fork day), warnings (Apr, Risch in Nov), working-group offers, the deadline, the F-35
+    # suspension, conditional assurances (Jul, Oct), the Syria executive order and its
+    # lifting, the bill, the House vote and the White House meeting
+    scores = [("2015-08-16", 5.6), ("2018-08-01", 8.0), ("2018-11-02", -5.0),
+              ("2018-12-18", -5.2), ("2019-04-01", 5.6), ("2019-04-08", 4.0),
+              ("2019-04-15", 5.8), ("2019-04-29", -4.0), ("2019-05-29", -4.0),
+              ("2019-06-07", 7.0), ("2019-06-10", -4.0), ("2019-07-17", 5.6),
+              ("2019-07-25", -3.5), ("2019-10-14", 8.0), ("2019-10-15", 2.0),
+              ("2019-10-15", -3.5), ("2019-10-15", 4.0), ("2019-10-23", -5.0),
+              ("2019-10-29", 5.8), ("2019-11-13", -2.8), ("2019-11-14", 5.8)]
+    # state_at_fork stores the value as of the last event before the fork (Risch, 11-14);
+    # a reader at a later time decays it further
+    last = dt.date(2019, 11, 14)
+    expected = sum(g * 0.5 ** ((last - dt.date.fromisoformat(d)).days / 90) for d, g in scores)
+    assert b.world.variables["tension"].half_life == 90
+    assert st["tension"] == pytest.approx(expected)
 
 
 # --------------------------------------------------------------------------- branches
@@ -181,29 +241,6 @@ def _outcomes(path: Path, n: int) -> dict[str, dict[str, np.ndarray]]:
 
 
 _CACHE: dict[str, dict] = {}
-
-
-def _paired(name: str, outcome: str) -> tuple[float, float]:
-    if name not in _CACHE:
-        _CACHE[name] = _outcomes(CASE / f"{name}.yaml", N_FOR.get(name, N))
-    res = _CACHE[name]
-    cf, ctrl = res[BRANCHES[name][0]][outcome], res[f"{name}_control"][outcome]
-    d = cf - ctrl
-    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
-
-
-@pytest.mark.parametrize("name", list(BRANCHES))
-def test_branch_moves_its_headline_outcome(name):
-    _, outcome, sign = BRANCHES[name]
-    mean, se = _paired(name, outcome)
-    assert sign * mean > 0, f"{name}: {outcome} moved {mean:+.3f}, expected sign {sign:+d}"
-    assert abs(mean) > 3 * se, f"{name}: {outcome} {mean:+.3f} is within 3 SE ({se:.3f})"
-
-
-@pytest.mark.parametrize("name,outcome,sign", SECONDARY)
-def test_branch_secondary_directions(name, outcome, sign):
-    mean, se = _paired(name, outcome)
-    assert sign * mean > 0 and abs(mean) > 3 * se, (name, outcome, mean, se)
 
 
 def test_common_random_numbers_leave_pre_intervention_outcomes_equal():
@@ -278,3 +315,52 @@ def test_hindcast_flags_an_event_the_model_is_too_late_for(tmp_path):
     row = report.row("go")
     assert row.percentile == 0.0 and not row.in_band
     assert "OUTSIDE" in format_report(report)
+
+
+# --------------------------------------------------------------------------- invariants
+
+SCENARIOS = sorted(p.stem for p in CASE.glob("*.yaml")
+                   if p.stem not in ("world", "history", "coding", "score"))
+
+
+def test_the_world_declares_the_rules_of_possibility(world):
+    declared = {(i.never, tuple(i.unless or ())) for i in world.invariants}
+    assert ("caatsa_sanctions", ("contract_signed",)) in declared
+    assert any(i.never == "f35_reinstated" and i.when for i in world.invariants)
+    assert len(world.invariants) >= 15
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_no_impossible_worlds(name):
+    """Every branch of every S-400 scenario runs with zero invariant violations (history,
+    injections and the model together), replicate by replicate."""
+    s = load_scenario(CASE / f"{name}.yaml")
+    for br in s.branches:
+        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
+                     suppress=br.suppress)
+        broken = []
+        for i in range(150):
+            eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")
+            broken += [(i, v) for v in eng.violations]
+        assert not broken, (br.name, broken[:3])
+
+
+def test_an_impossible_world_is_caught(world):
+    """The check is live: sanctions injected on the fork day of patriot_2017 (before any
+    contract and before CAATSA) break both invariants that forbid that, in every replicate,
+    at the injected time."""
+    s = load_scenario(CASE / "patriot_2017.yaml")
+    br = s.branches[0]
+    when = float(world.day(dt.date(2017, 6, 1)))   # the fork: nothing has happened yet
+    from sim.events import INJECTED, Occurrence
+    eng = Engine(br.world, br.history, br.fork, br.horizon,
+                 inject=[*br.inject, Occurrence(when, "caatsa_sanctions", INJECTED)],
+                 suppress=br.suppress)
+    # no contract and no CAATSA yet (the law is injected on 2017-08-02): both break
+    expect = {k for k, i in enumerate(world.invariants) if i.never == "caatsa_sanctions"
+              and tuple(i.unless) in (("contract_signed",), ("caatsa_enacted",))}
+    assert len(expect) == 2
+    for i in range(20):
+        eng.run(replicate_rng(s.seed, i), f"x/{i}")
+        at = {v[0] for v in eng.violations if v[2] == pytest.approx(when)}
+        assert at == expect, eng.violations

@@ -169,3 +169,9 @@ def test_scenario_loader_keys_equal_the_schema():
     assert set(scenario.OUTCOME_KEYS) == set(schema.OUTCOME.names)
     assert set(scenario.SWEEP_KEYS) == set(schema.SWEEP.names)
     assert set(scenario.LHS_KEYS) == set(schema.LHS.names)
+
+
+def test_uncertain_distribution_names_agree_with_the_loader():
+    from sim import uncertainty
+
+    assert set(schema.UNCERTAIN_KINDS) == set(uncertainty.KINDS)

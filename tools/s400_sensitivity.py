@@ -1,0 +1,53 @@
+"""Write the S-400 sensitivity numbers into docs/s400-model.md (between the
+``<!-- sensitivity:begin -->`` and ``<!-- sensitivity:end -->`` markers).
+
+    .venv/bin/python tools/s400_sensitivity.py          # rewrite the block
+    .venv/bin/python tools/s400_sensitivity.py --check  # exit 1 if the block is stale
+
+tests/test_s400_sensitivity.py runs the same analysis and checks the block.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "s400-model.md"
+SCENARIO = ROOT / "scenarios" / "s400" / "assumptions.yaml"
+OUTCOMES = ["sanctioned", "activated", "f35_removal_done"]
+SETTINGS = {"samples": 32, "replicates": 40, "tornado_replicates": 100}
+BEGIN, END = "<!-- sensitivity:begin -->", "<!-- sensitivity:end -->"
+
+
+def block(executor: str = "auto") -> str:
+    from sim import sensitivity
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = sensitivity.analyse(SCENARIO, out=Path(tmp) / "s", outcomes=OUTCOMES,
+                                executor=executor, progress=False, **SETTINGS)
+        return sensitivity.markdown(f)
+
+
+def current() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true")
+    a = ap.parse_args()
+    new = block()
+    if a.check:
+        return 0 if new == current() else 1
+    text = DOC.read_text(encoding="utf-8")
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    DOC.write_text(f"{head}{BEGIN}\n{new}\n{END}{tail}", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
