@@ -227,8 +227,9 @@ MODEL_ANSWERS: dict[str, Callable[[dict], str]] = {
         "No: the rule fires with a fixed probability and Turkey's reviews do not read the "
         "threat, so a threat not believed and one accepted as a price give the same runs. "
         "On 4.6: `turkey_activation` reads `sanctioned` (a multiplier above 1: defiance) and "
-        "tension, never a threat, so in this model a red line can provoke but cannot deter; "
-        "'cannot tell apart' there says nothing about deterrence in the world. Telling "
+        "tension, never a threat, so in this model a red line can provoke (a 'higher' key) "
+        "but cannot deter; whatever 4.6's key, it says nothing about deterrence in the "
+        "world. Telling "
         "these apart needs a Turkish decision that weighs the expected sanctions."),
     "5.3": lambda f: (
         "The deadline candidate is dated by the deadline (July 31, resolved to the past year) "
