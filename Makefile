@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean figures-baseline docs-numbers scores-doc nord-stream-doc
+.PHONY: run test lint bench clean figures-baseline docs-numbers scores-doc nord-stream-doc lab answers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ nord-stream-doc: $(STAMP)   ## regenerate the generated tables of docs/nord-stre
 		--targets laying_resumed,construction_complete,cert_suspended \
 		$(foreach b,$(NS_BRANCHES),scenarios/nord_stream/$(b).yaml)
 	$(BIN)/python -m sim.scoredoc scenarios/nord_stream/score.yaml docs/nord-stream-model.md
+
+lab: $(STAMP)   ## install JupyterLab and the widgets into .venv and open the notebooks
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,teach]"
+	$(BIN)/jupyter lab notebooks/
+
+answers: $(STAMP)   ## the instructor's answer key (run the notebooks): teaching-answers/answers.md
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,teach]"
+	$(BIN)/sim teaching answers --out teaching-answers -n 300
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -236,6 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", "-o", default="report.html")
     q.add_argument("--force", action="store_true",
                    help="replace an existing file that sim report did not write")
+
+    q = cmd("teaching", "Instructor tools: 'answers' runs the teaching notebooks and writes the "
+            "answer key (docs/teaching.md).",
+            "  sim teaching answers --out teaching-answers -n 300\n")
+    q.add_argument("action", choices=["answers"])
+    q.add_argument("--out", "-o", required=True, help="folder for answers.md and answers.json "
+                   "(new, or one this command wrote before)")
+    q.add_argument("--replicates", "-n", type=_positive, default=300,
+                   help="replicates per branch, as the students run them (default: 300)")
+    q.add_argument("--notebooks", default="notebooks", help="the notebooks folder")
+    q.add_argument("--only", nargs="+", metavar="NN", help="only these notebooks (e.g. 01 03)")
     return p
 
 
@@ -642,7 +653,16 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
+def cmd_teaching(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sim.answers import write_answers
+
+    print(write_answers(Path(a.out), a.replicates, Path(a.notebooks), a.only))
+    return 0
+
+
+COMMANDS = {"teaching": cmd_teaching, "run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "show": cmd_show,
             "story": cmd_story, "why": cmd_why, "verify": cmd_verify, "plot": cmd_plot,
             "hindcast": cmd_hindcast, "score": cmd_score, "ingest": cmd_ingest, "report": cmd_report,
             "schema": cmd_schema, "sensitivity": cmd_sensitivity}
