@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/sim plot runs/baseline
 
 test: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks tools
+	$(BIN)/ruff check sim tests benchmarks scripts
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
@@ -32,6 +32,7 @@ figures-baseline: $(STAMP)   ## regenerate the image-regression baselines (after
 
 docs-numbers: $(STAMP)   ## regenerate the numbers in docs/s400-model.md (between generated markers)
 	$(BIN)/python scripts/s400_docs.py
+	$(BIN)/python scripts/s400_sensitivity.py
 
 scores-doc: $(STAMP)   ## regenerate the forecast-score tables in docs/s400-model.md
 	$(BIN)/python -m sim.scoredoc scenarios/s400/score.yaml docs/s400-model.md \

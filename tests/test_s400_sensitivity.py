@@ -1,5 +1,5 @@
 """The S-400 sensitivity numbers in docs/s400-model.md are current: the same analysis
-(tools/s400_sensitivity.py) gives the same block. And the S-400 `uncertain:` ranges stay
+(scripts/s400_sensitivity.py) gives the same block. And the S-400 `uncertain:` ranges stay
 legal and centred on the world's values."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _tool():
     spec = importlib.util.spec_from_file_location("s400_sensitivity",
-                                                  ROOT / "tools" / "s400_sensitivity.py")
+                                                  ROOT / "scripts" / "s400_sensitivity.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -36,4 +36,4 @@ def test_assumption_ranges_contain_the_world_values():
 def test_docs_sensitivity_block_is_current():
     tool = _tool()
     assert tool.block() == tool.current(), (
-        "docs/s400-model.md is stale: run .venv/bin/python tools/s400_sensitivity.py")
+        "docs/s400-model.md is stale: run .venv/bin/python scripts/s400_sensitivity.py")

@@ -1,8 +1,8 @@
 """Write the S-400 sensitivity numbers into docs/s400-model.md (between the
 ``<!-- sensitivity:begin -->`` and ``<!-- sensitivity:end -->`` markers).
 
-    .venv/bin/python tools/s400_sensitivity.py          # rewrite the block
-    .venv/bin/python tools/s400_sensitivity.py --check  # exit 1 if the block is stale
+    .venv/bin/python scripts/s400_sensitivity.py          # rewrite the block
+    .venv/bin/python scripts/s400_sensitivity.py --check  # exit 1 if the block is stale
 
 tests/test_s400_sensitivity.py runs the same analysis and checks the block.
 """
