@@ -94,11 +94,19 @@ def summarise(scenario, metas) -> dict[str, list[dict]]:
 
 
 def summary_lines(summary: dict[str, list[dict]]) -> list[str]:
-    """One line per branch and invariant of a manifest's ``invariants`` (see :func:`summarise`)."""
+    """Lines for a manifest's ``invariants`` (see :func:`summarise`): one per broken
+    invariant of a branch, and one line for a branch whose invariants all held.
+
+    >>> summary_lines({"b": [{"invariant": 1, "text": "never x", "broken": 0, "of": 5}]})
+    ['b: all 1 invariant(s) held in every one of 5 replicates']
+    """
     out = []
     for branch, rows in summary.items():
-        for r in rows:
-            state = (f"broken in {r['broken']} of {r['of']} replicates (first: replicate "
-                     f"{r['first']})" if r["broken"] else f"held in all {r['of']} replicates")
-            out.append(f"{branch}: invariant #{r['invariant']} ({r['text']}) {state}")
+        broken = [r for r in rows if r["broken"]]
+        for r in broken:
+            out.append(f"{branch}: invariant #{r['invariant']} ({r['text']}) broken in "
+                       f"{r['broken']} of {r['of']} replicates (first: replicate {r['first']})")
+        if rows and not broken:
+            out.append(f"{branch}: all {len(rows)} invariant(s) held in every one of "
+                       f"{rows[0]['of']} replicates")
     return out
