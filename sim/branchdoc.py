@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import compare
+from sim import compare, docblock
 from sim.errors import InputError, Problem
 
 BEGIN, END = "<!-- branches:begin -->", "<!-- branches:end -->"
@@ -151,33 +151,19 @@ def hindcast_table(scenario: str | os.PathLike, replicates: int,
     return "\n".join(out)
 
 
-def block(text: str, path: Path) -> tuple[int, int]:
-    """Start and end offsets of the generated block's content."""
-    a, b = text.find(BEGIN), text.find(END)
-    if a < 0 or b < a:
-        raise InputError(Problem(str(path), None, None,
-                                 f"no '{BEGIN}' ... '{END}' block to replace",
-                                 "add the two marker lines where the tables go"))
-    return a + len(BEGIN), b
+def block(text: str, file: str | os.PathLike = "<doc>") -> tuple[int, int]:
+    """The character span strictly between this doc's markers (:func:`sim.docblock.span`)."""
+    return docblock.span(text, BEGIN, END, file)
 
 
 def current(doc: str | os.PathLike) -> str:
     """The block's present content, stripped."""
-    path = Path(doc)
-    text = path.read_text(encoding="utf-8")
-    a, b = block(text, path)
-    return text[a:b].strip()
+    return docblock.read(doc, BEGIN, END)
 
 
 def update_doc(doc: str | os.PathLike, text: str) -> bool:
     """Replace the block's content with ``text``; True if the file changed."""
-    path = Path(doc)
-    old = path.read_text(encoding="utf-8")
-    a, b = block(old, path)
-    new = old[:a] + "\n" + text + "\n" + old[b:]
-    if new != old:
-        path.write_text(new, encoding="utf-8")
-    return new != old
+    return docblock.replace(doc, BEGIN, END, text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

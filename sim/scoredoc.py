@@ -19,7 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.errors import InputError, Problem
+from sim import docblock
+from sim.errors import InputError
 from sim.scoring import (
     BASE_RATE,
     BASELINES,
@@ -169,25 +170,19 @@ def band_checks(hindcast_file: str | os.PathLike,
             + "\n".join(out))
 
 
-def block(doc_text: str, file: str | os.PathLike = "<doc>") -> tuple[int, int]:
-    """The character span strictly between the markers (InputError if missing)."""
-    a = doc_text.find(BEGIN)
-    b = doc_text.find(END)
-    if a < 0 or b < a:
-        raise InputError(Problem(file, None, None, f"no '{BEGIN}' ... '{END}' block",
-                                 "add the two marker lines where the tables belong"))
-    return a + len(BEGIN), b
+def block(text: str, file: str | os.PathLike = "<doc>") -> tuple[int, int]:
+    """The character span strictly between this doc's markers (:func:`sim.docblock.span`)."""
+    return docblock.span(text, BEGIN, END, file)
+
+
+def current(doc: str | os.PathLike) -> str:
+    """The block's present content, stripped."""
+    return docblock.read(doc, BEGIN, END)
 
 
 def update_doc(doc: str | os.PathLike, text: str) -> bool:
     """Replace the block's content with ``text``; True if the file changed."""
-    path = Path(doc)
-    old = path.read_text(encoding="utf-8")
-    a, b = block(old, path)
-    new = old[:a] + "\n" + text + "\n" + old[b:]
-    if new != old:
-        path.write_text(new, encoding="utf-8")
-    return new != old
+    return docblock.replace(doc, BEGIN, END, text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
