@@ -285,11 +285,7 @@ def cmd_run(a: argparse.Namespace) -> int:
               "(values in replicates.csv); these estimates average over them and the intervals "
               "are Monte Carlo intervals of that average. For the spread over the parameters "
               f"and which of them matter: sim sensitivity {r.folder}")
-    m = r.manifest
-    if m.get("invariants"):
-        from sim.invariants import summary_lines
-
-        print("\ninvariants:\n  " + "\n  ".join(summary_lines(m["invariants"])))
+    m = r.manifest   # (broken invariants are shown with the table)
     failed = m.get("counts", {}).get("failed", 0)
     print(f"\nrun folder: {r.folder}  ({m.get('executor')}, {m.get('jobs')} worker(s), "
           f"{m.get('timings', {}).get('total_s')} s)")

@@ -46,11 +46,13 @@ from typing import Any
 import attrs
 import numpy as np
 
+from sim import invariants
 from sim import outcomes as oc
 from sim.errors import InputError, Problem
 from sim.safetext import csv_writer
 
 CANNOT_TELL = "cannot tell apart"
+FLAG = invariants.FLAG     # marks a difference computed from a branch that broke invariants
 
 
 @attrs.frozen
@@ -160,7 +162,9 @@ class Difference:
 
     ``stat``: "probability", "restricted_mean_days", "share", "mean", "first:<event>" or
     "first:none"; ``kind`` is the unit of the difference: "probability", "days" or "mean".
-    ``note`` says why the comparison is unpaired ('' when paired).
+    ``note`` says why the comparison is unpaired ('' when paired); ``caution`` is a
+    warning when replicates of either column broke their world's invariants
+    (:func:`caution_of`; '' when every invariant held).
     """
 
     outcome: str
@@ -173,6 +177,7 @@ class Difference:
     estimate: oc.Estimate
     paired: bool
     note: str = ""
+    caution: str = ""
 
     @property
     def clear(self) -> bool:
@@ -205,11 +210,17 @@ class Difference:
         iv = _iv(e, True)
         if unit:
             iv = iv.replace(" [", unit + " [", 1)
-        return f"{iv} {verdict}" + ("" if self.paired else " (unpaired)")
+        return (f"{iv} {verdict}" + ("" if self.paired else " (unpaired)")
+                + (f" {FLAG}" if self.caution else ""))
 
     def words(self) -> str:
         """One plain sentence, e.g. "sanctioned_by_2021 (CAATSA sanctions by 2021): lower by
-        0.190 [0.130, 0.250] in patriot_2017 than in patriot_2017_control (paired)"."""
+        0.190 [0.130, 0.250] in patriot_2017 than in patriot_2017_control (paired)", and
+        the :attr:`caution` when there is one."""
+        text = self._words()
+        return f"{text} {FLAG} {self.caution}" if self.caution else text
+
+    def _words(self) -> str:
         e = self.estimate
         how = "paired" if self.paired else self.note or "unpaired"
         where = f"in {self.branch} than in {self.control}"
@@ -217,7 +228,7 @@ class Difference:
             same = " (the same in every replicate)" if self.paired and e.lo == e.hi == 0 else ""
             return (f"{self.name}: {CANNOT_TELL} {self.branch} and {self.control}{same}: "
                     f"difference {_iv(e, True)} ({how})")
-        d = _digits(e.mean, e.lo, e.hi)
+        d = _interval_digits(e)
         size = (f"{_f(abs(e.mean), digits=d)} [{_f(min(abs(e.lo), abs(e.hi)), digits=d)}, "
                 f"{_f(max(abs(e.lo), abs(e.hi)), digits=d)}]")
         if self.kind == "days":
@@ -289,6 +300,7 @@ def differences(branch: Column, control: Column, level: float = 0.95) -> list[Di
                                     "file (sim compare FILE), or run both with the same fork "
                                     "and horizon"))
     ids = {s.id for s in control.run.scenario.outcomes}
+    caution = caution_of(branch, control)
     va, vb = branch.run.outcome_values(branch.branch), control.run.outcome_values(control.branch)
     tau = window(branch)
     out = []
@@ -305,8 +317,15 @@ def differences(branch: Column, control: Column, level: float = 0.95) -> list[Di
             else:
                 est = unpaired_difference(a[~np.isnan(a)], b[~np.isnan(b)], level)
             out.append(Difference(spec.id, spec.label, spec.measure, stat, kind, branch.label,
-                                  control.label, est, pair.paired, pair.note))
+                                  control.label, est, pair.paired, pair.note, caution))
     return out
+
+
+def caution_of(branch: Column, control: Column) -> str:
+    """A warning when replicates of either column broke their world's invariants, naming
+    how many and the first; '' when every invariant held (or none is declared)."""
+    return invariants.caution([(c.label, invariants.run_tallies(c.run).get(c.branch))
+                               for c in (branch, control)])
 
 
 def effects(run: Any, level: float = 0.95) -> list[Difference]:
@@ -407,10 +426,14 @@ class Comparison:
         head = "".join(f"<th>{escape(h)}</th>" for h in self.header)
         ctl = "".join(f"<td>{escape(('vs ' + self.controls[c]) if self.controls.get(c) else '(control)')}</td>"
                       for c in self.header[3:])
+        def td(c: str) -> str:   # a cell computed from a branch that broke invariants
+            return f"<td class='flag'>{escape(c)}</td>" if FLAG in c else f"<td>{escape(c)}</td>"
+
         body = "".join(
             "<tr" + (' class="diff"' if r[2].startswith("difference") else "") + ">"
-            + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in self.rows)
-        notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in self.notes)
+            + "".join(td(c) for c in r) + "</tr>" for r in self.rows)
+        notes = "".join(f"<p class='note{' flag' if n.startswith(FLAG) else ''}'>"
+                        f"{escape(n)}</p>" for n in self.notes)
         return (f"<table class='outcomes'><thead><tr>{head}</tr><tr><td></td><td></td>"
                 f"<td>compared with</td>{ctl}</tr></thead><tbody>{body}</tbody></table>{notes}")
 
@@ -419,7 +442,8 @@ class Comparison:
                  "label": d.label, "measure": d.stat, "unit": d.kind,
                  "difference": d.estimate.mean, "lo": d.estimate.lo, "hi": d.estimate.hi,
                  "n": d.estimate.n, "verdict": d.direction,
-                 "paired": "paired" if d.paired else "unpaired", "note": d.note}
+                 "paired": "paired" if d.paired else "unpaired",
+                 "note": "; ".join(x for x in (d.note, d.caution) if x)}
                 for d in self.differences]
 
     def to_csv(self, path: str | os.PathLike) -> Path:
@@ -547,6 +571,9 @@ def compare_runs(runs: Sequence[Any], against: str | None = None,
             rows.append([spec.id, spec.label, what, *cells])
     if missing:
         notes.append("not defined in every run (blank where missing): " + ", ".join(missing))
+    inv_rows, inv_notes = _invariant_rows(cols, labels)
+    rows = inv_rows + rows
+    notes += inv_notes
     all_diffs = [d for i in sorted(diffs) for d in diffs[i]]
     if any(d.paired for d in all_diffs):
         notes.append("paired: branches of one scenario file (or runs with the same world, "
@@ -567,14 +594,52 @@ def compare_runs(runs: Sequence[Any], against: str | None = None,
                        for i, j in refs.items()})
 
 
+def _invariant_rows(cols: Sequence[Column], labels: Sequence[str]) -> tuple[
+        list[list[str]], list[str]]:
+    """The comparison's invariants: nothing when no column's world declares any; one note
+    when all held in every replicate; else a first row giving, per column, the replicates
+    that broke any invariant ("37 of 200 [!]"), and notes naming each broken one."""
+    tallies = [invariants.run_tallies(c.run).get(c.branch) for c in cols]
+    if all(t is None for t in tallies):
+        return [], []
+    if all(t is None or t.held for t in tallies):
+        n = sum(t is not None for t in tallies)
+        return [], ["invariants: all held in every replicate of "
+                    + ("every column." if n == len(cols) else
+                       f"the {n} columns whose worlds declare them.")]
+    cells = ["" if t is None else f"{t.any} of {t.of}" + (f" {FLAG}" if not t.held else "")
+             for t in tallies]
+    row = [invariants.ANY_ROW, "replicates that broke any of the world's invariants",
+           "replicates", *cells]
+    notes = [f"{FLAG} invariants broken: " + "; ".join(
+        f"'{label}': " + ", ".join(
+            f"#{j + 1} ({text}) in {t.broken[j]} of {t.of} (first: replicate {t.first[j]})"
+            for j, text in enumerate(t.texts) if t.broken[j])
+        for label, t in zip(labels, tallies) if t is not None and not t.held)
+        + ". Those replicates did what the world says must never happen, so the model (or "
+        "the invariant) is wrong there: a difference marked [!] involves such a column and "
+        "may come from the model breaking its own rules, not from the change compared."]
+    return [row], notes
+
+
 def _digits(*xs: float) -> int:
     m = max((abs(x) for x in xs if x is not None and math.isfinite(x)), default=0.0)
     return 0 if m >= 100 else 1 if m >= 10 else 3
 
 
-def _iv(e: oc.Estimate, signed: bool = False) -> str:
-    """``mean [lo, hi]`` with the same number of decimals for all three."""
+def _interval_digits(e: oc.Estimate) -> int:
+    """:func:`_digits` of the three numbers, or more when the interval excludes 0 and its
+    end nearest 0 would print as 0 or -0."""
     d = _digits(e.mean, e.lo, e.hi)
+    if oc.excludes_zero(e.lo, e.hi):
+        d = oc.nonzero_decimals(min(abs(e.lo), abs(e.hi)), d)
+    return d
+
+
+def _iv(e: oc.Estimate, signed: bool = False) -> str:
+    """``mean [lo, hi]`` with the same number of decimals for all three (enough that an
+    interval excluding 0 shows no end as 0)."""
+    d = _interval_digits(e)
     return f"{_f(e.mean, signed, d)} [{_f(e.lo, signed, d)}, {_f(e.hi, signed, d)}]"
 
 

@@ -223,11 +223,11 @@ def _name(d: Any) -> str:
     return what
 
 
-def _num(x: float, kind: str) -> str:
+def _num(x: float, kind: str, decimals: int | None = None) -> str:
     if kind == "probability":
-        return f"{abs(x) * 100:.1f}"
+        return f"{abs(x) * 100:.{1 if decimals is None else decimals}f}"
     if kind == "days":
-        return f"{abs(x):.0f}"
+        return f"{abs(x):.{0 if decimals is None else decimals}f}"
     return f"{abs(x):.3g}"
 
 
@@ -248,7 +248,10 @@ def words(d: Any) -> str:
     else:
         change = f"{'higher' if up else 'lower'} by {_num(e.mean, d.kind)} on average"
     unit = " days" if d.kind == "days" else ""
-    interval = f"95% interval {_num(lo, d.kind)} to {_num(hi, d.kind)}{unit}"
+    # enough decimals that the end nearest 0 of this interval (which excludes 0) is not 0
+    dec = oc.nonzero_decimals(lo * (100 if d.kind == "probability" else 1),
+                              1 if d.kind == "probability" else 0)
+    interval = f"95% interval {_num(lo, d.kind, dec)} to {_num(hi, d.kind, dec)}{unit}"
     if not getattr(d, "paired", True):
         interval += ", unpaired"
     return f"{_name(d)}: {change} ({interval})"

@@ -343,11 +343,11 @@ class Estimate:
         return cls(m, m - h, m + h, n, kind)
 
     def __str__(self) -> str:
-        return f"{_fmt(self.mean)} [{_fmt(self.lo)}, {_fmt(self.hi)}] (n={self.n})"
+        return f"{_fmt(self.mean)} {fmt_interval(self.lo, self.hi)} (n={self.n})"
 
     def __repr__(self) -> str:  # what Jupyter shows: rounded, with what it is
         return (f"Estimate({self.kind} {_fmt(self.mean)}, 95% interval "
-                f"[{_fmt(self.lo)}, {_fmt(self.hi)}], n={self.n})")
+                f"{fmt_interval(self.lo, self.hi)}, n={self.n})")
 
 
 def _fmt(x: float) -> str:
@@ -358,6 +358,41 @@ def _fmt(x: float) -> str:
     if abs(x) >= 1000:
         return f"{x:.0f}"
     return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def nonzero_decimals(x: float, decimals: int, most: int = 12) -> int:
+    """``decimals``, or more (up to ``most``) until ``x`` does not print as 0 or -0 with
+    ``f"{x:.{d}f}"`` (0 and non-finite ``x``: ``decimals``).
+
+    >>> nonzero_decimals(-0.00004, 1), nonzero_decimals(0.25, 1), nonzero_decimals(0.0, 3)
+    (5, 1, 3)
+    """
+    d = decimals
+    if x == 0 or not math.isfinite(x):
+        return d
+    while d < most and float(f"{abs(x):.{d}f}") == 0:
+        d += 1
+    return d
+
+
+def excludes_zero(lo: float, hi: float) -> bool:
+    return bool(lo > 0 or hi < 0)
+
+
+def fmt_interval(lo: float, hi: float) -> str:
+    """``[lo, hi]`` with :func:`_fmt`'s digits; an interval that excludes 0 never shows an
+    end as 0 or -0 (that end gets the digits it needs).
+
+    >>> fmt_interval(0.00018, 0.0056), fmt_interval(0.0, 0.0095), fmt_interval(-4.0, -0.0004)
+    ('[0.0002, 0.006]', '[0.000, 0.009]', '[-4.000, -0.0004]')
+    """
+    def end(x: float) -> str:
+        text = _fmt(x)
+        if excludes_zero(lo, hi) and abs(x) < 1 and float(text) == 0:
+            return f"{x:.{nonzero_decimals(x, 3)}f}"
+        return text
+
+    return f"[{end(lo)}, {end(hi)}]"
 
 
 def cumulative_incidence(times: Any, grid: Any, horizon: float,
@@ -475,7 +510,7 @@ class Summary:
         return self.stats[0][1]
 
     def __repr__(self) -> str:
-        stats = "; ".join(f"{k} {_fmt(e.mean)} [{_fmt(e.lo)}, {_fmt(e.hi)}]"
+        stats = "; ".join(f"{k} {_fmt(e.mean)} {fmt_interval(e.lo, e.hi)}"
                           for k, e in self.stats)
         return f"Summary({self.spec.id}: {stats}; n={self.n})"
 
@@ -535,25 +570,30 @@ class OutcomeTable:
     """
 
     def __init__(self, summaries: Mapping[str, Sequence[Summary]],
-                 failed: Mapping[str, tuple[int, int]] | None = None):
+                 failed: Mapping[str, tuple[int, int]] | None = None,
+                 invariants: Mapping[str, Any] | None = None):
         self.summaries: dict[str, tuple[Summary, ...]] = {b: tuple(s)
                                                           for b, s in summaries.items()}
         # branch -> (failed replicates, replicates): shown as a row when any failed
         self.failed = {b: (int(k), int(n)) for b, (k, n) in (failed or {}).items() if k}
+        # branch -> sim.invariants.Tally (branches whose world declares invariants)
+        self.invariants = dict(invariants or {})
 
     @classmethod
     def from_values(cls, specs: Sequence[OutcomeSpec],
                     values: Mapping[str, Mapping[str, Any]],
                     level: float = 0.95,
                     var_types: Mapping[str, str] | None = None,
-                    failed: Mapping[str, tuple[int, int]] | None = None) -> OutcomeTable:
+                    failed: Mapping[str, tuple[int, int]] | None = None,
+                    invariants: Mapping[str, Any] | None = None) -> OutcomeTable:
         """``values``: branch -> outcome id -> per-replicate array (as ``run.outcome_values``);
         ``var_types``: state variable -> declared type ("bool", "int", "float");
-        ``failed``: branch -> (replicates that failed, replicates run)."""
+        ``failed``: branch -> (replicates that failed, replicates run);
+        ``invariants``: branch -> :class:`sim.invariants.Tally`."""
         vt = var_types or {}
         return cls({b: [summarize(s, v[s.id], level, vt.get(s.var) if s.var else None)
                         for s in specs if s.id in v]
-                    for b, v in values.items()}, failed)
+                    for b, v in values.items()}, failed, invariants)
 
     @classmethod
     def from_run(cls, run: Any, level: float = 0.95) -> OutcomeTable:
@@ -585,6 +625,10 @@ class OutcomeTable:
                 e = Estimate.proportion(k, n)
                 out.append({"branch": b, "outcome": FAILED_ROW, "label": "", "measure": "share",
                             "estimate": e.mean, "lo": e.lo, "hi": e.hi, "n": e.n})
+            if b in self.invariants:   # replicates that broke the world's invariants
+                from sim.invariants import table_rows
+
+                out += table_rows(self.invariants[b])
         return out
 
     def to_csv(self, path: str | Path) -> Path:
@@ -603,9 +647,11 @@ class OutcomeTable:
                 return text[:LABEL_WIDTH - 3].rstrip() + "..."
             return text
 
+        from sim.invariants import is_quiet
+
         return [[r["branch"], r["outcome"], label(r["label"]), r["measure"],
-                 _fmt(r["estimate"]), f"[{_fmt(r['lo'])}, {_fmt(r['hi'])}]", str(r["n"])]
-                for r in self.rows()]
+                 _fmt(r["estimate"]), fmt_interval(r["lo"], r["hi"]), str(r["n"])]
+                for r in self.rows() if not is_quiet(r, self.invariants)]
 
     def __str__(self) -> str:
         head = ["branch", "outcome", "label", "measure", "estimate", "95% interval", "n"]
@@ -619,6 +665,8 @@ class OutcomeTable:
 
         notes = [f"{b}: {k} of {n} replicates failed ({k / n:.1%}); the estimates above "
                  "leave them out" for b, (k, n) in self.failed.items()]
+        inv = self._invariant_notes()
+        notes += [""] + inv if inv else []
         return "\n".join([line(head), line(["-" * w for w in widths])]
                           + [line(c) for c in cells] + notes)
 
@@ -630,7 +678,14 @@ class OutcomeTable:
         th = "".join(f"<th>{h}</th>" for h in head)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cs) + "</tr>"
                        for cs in self._cells())
-        return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+        notes = "".join(f"<p class='note'>{html.escape(n)}</p>"
+                        for n in self._invariant_notes(width=10_000))
+        return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>{notes}"
+
+    def _invariant_notes(self, width: int = 80) -> list[str]:
+        from sim.invariants import table_notes
+
+        return table_notes(self.invariants, width)
 
     def to_pandas(self) -> Any:
         try:

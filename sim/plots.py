@@ -55,6 +55,7 @@ from sim.outcomes import (  # noqa: E402
     cumulative_incidence,
     first_of_tree_times,
     halfwidth_curve,
+    nonzero_decimals,
 )
 from sim.world import JOINT, World  # noqa: E402
 
@@ -415,7 +416,10 @@ def forest(rows: Sequence[Sequence[Any]], *, title: str | None = None) -> Figure
             ax.plot([est * scale], [y], marker="o", ms=6, color=c,
                     mfc=c if clear else "white", mew=1.5, ls="none",
                     gid="clear" if clear else "unclear")
-            fmt = (lambda v: f"{v:+.1f}") if k == "probability" else (lambda v: f"{v:+.3g}")
+            # enough decimals that an interval excluding 0 shows no end as 0 or -0
+            d = nonzero_decimals(min(abs(lo), abs(hi)) * scale, 1) if clear else 1
+            fmt = (lambda v, d=d: f"{v:+.{d}f}") if k == "probability" else \
+                (lambda v: f"{v:+.3g}")
             text = f"{fmt(est * scale)} [{fmt(lo * scale)}, {fmt(hi * scale)}]"
             if lo == hi == est == 0:
                 text = "0: the same in every replicate"
@@ -1350,6 +1354,8 @@ def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | N
         if any(unpaired):
             title = (f"'{name(b)}' minus '{name(c)}' (95% intervals, "
                      f"{'unpaired' if all(unpaired) else 'some unpaired'})")
+        if any(getattr(d, "caution", "") for d in diffs):   # a side broke invariants
+            title = "[!] invariants broken: " + title
         out.append((f"forest_{_slug(name(b))}",
                     f"Every outcome: {name(b)} against {name(c)}", forest(rows, title=title)))
     return out

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
-from sim.compare import Column, columns, compare_runs
+from sim.compare import FLAG, Column, caution_of, columns, compare_runs
 from sim.errors import InputError
 
 CSS = """
@@ -56,6 +56,7 @@ th{background:#eef4fa} tr.diff td{background:#fbf6e9;font-style:italic}
 pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.8em;line-height:1.35}
 code{background:#f0f0f0;padding:0 .2em}
 ul.summary{margin-top:.2em} ul.summary li{margin:.15em 0}
+.flag,td.flag,tr.diff td.flag{color:#b00020;font-weight:bold}
 """
 
 
@@ -244,6 +245,7 @@ def _summary(runs: Sequence[Any]) -> list[str]:
              "Listed: the differences whose 95% interval excludes 0, probabilities first, "
              "then times in days, then other means, largest first.</p>"]
     cross = {id(b.run): (b, c) for b, c in effects.cross_pairs(runs)}
+    parts += _invariants_warning(runs)
     for r in runs:
         pairs = effects.pairs(r)
         if not pairs and id(r) not in cross:
@@ -265,6 +267,9 @@ def _summary(runs: Sequence[Any]) -> list[str]:
                     f"({e(r.scenario.name)}): " if pairs else
                     f"<p><b>{e(b.label)}</b> against the first run's <b>{e(c.label)}</b>"
                     f"{'' if effects.is_paired(b, c) else ' (unpaired)'}: ")
+            caution = caution_of(b, c)
+            if caution:
+                head += f"<span class='flag'>{e(FLAG)} {e(caution)}.</span> "
             if not n_clear:
                 parts.append(head + f"no clear difference in any of {n_all} outcome "
                              f"statistics (every interval includes 0).</p>")
@@ -274,6 +279,42 @@ def _summary(runs: Sequence[Any]) -> list[str]:
                             if n_clear > len(lines) else ":")
                          + "</p><ul class='summary'>"
                          + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>")
+    return parts
+
+
+def _invariants_warning(runs: Sequence[Any]) -> list[str]:
+    """At the top of the summary, when replicates of any branch broke its world's
+    invariants: which branches, so no difference below is read without that."""
+    from sim.invariants import column_note, run_tallies
+
+    bad = [(r, b, column_note(t)) for r in runs for b, t in run_tallies(r).items()
+           if not t.held]
+    if not bad:
+        return []
+    e = html.escape
+    return ["<p class='flag'>" + e(f"{FLAG} Invariants broken: ") + "; ".join(
+        f"{e(r.scenario.name)} / {e(b)}: {e(note)}" for r, b, note in bad)
+        + ". Those replicates did what the world says must never happen, so the model (or "
+        "the invariant) is wrong there; every estimate and difference of those branches is "
+        "suspect (see Invariants below).</p>"]
+
+
+def _invariants_section(runs: Sequence[Any]) -> list[str]:
+    """Per run whose world declares invariants: what the outcome table says of them."""
+    from sim.invariants import run_tallies, table_notes
+
+    checked = [(r, run_tallies(r)) for r in runs]
+    checked = [(r, t) for r, t in checked if t]
+    if not checked:
+        return []
+    e = html.escape
+    parts = ["<h2>Invariants</h2><p class='note'>What the world says must never happen, "
+             "checked in every replicate as it ran.</p>"]
+    for r, tallies in checked:
+        lines = table_notes(tallies, width=10_000)
+        cls = " class='flag'" if lines and lines[0].startswith(FLAG) else ""
+        parts.append(f"<p><b>{e(r.scenario.name)}</b></p><ul{cls}>"
+                     + "".join(f"<li>{e(x.strip())}</li>" for x in lines) + "</ul>")
     return parts
 
 
@@ -342,16 +383,7 @@ def render(runs: Sequence[Any], scores: Sequence[Any] = (),
         for caption, data in effect_figs:
             parts.append(f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"
                          f"<figcaption>{e(caption)}</figcaption></figure>")
-    checked = [(r, r.manifest["invariants"]) for r in runs
-               if (getattr(r, "manifest", None) or {}).get("invariants")]
-    if checked:
-        from sim.invariants import summary_lines
-
-        parts.append("<h2>Invariants</h2><p class='note'>What the world says must never "
-                     "happen, checked in every replicate as it ran.</p><ul>")
-        parts += [f"<li>{e(r.scenario.name)} / {e(line)}</li>"
-                  for r, summary in checked for line in summary_lines(summary)]
-        parts.append("</ul>")
+    parts += _invariants_section(runs)
     drawn = [(r.scenario.name, b.name, len(b.uncertain)) for r in runs
              for b in r.scenario.branches if getattr(b, "uncertain", None)]
     if drawn:

@@ -633,6 +633,7 @@ class Run:
         failed: dict[str, list[tuple[int, str]]] = {b: [] for b in self.branch_names()}
         seen = {b: 0 for b in values}
         idset = set(ids)
+        broken: list[tuple[str, int, tuple[int, ...]]] = []
         rows: dict[str, list[int]] = {b: [] for b in values}
         cols: dict[str, dict[str, list]] = {b: {k: [] for k in ids} for b in values}
         drawn: dict[str, dict[str, np.ndarray]] = {
@@ -668,6 +669,8 @@ class Run:
                 if m.get("status") == "failed":
                     failed[b].append((i, str(m.get("error", ""))))
                     continue
+                if m.get("broken"):      # the world's invariants this replicate broke
+                    broken.append((b, i, tuple(m["broken"])))
                 got = m.get("outcomes", {})
                 if self.complete and got.keys() != idset:
                     raise self._damaged(f"stream {info.name}: its stored outcome values do "
@@ -689,6 +692,8 @@ class Run:
         for f in failed.values():
             f.sort()
         self._values, self._failed, self._drawn = values, failed, drawn
+        self._broken = broken
+        self._done = {b: c - len(failed[b]) for b, c in seen.items()}   # ran to the end
 
     def drawn_parameters(self, branch: str) -> dict[str, np.ndarray]:
         """Per-replicate values each ``uncertain:`` path drew (empty when none)."""
@@ -718,6 +723,14 @@ class Run:
             self._digests = self.store.digests()
         return self._digests
 
+    def invariants(self) -> dict:
+        """Per branch whose world declares invariants, the replicates that broke them
+        (:class:`sim.invariants.Tally`), read from the store with the outcome values."""
+        from sim.invariants import tally
+
+        self._scan()
+        return tally(self.scenario, self._done, self._broken)
+
     def outcome_table(self):
         if self._table is None:
             # NaN marks a failed (or missing) replicate: summaries use the others
@@ -727,7 +740,8 @@ class Run:
             n = self.scenario.replicates
             self._table = oc.OutcomeTable.from_values(
                 self.scenario.outcomes, present, var_types=types,
-                failed={b: (len(self._failed[b]), n) for b in self.branch_names()})
+                failed={b: (len(self._failed[b]), n) for b in self.branch_names()},
+                invariants=self.invariants())
         return self._table
 
     @property
