@@ -613,7 +613,7 @@ def test_run_counts_broken_invariants_in_manifest_output_and_report(tmp_path, ca
             got = (row["broken"], row["first"]) if row["broken"] else None
             assert got == expected.get((branch, row["invariant"]))
     assert summary["world2"][2]["broken"] > 0 and summary["world2"][0]["broken"] == 0
-    assert "invariant #3 (never waiver unless sanction) broken in" in out
+    assert "#3 (never waiver unless sanction) broken in" in out
     html = render([r])
     assert "<h2>Invariants</h2>" in html and "never waiver unless sanction" in html
 
