@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim import docblock
 from sim import outcomes as oc
 from sim.engine import Engine
 from sim.hindcast import TARGETS, hindcast
@@ -63,8 +64,8 @@ EXPECTED: dict[str, list[tuple[str, int]]] = {
 # outcomes shown for every branch file besides its expected ones
 ALSO = ("delivered", "sanctioned", "activated")
 
-BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z0-9_-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)",
-                   re.S)
+NAME = re.compile(r"<!-- generated:([a-z0-9_-]+) -->")   # a block's begin marker
+END = "<!-- /generated -->"                                 # every block's end marker
 
 
 # --------------------------------------------------------------------------- running
@@ -278,22 +279,28 @@ def blocks() -> dict[str, str]:
     return out
 
 
+def found(text: str) -> set[str]:
+    """The names of the generated blocks in ``text``."""
+    return set(NAME.findall(text))
+
+
 def render(text: str, new: dict[str, str]) -> str:
-    """``text`` with each generated block's body replaced (unknown names are an error)."""
-    def sub(m: re.Match) -> str:
-        name = m.group("name")
-        if name not in new:
-            raise KeyError(f"docs/s400-model.md has a generated block '{name}' this script "
-                           f"does not make (known: {', '.join(sorted(new))})")
-        return m.group(1) + new[name] + m.group(4)
-    return BLOCK.sub(sub, text)
+    """``text`` with each generated block's body replaced (:func:`sim.docblock.render`;
+    unknown names are an error)."""
+    unknown = found(text) - set(new)
+    if unknown:
+        raise KeyError(f"docs/s400-model.md has generated blocks this script does not make: "
+                       f"{', '.join(sorted(unknown))} (known: {', '.join(sorted(new))})")
+    for name, body in new.items():
+        text = docblock.render(text, f"<!-- generated:{name} -->", END, body.rstrip("\n"), DOC)
+    return text
 
 
 def main(argv: list[str]) -> int:
     text = DOC.read_text(encoding="utf-8")
-    found = {m.group("name") for m in BLOCK.finditer(text)}
+    found_names = found(text)
     new = blocks()
-    missing = sorted(set(new) - found)
+    missing = sorted(set(new) - found_names)
     if missing:
         print(f"docs/s400-model.md lacks the generated blocks: {', '.join(missing)}",
               file=sys.stderr)

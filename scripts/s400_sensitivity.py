@@ -31,8 +31,9 @@ def block(executor: str = "auto") -> str:
 
 
 def current() -> str:
-    text = DOC.read_text(encoding="utf-8")
-    return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip()
+    from sim import docblock
+
+    return docblock.read(DOC, BEGIN, END)
 
 
 def main() -> int:
@@ -42,10 +43,9 @@ def main() -> int:
     new = block()
     if a.check:
         return 0 if new == current() else 1
-    text = DOC.read_text(encoding="utf-8")
-    head, rest = text.split(BEGIN)
-    _, tail = rest.split(END)
-    DOC.write_text(f"{head}{BEGIN}\n{new}\n{END}{tail}", encoding="utf-8")
+    from sim import docblock
+
+    docblock.replace(DOC, BEGIN, END, new)
     return 0
 
 

@@ -1,11 +1,16 @@
 """Generated blocks in Markdown docs: the text between a begin and an end marker.
 
-The doc generators (:mod:`sim.scoredoc`, :mod:`sim.branchdoc`) write their tables
-between marker lines such as ``<!-- scores:begin -->`` and ``<!-- scores:end -->``;
-tests read the block back and compare it with a fresh regeneration.
+The doc generators (:mod:`sim.scoredoc`, :mod:`sim.branchdoc`, scripts/s400_docs.py,
+scripts/s400_sensitivity.py) write their tables between marker lines such as
+``<!-- scores:begin -->`` and ``<!-- scores:end -->``; tests read the block back and
+compare it with a fresh regeneration. Several blocks may share one end marker (e.g.
+``<!-- generated:NAME -->`` ... ``<!-- /generated -->``): a block ends at the first end
+marker after its begin marker.
 
 >>> span("a <!-- x:begin -->old<!-- x:end --> b", "<!-- x:begin -->", "<!-- x:end -->")
 (18, 21)
+>>> render("<!-- a -->1<!-- / --><!-- b -->2<!-- / -->", "<!-- b -->", "<!-- / -->", "3")
+'<!-- a -->1<!-- / --><!-- b -->\\n3\\n<!-- / -->'
 """
 from __future__ import annotations
 
@@ -16,9 +21,11 @@ from sim.errors import InputError, Problem
 
 
 def span(text: str, begin: str, end: str, file: str | os.PathLike = "<doc>") -> tuple[int, int]:
-    """The character span strictly between the markers (InputError if missing)."""
-    a, b = text.find(begin), text.find(end)
-    if a < 0 or b < a:
+    """The character span strictly between the begin marker and the first end marker
+    after it (InputError if either is missing)."""
+    a = text.find(begin)
+    b = text.find(end, a + len(begin)) if a >= 0 else -1
+    if a < 0 or b < 0:
         raise InputError(Problem(str(file), None, None, f"no '{begin}' ... '{end}' block",
                                  "add the two marker lines where the tables belong"))
     return a + len(begin), b
@@ -31,12 +38,18 @@ def read(doc: str | os.PathLike, begin: str, end: str) -> str:
     return text[a:b].strip()
 
 
+def render(text: str, begin: str, end: str, content: str,
+           file: str | os.PathLike = "<doc>") -> str:
+    """``text`` with the block's content replaced by ``content`` (on lines of its own)."""
+    a, b = span(text, begin, end, file)
+    return text[:a] + "\n" + content + "\n" + text[b:]
+
+
 def replace(doc: str | os.PathLike, begin: str, end: str, content: str) -> bool:
     """Replace the block's content with ``content``; True if the file changed."""
     path = Path(doc)
     old = path.read_text(encoding="utf-8")
-    a, b = span(old, begin, end, path)
-    new = old[:a] + "\n" + content + "\n" + old[b:]
+    new = render(old, begin, end, content, path)
     if new != old:
         path.write_text(new, encoding="utf-8")
     return new != old

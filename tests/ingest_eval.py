@@ -13,7 +13,6 @@ produced, recall = correct / expected.
 from __future__ import annotations
 
 import functools
-import re
 import sys
 from pathlib import Path
 
@@ -23,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim import yamlfile  # noqa: E402
+from sim import docblock, yamlfile  # noqa: E402
+from sim.errors import InputError  # noqa: E402
 from sim.ingest import S400_ACTORS, S400_EVENTS, ingest, load_coding  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -119,12 +119,15 @@ def markdown(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(out)
 
 
-_BLOCK = re.compile(r"<!-- scores -->\n(.*?)<!-- /scores -->", re.DOTALL)
+BEGIN, END = "<!-- scores -->", "<!-- /scores -->"   # the generated block (sim.docblock)
 
 
 def doc_block(text: str) -> str | None:
-    m = _BLOCK.search(text)
-    return m.group(1).rstrip("\n") if m else None
+    try:
+        a, b = docblock.span(text, BEGIN, END, DOC)
+    except InputError:
+        return None
+    return text[a:b].strip()
 
 
 def main(argv: list[str]) -> int:
@@ -137,9 +140,7 @@ def main(argv: list[str]) -> int:
         for x in s["extras"]:
             print(f"  {name} extra:  {x}")
     if "--write" in argv:
-        text = DOC.read_text(encoding="utf-8")
-        DOC.write_text(_BLOCK.sub(lambda m: f"<!-- scores -->\n{md}\n<!-- /scores -->", text),
-                       encoding="utf-8")
+        docblock.replace(DOC, BEGIN, END, md)
     return 0
 
 

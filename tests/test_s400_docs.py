@@ -26,7 +26,7 @@ def test_model_doc_numbers_are_current_and_every_branch_direction_holds():
     d = _docs_module()
     text = d.DOC.read_text(encoding="utf-8")
     new = d.blocks()
-    found = {m.group("name") for m in d.BLOCK.finditer(text)}
+    found = d.found(text)
     assert found == set(new), (found ^ set(new))
     # every teaching file is documented and every stated direction holds (95% interval)
     teaching = {p.stem for p in (ROOT / "scenarios" / "s400").glob("*.yaml")
