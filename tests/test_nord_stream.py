@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from casefiles import (
+    bare_parameter_lines,
+    branch_outcomes,
+    broken_invariants,
+    check_sources,
+    missing_header_words,
+)
 
 from sim import branchdoc
 from sim.engine import Engine
 from sim.history import load_history
-from sim.outcomes import Evaluator
 from sim.scenario import load_scenario
 from sim.seeding import replicate_rng
 from sim.worldfile import load_world
@@ -72,12 +77,7 @@ def test_world_has_the_case_actors_and_the_sanctions_ladder(world):
 
 
 def test_every_world_parameter_has_a_basis_comment():
-    bare = []
-    for no, line in enumerate(WORLD.read_text().splitlines(), 1):
-        s = line.strip()
-        if re.match(r"^(probability|delay|every):", s) or re.match(r"^- \{when: .*(multiply|add)", s):
-            if "#" not in s:
-                bare.append(no)
+    bare = bare_parameter_lines(WORLD)
     assert not bare, f"world.yaml lines without a basis comment: {bare}"
 
 
@@ -87,10 +87,7 @@ def test_history_has_twenty_cited_entries_in_order(world, history):
     dates = [e.date for e in entries]
     assert dates == sorted(dates) and dates[0] >= world.starts
     assert all(e.note and e.confidence in ("high", "medium") for e in entries)
-    cited = {e.source for e in entries}
-    assert cited == set(history.sources)
-    for s in history.sources.values():
-        assert s.outlet and s.title and isinstance(s.published, dt.date)
+    check_sources(history)
 
 
 def test_laws_are_cited_by_public_law_and_section(history):
@@ -116,9 +113,8 @@ def test_scenario_files_load_with_a_teaching_header(name):
         assert s.fork_date == dt.date(2020, 6, 1)
         return
     assert [b.name for b in s.branches] == [f"{name}_control", name]
-    head = (CASE / f"{name}.yaml").read_text().split("\nname:")[0]
-    for word in ("Question:", "Change:", "Expected:"):
-        assert word in head, f"{name}.yaml: opening comment lacks '{word}'"
+    missing = missing_header_words(CASE / f"{name}.yaml")
+    assert not missing, f"{name}.yaml: opening comment lacks {missing}"
 
 
 def test_baseline_state_at_fork_matches_the_record():
@@ -152,28 +148,10 @@ def test_construction_completes_exactly_when_the_pipe_is_laid():
 
 # --------------------------------------------------------------------------- branches
 
-def _outcomes(name: str, n: int) -> dict[str, dict[str, np.ndarray]]:
-    s = load_scenario(CASE / f"{name}.yaml")
-    out = {}
-    for br in s.branches:
-        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
-                     suppress=br.suppress)
-        ev = Evaluator(s.outcomes, br.world, br.fork, br.horizon)
-        rows = [ev([*eng.prefix, *eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")])
-                for i in range(n)]
-        out[br.name] = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
-    return out
-
-
-_CACHE: dict[str, dict] = {}
-
-
 @pytest.mark.parametrize("name,outcome,sign",
                          [(f, o, s) for f, pairs in BRANCHES.items() for o, s in pairs])
 def test_branch_moves_its_outcomes_in_the_stated_direction(name, outcome, sign):
-    if name not in _CACHE:
-        _CACHE[name] = _outcomes(name, N_FOR.get(name, N))
-    res = _CACHE[name]
+    res = branch_outcomes(CASE / f"{name}.yaml", N_FOR.get(name, N))
     window = float(load_scenario(CASE / f"{name}.yaml").branches[0].horizon
                    - load_scenario(CASE / f"{name}.yaml").branches[0].fork)
     a, b = res[name][outcome], res[f"{name}_control"][outcome]
@@ -187,9 +165,7 @@ def test_branch_moves_its_outcomes_in_the_stated_direction(name, outcome, sign):
 def test_a_change_after_the_fork_leaves_earlier_outcomes_equal():
     """no_waiver changes nothing before 2021-05-19, so the resumption (which depends on
     nothing the waiver touches) is identical replicate by replicate."""
-    if "no_waiver" not in _CACHE:
-        _CACHE["no_waiver"] = _outcomes("no_waiver", N_FOR["no_waiver"])
-    res = _CACHE["no_waiver"]
+    res = branch_outcomes(CASE / "no_waiver.yaml", N_FOR["no_waiver"])
     assert np.array_equal(res["no_waiver"]["time_to_resumption"],
                           res["no_waiver_control"]["time_to_resumption"])
 
@@ -228,12 +204,8 @@ def test_no_invariant_is_ever_broken(name):
     """The world's invariants hold in every replicate of every branch (history included)."""
     s = load_scenario(CASE / f"{name}.yaml")
     assert len(s.branches[0].world.invariants) >= 5
-    for br in s.branches:
-        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
-                     suppress=br.suppress)
-        for i in range(60):
-            eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")
-            assert not eng.violations, (br.name, i, eng.violations)
+    broken = broken_invariants(CASE / f"{name}.yaml", 60)
+    assert not broken, broken[:3]
 
 
 def test_an_invariant_violation_is_caught(tmp_path):

@@ -11,18 +11,23 @@ Each teaching branch's stated directions are checked in test_s400_docs.py.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from casefiles import (
+    bare_parameter_lines,
+    branch_outcomes,
+    broken_invariants,
+    check_sources,
+    missing_header_words,
+)
 
 from sim import yamlfile
 from sim.engine import Engine
 from sim.errors import InputError
 from sim.hindcast import TARGETS, format_report, hindcast
 from sim.history import load_history
-from sim.outcomes import Evaluator
 from sim.scenario import load_scenario
 from sim.seeding import replicate_rng
 from sim.worldfile import load_world
@@ -78,12 +83,7 @@ def test_world_loads_with_the_fixed_vocabulary(world):
 
 def test_every_world_parameter_has_a_basis_comment():
     """Each probability / delay / every line in world.yaml carries a comment (its basis)."""
-    bare = []
-    for no, line in enumerate(WORLD.read_text().splitlines(), 1):
-        s = line.strip()
-        if re.match(r"^(probability|delay|every):", s) or re.match(r"^- \{when: .*(multiply|add)", s):
-            if "#" not in s:
-                bare.append(no)
+    bare = bare_parameter_lines(WORLD)
     assert not bare, f"world.yaml lines without a basis comment: {bare}"
 
 
@@ -100,11 +100,7 @@ def test_history_loads_ordered_and_in_range(world, history):
 
 
 def test_sources_all_cited_and_all_exist(history):
-    cited = {e.source for e in history.entries}
-    assert cited <= set(history.sources), cited - set(history.sources)
-    assert set(history.sources) <= cited, set(history.sources) - cited
-    for s in history.sources.values():
-        assert s.outlet and s.title and isinstance(s.published, dt.date)
+    check_sources(history)
 
 
 def test_every_source_can_be_found(history):
@@ -192,9 +188,8 @@ def test_scenario_files_load(name):
         assert [b.name for b in s.branches] == [f"{name}_control", BRANCHES[name][0]]
         doc = yamlfile.load(CASE / f"{name}.yaml").data
         assert doc["extends"] == "baseline.yaml"
-        head = (CASE / f"{name}.yaml").read_text().split("\nname:")[0]
-        for word in ("Question:", "Change:", "Expected:"):
-            assert word in head, f"{name}.yaml: opening comment lacks '{word}'"
+        missing = missing_header_words(CASE / f"{name}.yaml")
+        assert not missing, f"{name}.yaml: opening comment lacks {missing}"
 
 
 def test_baseline_state_at_fork_matches_the_record():
@@ -227,36 +222,16 @@ def test_baseline_state_at_fork_matches_the_record():
 
 # --------------------------------------------------------------------------- branches
 
-def _outcomes(path: Path, n: int) -> dict[str, dict[str, np.ndarray]]:
-    s = load_scenario(path)
-    out = {}
-    for br in s.branches:
-        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
-                     suppress=br.suppress)
-        ev = Evaluator(s.outcomes, br.world, br.fork, br.horizon)
-        rows = [ev([*eng.prefix, *eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")])
-                for i in range(n)]
-        out[br.name] = {k: np.array([r[k] for r in rows]) for k in rows[0]}
-    return out
-
-
-_CACHE: dict[str, dict] = {}
-
-
 def test_common_random_numbers_leave_pre_intervention_outcomes_equal():
     """Both branches use the same draws, so an outcome the change cannot reach (tension at
     the end of 2019; the resale is on 2020-06-01) is identical replicate by replicate."""
-    if "turkey_resells" not in _CACHE:
-        _CACHE["turkey_resells"] = _outcomes(CASE / "turkey_resells.yaml", N)
-    res = _CACHE["turkey_resells"]
+    res = branch_outcomes(CASE / "turkey_resells.yaml", N)
     a, b = res["turkey_resells"], res["turkey_resells_control"]
     assert np.array_equal(a["tension_2019_end"], b["tension_2019_end"])
 
 
 def test_crete_model_keeps_sanctions_possible():
-    if "crete_model" not in _CACHE:
-        _CACHE["crete_model"] = _outcomes(CASE / "crete_model.yaml", N)
-    res = _CACHE["crete_model"]["crete_model"]
+    res = branch_outcomes(CASE / "crete_model.yaml", N)["crete_model"]
     assert res["activated"].sum() == 0 and res["stored"].min() == 1
     assert 0.1 < res["sanctioned"].mean() < 0.9
 
@@ -334,15 +309,8 @@ def test_the_world_declares_the_rules_of_possibility(world):
 def test_no_impossible_worlds(name):
     """Every branch of every S-400 scenario runs with zero invariant violations (history,
     injections and the model together), replicate by replicate."""
-    s = load_scenario(CASE / f"{name}.yaml")
-    for br in s.branches:
-        eng = Engine(br.world, br.history, br.fork, br.horizon, inject=br.inject,
-                     suppress=br.suppress)
-        broken = []
-        for i in range(150):
-            eng.run(replicate_rng(s.seed, i), f"{br.name}/{i}")
-            broken += [(i, v) for v in eng.violations]
-        assert not broken, (br.name, broken[:3])
+    broken = broken_invariants(CASE / f"{name}.yaml", 150)
+    assert not broken, broken[:3]
 
 
 def test_an_impossible_world_is_caught(world):
