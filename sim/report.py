@@ -293,7 +293,8 @@ def _invariants_warning(runs: Sequence[Any]) -> list[str]:
         return []
     e = html.escape
     return ["<p class='flag'>" + e(f"{FLAG} Invariants broken: ") + "; ".join(
-        f"{e(r.scenario.name)} / {e(b)}: {e(note)}" for r, b, note in bad)
+        f"{e(b if b == r.scenario.name else f'{r.scenario.name} / {b}')}: {e(note)}"
+        for r, b, note in bad)
         + ". Those replicates did what the world says must never happen, so the model (or "
         "the invariant) is wrong there; every estimate and difference of those branches is "
         "suspect (see Invariants below).</p>"]
