@@ -728,6 +728,13 @@ class Run:
             self._table = oc.OutcomeTable.from_values(
                 self.scenario.outcomes, present, var_types=types,
                 failed={b: (len(self._failed[b]), n) for b in self.branch_names()})
+            drawing = {b.name: self.scenario.replicates_per_draw
+                       for b in self.scenario.branches if b.uncertain}
+            if drawing:   # parameter-uncertainty intervals beside the Monte Carlo ones
+                from sim.paramspread import with_spreads
+
+                self._table = with_spreads(self._table, {b: self.outcome_values(b)
+                                                         for b in drawing}, drawing)
         return self._table
 
     @property
