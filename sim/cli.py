@@ -280,11 +280,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     print(r.outcomes)
     drawn = [b for b in r.scenario.branches if b.uncertain]
     if drawn:
-        print(f"\nparameter uncertainty: {', '.join(b.name for b in drawn)} draw "
-              f"{max(len(b.uncertain) for b in drawn)} uncertain: parameter(s) per replicate "
-              "(values in replicates.csv); these estimates average over them and the intervals "
-              "are Monte Carlo intervals of that average. For the spread over the parameters "
-              f"and which of them matter: sim sensitivity {r.folder}")
+        print(f"\nwhich of the {max(len(b.uncertain) for b in drawn)} uncertain: "
+              f"parameter(s) matter: sim sensitivity {r.folder}")
     m = r.manifest
     if m.get("invariants"):
         from sim.invariants import summary_lines

@@ -78,7 +78,8 @@ class Spread:
     mean over replicates; ``sd``: the estimated between-point standard deviation;
     ``raw_lo``/``raw_hi``: the same quantiles of the uncorrected per-point values;
     ``noise_sd``: the Monte Carlo standard deviation of one point's value;
-    ``points`` and ``per_point`` (median replicates per point)."""
+    ``points`` and ``per_point`` (median replicates per point); ``median``: the 50%
+    point of the corrected values."""
 
     mean: float
     lo: float
@@ -90,6 +91,7 @@ class Spread:
     points: int
     per_point: float
     reason: str = ""
+    median: float = math.nan      # the 50% point of the corrected per-point values
 
     @property
     def available(self) -> bool:
@@ -181,7 +183,8 @@ def spread(means: Any, counts: Any, within: Any = None, noise: float | None = No
     lo, hi = (float(v) for v in np.quantile(shrunk, q))
     raw_lo, raw_hi = (float(v) for v in np.quantile(m, q))
     return Spread(grand, lo, hi, math.sqrt(between), raw_lo, raw_hi,
-                  math.sqrt(max(msw, 0.0) / float(np.median(n))), k, per_point)
+                  math.sqrt(max(msw, 0.0) / float(np.median(n))), k, per_point,
+                  median=float(np.median(shrunk)))
 
 
 def of_replicates(values: Any, per_draw: int, q: Sequence[float] = QUANTILES) -> Spread:
