@@ -676,7 +676,7 @@ def _spread_values(sp: Any) -> tuple[float, float, str]:
     """(param_q05, param_q95, param_note) of a row's parameter spread."""
     if sp is None:
         return (math.nan, math.nan, "no parameters drawn")
-    return (sp.lo, sp.hi, sp.reason)
+    return (sp.lo, sp.hi, sp.note)
 
 
 def _spread_csv(sp: Any) -> list[str]:

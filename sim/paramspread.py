@@ -67,6 +67,9 @@ from sim import outcomes as oc
 QUANTILES = (0.05, 0.95)
 MIN_POINTS = 20          # a 5% point needs at least 20 points to be more than the minimum
 LABEL = "90% over parameters"
+WITHIN_NOISE = "within noise"
+WITHIN_NOISE_NOTE = ("within noise: the draws' estimates vary no more than Monte Carlo noise "
+                     "would make them (F test at 5%); more draws would tell")
 
 
 @attrs.frozen
@@ -92,6 +95,7 @@ class Spread:
     per_point: float
     reason: str = ""
     median: float = math.nan      # the 50% point of the corrected per-point values
+    within_noise: bool = False    # the points vary no more than noise would (F test, 5%)
 
     @property
     def available(self) -> bool:
@@ -103,7 +107,13 @@ class Spread:
             return f"n/a ({self.reason})"
         d = _digits(self.lo, self.hi)
         f = (lambda x: f"{x:+.{d}f}") if signed else (lambda x: f"{x:.{d}f}")
-        return f"[{f(self.lo)}, {f(self.hi)}]"
+        return f"[{f(self.lo)}, {f(self.hi)}]" + (f" ({WITHIN_NOISE})" if self.within_noise
+                                                 else "")
+
+    @property
+    def note(self) -> str:
+        """Why there is no interval, or that it is within noise ('' otherwise)."""
+        return self.reason or (WITHIN_NOISE_NOTE if self.within_noise else "")
 
 
 def _digits(*xs: float) -> int:
@@ -146,14 +156,19 @@ def point_stats(values: Any, per_draw: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def spread(means: Any, counts: Any, within: Any = None, noise: float | None = None,
-           q: Sequence[float] = QUANTILES, min_points: int = MIN_POINTS) -> Spread:
+           q: Sequence[float] = QUANTILES, min_points: int = MIN_POINTS,
+           noise_df: float | None = None) -> Spread:
     """The parameter-uncertainty interval from per-point ``means`` over ``counts``
     replicates each (see the module docs for the method).
 
     ``within``: each point's within-point variance (ddof 1), pooled into the noise
     variance MS_within (independent replicates at every point, as ``sim run``); or
     ``noise``: that variance given directly (points sharing random numbers:
-    :func:`crn_noise`)."""
+    :func:`crn_noise`, on ``noise_df`` degrees of freedom).
+
+    :attr:`Spread.within_noise` is set when MS_between / MS_within is below the 95%
+    point of F(K - 1, df of MS_within): the points do not vary detectably more than
+    their noise, so the interval (whatever its width) cannot be told from none."""
     m = np.asarray(means, dtype=float)
     n = np.asarray(counts, dtype=float)
     use = n >= (1 if noise is not None else 2)
@@ -173,8 +188,10 @@ def spread(means: Any, counts: Any, within: Any = None, noise: float | None = No
     if noise is None:
         w = np.asarray(within, dtype=float)[use]
         msw = float(np.sum((n - 1) * w) / (big_n - k))
+        df2 = big_n - k
     else:
         msw = float(noise)
+        df2 = float(noise_df) if noise_df is not None else (k - 1) * (float(np.median(n)) - 1)
     n0 = (big_n - float(np.sum(n * n)) / big_n) / (k - 1)
     between = max(0.0, (msb - msw) / n0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -182,9 +199,12 @@ def spread(means: Any, counts: Any, within: Any = None, noise: float | None = No
     shrunk = grand_used + c * (m - grand_used)
     lo, hi = (float(v) for v in np.quantile(shrunk, q))
     raw_lo, raw_hi = (float(v) for v in np.quantile(m, q))
+    from scipy.special import fdtri
+
+    quiet = bool(msb > 0 and df2 > 0 and msb <= msw * float(fdtri(k - 1, df2, 0.95)))
     return Spread(grand, lo, hi, math.sqrt(between), raw_lo, raw_hi,
                   math.sqrt(max(msw, 0.0) / float(np.median(n))), k, per_point,
-                  median=float(np.median(shrunk)))
+                  median=float(np.median(shrunk)), within_noise=quiet)
 
 
 def of_replicates(values: Any, per_draw: int, q: Sequence[float] = QUANTILES) -> Spread:
@@ -305,4 +325,5 @@ def note(per_draw: Mapping[str, int]) -> str:
             f"({each}; values in replicates.csv). '95% MC interval': Monte Carlo interval "
             f"of the mean over the draws. '{LABEL}': 5-95% of the outcome's probability "
             "(or mean) given the drawn parameters, per draw, with the Monte Carlo noise of "
-            "each draw's estimate removed (sim.paramspread).")
+            f"each draw's estimate removed (sim.paramspread); '{WITHIN_NOISE}': the draws' "
+            "estimates vary no more than that noise would make them (F test at 5%).")

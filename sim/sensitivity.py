@@ -332,10 +332,11 @@ def _write_tables(folder: Path, scenario: Scenario, paths: list[str], dists: lis
         # share their replicate streams (the noise that differs between points is the
         # residual of the points x replicates table)
         noise = paramspread.crn_noise(y, sds[rows, j] ** 2, replicates, pooled[:, j])
-        sp = paramspread.spread(y, np.full(len(y), replicates), noise=noise)
+        sp = paramspread.spread(y, np.full(len(y), replicates), noise=noise,
+                                noise_df=(len(y) - 1) * (replicates - 1))
         unc.append([k, float(np.mean(y)), se, sp.lo, sp.median, sp.hi,
                     math.sqrt(within), len(y), replicates, sp.sd, sp.raw_lo, sp.raw_hi,
-                    sp.reason])
+                    sp.note])
         base, bse = tmeans[0, j], tsds[0, j] / math.sqrt(tornado_replicates)
         for p in range(d):
             lo, hi = 1 + 2 * p, 2 + 2 * p

@@ -190,3 +190,38 @@ def test_bad_replicates_per_draw(tmp_path, value):
     assert "Traceback" not in r.stderr
     assert f"{f}:3" in r.stderr and "replicates_per_draw must be a whole number" in r.stderr
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- compare
+
+def test_difference_between_branches_over_parameters(tmp_path):
+    """Branch `wide` draws p' = u on [0, 1] where the control draws p = 0.2 + 0.4 u (the
+    same quantile u of each replicate's draw). The per-draw paired difference in P(hit)
+    is F (0.6 u - 0.2), u ~ U(0, 1): 5% and 95% points F (0.03 - 0.2) and
+    F (0.57 - 0.2); mean 0.1 F. Tolerance as in the one-outcome toy test (200 draws)."""
+    from sim.compare import Column, compare_runs, differences
+
+    f = tmp_path / "two.yaml"
+    f.write_text(f"extends: {DATA / 'closed.yaml'}\nname: two\nbranches:\n  wide:\n"
+                 "    uncertain: {rules.hit_after_go.probability: "
+                 "{uniform: {low: 0.0, high: 1.0}}}\n")
+    r = sim.run(f, out=tmp_path / "r", replicates=4000, executor="serial", progress=False)
+    d = {x.outcome: x for x in differences(Column(r, "wide"), Column(r, "two"))}
+    hit = d["hit"]
+    assert hit.paired and hit.spread.available
+    assert hit.spread.lo == pytest.approx(-0.17 * FACTOR, abs=0.07)
+    assert hit.spread.hi == pytest.approx(0.37 * FACTOR, abs=0.07)
+    # its Monte Carlo interval has the draws as units
+    a, b = r.outcome_values("wide")["hit"], r.outcome_values("two")["hit"]
+    by_hand = ps.grouped_mean(a - b, 20, kind="difference")
+    assert (hit.estimate.lo, hit.estimate.hi) == pytest.approx((by_hand.lo, by_hand.hi))
+    se = (by_hand.hi - by_hand.lo) / 2 / sim.outcomes.t_quantile(0.975, 199)
+    assert abs(hit.estimate.mean - 0.1 * FACTOR) < 4 * se
+    # noise draws the same value in both: its per-draw difference is exactly 0
+    assert (d["noise"].spread.lo, d["noise"].spread.hi) == (0.0, 0.0)
+    table = compare_runs([r])
+    text = str(table)
+    assert "difference, 90% over parameters" in text and "probability, 90% over parameters" \
+        in text
+    path = table.to_csv(tmp_path / "d.csv")
+    assert path.read_text().splitlines()[0].endswith("note,param_q05,param_q95,param_note")
