@@ -454,10 +454,12 @@ def cmd_show(a: argparse.Namespace) -> int:
     from sim.state import as_of
 
     r, b, events = _replicate(a)
-    world = r.world(b)
+    world, drawn = r.replicate_world(b, a.replicate)   # its drawn uncertain: values set
     limit = world.end_of_day(a.as_of) if a.as_of else r.branch(b).horizon
     print(f"{r.scenario.name} / branch {b} / replicate {a.replicate}"
           + (f" / as of {a.as_of}" if a.as_of else ""))
+    for path, (v, base) in drawn.items():
+        print(f"  {path} = {v} (drawn; base {base})")
     fork = r.branch(b).fork
     shown_fork = False
     for e in events:
@@ -487,8 +489,9 @@ def cmd_story(a: argparse.Namespace) -> int:
     from sim.story import story
 
     r, b, events = _replicate(a)
-    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b),
-                stream=replicate_stream(b, a.replicate)))
+    world, drawn = r.replicate_world(b, a.replicate)
+    print(story(events, world, sources=r.sources(b), branch=r.branch(b),
+                stream=replicate_stream(b, a.replicate), drawn=drawn))
     return 0
 
 
@@ -499,7 +502,7 @@ def cmd_why(a: argparse.Namespace) -> int:
 
     r, b, events = _replicate(a)
     target: int | str = int(a.event) if a.event.isdigit() else a.event
-    world = r.world(b)
+    world, drawn = r.replicate_world(b, a.replicate)
     if isinstance(target, str) and target not in world.events:
         raise InputError(Problem(None, None, None, f"'{target}' is not an event of world "
                                  f"'{world.name}'", did_you_mean(target, world.events)))
@@ -507,7 +510,7 @@ def cmd_why(a: argparse.Namespace) -> int:
     if isinstance(target, str) and not any(e.kind == target for e in events):
         elsewhere = _elsewhere(r, b, target, world)
     print(why(events, world, target, sources=r.sources(b), elsewhere=elsewhere,
-              stream=replicate_stream(b, a.replicate)))
+              stream=replicate_stream(b, a.replicate), drawn=drawn))
     return 0
 
 

@@ -569,6 +569,29 @@ class Run:
     def world(self, branch: str | None = None):
         return self.branch(branch or self.branch_names()[0]).world
 
+    def replicate_world(self, branch: str, i: int) -> tuple[Any, dict[str, tuple[Any, Any]]]:
+        """The world replicate ``i`` of ``branch`` ran with, and its drawn ``uncertain:``
+        values as ``{path: (drawn value, the branch's base value)}`` (empty, and the
+        branch's world, when it draws none). The values are those stored with the
+        replicate in the store, so stories and explanations quote what it ran with."""
+        br = self.branch(branch)
+        if not getattr(br, "uncertain", None):
+            return br.world, {}
+        if not 0 <= i < self.scenario.replicates:
+            return br.world, {}                   # replicate_events says what is wrong
+        try:
+            meta = self.store.stream_info(replicate_stream(branch, i)).meta
+        except KeyError:
+            raise self._damaged(f"replicate stream {replicate_stream(branch, i)} is missing "
+                                "from the store") from None
+        values = dict(meta.get("parameters") or {})
+        if not values:                            # a failed replicate records none
+            return br.world, {}
+        from sim.uncertainty import check_draw
+
+        base = br.world.parameters()
+        return check_draw(br.world, values), {p: (v, base.get(p)) for p, v in values.items()}
+
     def replicate_events(self, branch: str, i: int) -> list[Event]:
         self.branch(branch)
         if not 0 <= i < self.scenario.replicates:

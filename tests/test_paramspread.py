@@ -225,3 +225,55 @@ def test_difference_between_branches_over_parameters(tmp_path):
         in text
     path = table.to_csv(tmp_path / "d.csv")
     assert path.read_text().splitlines()[0].endswith("note,param_q05,param_q95,param_note")
+
+
+# --------------------------------------------------------------------------- story / why / show
+
+def _review_run(tmp_path: Path):
+    """The toy world with a monthly review that decides `hit` (armed holds from history),
+    its probability and its modifier drawn per parameter draw."""
+    import shutil
+
+    shutil.copy(DATA / "history.yaml", tmp_path / "history.yaml")
+    world = (DATA / "world.yaml").read_text() + (
+        "reviews:\n  - id: decide\n    actor: A\n    every: 30\n    decides: hit\n"
+        "    when: {armed: true}\n    probability: 0.5\n"
+        "    modifiers:\n      - {when: {armed: true}, multiply: 0.5}\n")
+    (tmp_path / "world.yaml").write_text(world)
+    (tmp_path / "rv.yaml").write_text(
+        "name: rv\nworld: world.yaml\nhistory: history.yaml\nfork: 2020-02-01\n"
+        "horizon: 2021-01-26\nreplicates: 40\nseed: 5\nreplicates_per_draw: 20\n"
+        "uncertain:\n  reviews.decide.probability: {uniform: {low: 0.1, high: 0.3}}\n"
+        "  reviews.decide.modifiers.0.multiply: {uniform: {low: 1.5, high: 2.5}}\n"
+        "outcomes: [{id: hit, occurs: hit}]\n")
+    return sim.run(tmp_path / "rv.yaml", out=tmp_path / "run", executor="serial",
+                   progress=False)
+
+
+def test_story_why_show_quote_the_drawn_values(tmp_path):
+    """By hand: the hazard at the review's tick is the drawn base probability times the
+    drawn multiplier (the modifier holds since the history's `arm`)."""
+    r = _review_run(tmp_path)
+    drawn = r.drawn_parameters("rv")
+    i = 27                                           # second draw: replicates 20..39
+    p, m = drawn["reviews.decide.probability"][i], drawn["reviews.decide.modifiers.0.multiply"][i]
+    assert 0.1 <= p <= 0.3 and 1.5 <= m <= 2.5 and p != drawn["reviews.decide.probability"][0]
+    world, values = r.replicate_world("rv", i)
+    assert values["reviews.decide.probability"] == (p, 0.5)
+    assert world.parameters()["reviews.decide.probability"] == p
+    hit = [e for e in r.replicate_events("rv", i) if e.kind == "hit"]
+    assert hit and hit[0].rule == "decide"
+    out = subprocess.run([sys.executable, "-m", "sim", "why", str(r.folder), "hit", "-b", "rv",
+                          "-r", str(i)], capture_output=True, text=True, timeout=120).stdout
+    assert f"base probability {p:.3g} (drawn; base 0.5)" in out
+    assert f"x{m:g} (drawn; base 0.5) (raises)" in out
+    assert f"= hazard {p * m:.3g} at this tick" in out
+    assert "not the one this replicate ran with" not in out
+    story = subprocess.run([sys.executable, "-m", "sim", "story", str(r.folder), "-b", "rv",
+                            "-r", str(i)], capture_output=True, text=True, timeout=120).stdout
+    assert f"hazard {p * m:.3g} (base {p:.3g} (drawn; base 0.5)" in story
+    assert "parameters drawn for this replicate" in story
+    assert "not the world this replicate ran with" not in story
+    show = subprocess.run([sys.executable, "-m", "sim", "show", str(r.folder), "-b", "rv",
+                           "-r", str(i)], capture_output=True, text=True, timeout=120).stdout
+    assert f"reviews.decide.probability = {p} (drawn; base 0.5)" in show
