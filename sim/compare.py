@@ -353,6 +353,21 @@ def _drawn_difference(a: np.ndarray, b: np.ndarray, paired: bool, draws: list[in
     return est, ps.not_available("unpaired: no per-draw difference")
 
 
+def _grouped_se(x: np.ndarray, block: int) -> tuple[np.ndarray, int]:
+    """Per column of ``x`` (replicates x grid), the standard error of the column mean
+    with blocks of ``block`` replicates as the independent units (the cluster ratio
+    estimator of :func:`sim.paramspread.grouped_mean`), and the number of blocks."""
+    n = x.shape[0]
+    starts = np.arange(0, n, block)
+    sums = np.add.reduceat(x, starts, axis=0)
+    sizes = np.diff(np.append(starts, n)).astype(float)[:, None]
+    k = starts.size
+    if k < 2:
+        return np.full(x.shape[1], np.nan), k
+    mean = x.mean(axis=0)
+    return np.sqrt(k / (k - 1) * np.sum((sums - mean * sizes) ** 2, axis=0)) / n, k
+
+
 def _points(x: np.ndarray, m: int) -> int:
     """Parameter points (groups of ``m`` replicates) with at least one value."""
     from sim import paramspread as ps
@@ -390,7 +405,15 @@ def cumulative_difference(branch: Column, control: Column, kind: str, grid: Any,
     horizon = branch.run.branch(branch.branch).horizon
     ia = (ta[:, None] <= g[None, :]).astype(float)
     ib = (tb[:, None] <= g[None, :]).astype(float)
-    if pair.paired:
+    draws = [_per_draw(branch), _per_draw(control)]
+    if pair.paired and any(m and m > 1 for m in draws):
+        # grouped parameter draws: the groups, not the replicates, are independent
+        d = ia - ib
+        mean = d.mean(axis=0)
+        block = math.lcm(*(m for m in draws if m))
+        se, k = _grouped_se(d, block)
+        h = oc.t_quantile(0.5 + level / 2, k - 1) * se if k > 1 else np.full(g.shape, np.nan)
+    elif pair.paired:
         d = ia - ib
         n = d.shape[0]
         mean = d.mean(axis=0)
@@ -404,9 +427,13 @@ def cumulative_difference(branch: Column, control: Column, kind: str, grid: Any,
 
         mean = ia.mean(axis=0) - ib.mean(axis=0)
         z = NormalDist().inv_cdf(0.5 + level / 2)
-        va = ia.var(axis=0, ddof=1) / ia.shape[0] if ia.shape[0] > 1 else np.nan
-        vb = ib.var(axis=0, ddof=1) / ib.shape[0] if ib.shape[0] > 1 else np.nan
-        h = z * np.sqrt(va + vb)
+        if any(m and m > 1 for m in draws):
+            h = z * np.sqrt(sum(_grouped_se(x, m or 1)[0] ** 2
+                                for x, m in ((ia, draws[0]), (ib, draws[1]))))
+        else:
+            va = ia.var(axis=0, ddof=1) / ia.shape[0] if ia.shape[0] > 1 else np.nan
+            vb = ib.var(axis=0, ddof=1) / ib.shape[0] if ib.shape[0] > 1 else np.nan
+            h = z * np.sqrt(va + vb)
     lo, hi = mean - h, mean + h
     beyond = g > horizon
     for a in (mean, lo, hi):

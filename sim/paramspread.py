@@ -327,3 +327,24 @@ def note(per_draw: Mapping[str, int]) -> str:
             "(or mean) given the drawn parameters, per draw, with the Monte Carlo noise of "
             f"each draw's estimate removed (sim.paramspread); '{WITHIN_NOISE}': the draws' "
             "estimates vary no more than that noise would make them (F test at 5%).")
+
+
+def cumulative(times: Any, grid: Any, horizon: float, per_draw: int, level: float = 0.95
+               ) -> tuple[np.ndarray, ...]:
+    """P(first time <= t) for each ``t`` of ``grid`` in a run with grouped draws:
+    ``(p, lo, hi, param_lo, param_hi)``: the share, its Monte Carlo interval with the
+    draws as units (:func:`grouped_mean`) and its parameter-uncertainty interval
+    (:func:`of_replicates`; nan where n/a). ``times``: per replicate, inf = never, NaN =
+    failed. Beyond the horizon every value is nan (censored)."""
+    t = np.asarray(times, dtype=float)
+    g = np.asarray(grid, dtype=float)
+    out = np.full((5, g.size), np.nan)
+    failed = np.isnan(t)
+    for j, x in enumerate(g):
+        if x > horizon:
+            continue
+        ind = np.where(failed, np.nan, (t <= x) * 1.0)
+        e = grouped_mean(ind, per_draw, level, "probability")
+        sp = of_replicates(ind, per_draw)
+        out[:, j] = (e.mean, e.lo, e.hi, sp.lo, sp.hi)
+    return tuple(out)

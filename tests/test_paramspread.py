@@ -277,3 +277,45 @@ def test_story_why_show_quote_the_drawn_values(tmp_path):
     show = subprocess.run([sys.executable, "-m", "sim", "show", str(r.folder), "-b", "rv",
                            "-r", str(i)], capture_output=True, text=True, timeout=120).stdout
     assert f"reviews.decide.probability = {p} (drawn; base 0.5)" in show
+
+
+# --------------------------------------------------------------------------- figures
+
+def test_figures_draw_and_name_both_bands(tmp_path):
+    from sim import plots
+    from sim.compare import Column, cumulative_difference
+
+    r = sim.run(DATA / "scenario.yaml", out=tmp_path / "r", replicates=400, executor="serial",
+                progress=False)
+    fig = plots.forest([("a", 0.1, 0.05, 0.15, "probability", (-0.2, 0.4)),
+                        ("b", 0.0, -0.1, 0.1, "probability")])
+    ax = fig.axes[0]
+    assert [ln.get_gid() for ln in ax.lines].count("param") == 1
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == ["95% Monte Carlo interval", "90% over parameters (uncertain:)"]
+    plain = plots.forest([("b", 0.0, -0.1, 0.1, "probability")])
+    assert not plain.legends and "param" not in [ln.get_gid() for ln in plain.axes[0].lines]
+    # the cumulative figure of a drawing branch: dotted parameter band, both in the legend
+    world = r.world()
+    grid = np.linspace(r.branch("toy").fork, r.branch("toy").horizon, 50)
+    t = r.first_times("toy", "hit")
+    curve = ps.cumulative(t, grid, r.branch("toy").horizon, 20)
+    # the last point is the outcome table's probability and its two intervals
+    s = r.outcome_table().summary("toy", "hit")
+    assert curve[0][-1] == pytest.approx(s["probability"].mean)
+    assert (curve[1][-1], curve[2][-1]) == pytest.approx((s["probability"].lo,
+                                                           s["probability"].hi))
+    assert (curve[3][-1], curve[4][-1]) == pytest.approx((s.spreads["probability"].lo,
+                                                           s.spreads["probability"].hi))
+    fig = plots.cumulative({"toy": (grid, *curve)}, world, r.branch("toy").fork)
+    gids = [ln.get_gid() for ln in fig.axes[0].lines]
+    assert "param_lo" in gids and "param_hi" in gids
+    assert "90% over parameters" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    # the effect over time uses the draws as units: at the horizon it is the difference's
+    # grouped Monte Carlo interval
+    m, lo, hi = cumulative_difference(Column(r, "wider_hit"), Column(r, "toy"), "hit",
+                                      grid[-1:])
+    a = np.isfinite(r.first_times("wider_hit", "hit")) * 1.0
+    b = np.isfinite(r.first_times("toy", "hit")) * 1.0
+    by_hand = ps.grouped_mean(a - b, 20, kind="difference")
+    assert (m[0], lo[0], hi[0]) == pytest.approx((by_hand.mean, by_hand.lo, by_hand.hi))
