@@ -213,7 +213,16 @@ class Difference:
 
     def words(self) -> str:
         """One plain sentence, e.g. "sanctioned_by_2021 (CAATSA sanctions by 2021): lower by
-        0.190 [0.130, 0.250] in patriot_2017 than in patriot_2017_control (paired)"."""
+        0.190 [0.130, 0.250] in patriot_2017 than in patriot_2017_control (paired)"; with
+        drawn parameters, the spread of the per-draw difference is added."""
+        text = self._words()
+        sp = self.spread
+        if sp is not None and sp.available:
+            text += (f"; over the drawn parameters 90% of draws give {sp.cell(True)}"
+                     + (" days" if self.kind == "days" else ""))
+        return text
+
+    def _words(self) -> str:
         e = self.estimate
         how = "paired" if self.paired else self.note or "unpaired"
         where = f"in {self.branch} than in {self.control}"

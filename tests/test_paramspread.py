@@ -319,3 +319,14 @@ def test_figures_draw_and_name_both_bands(tmp_path):
     b = np.isfinite(r.first_times("toy", "hit")) * 1.0
     by_hand = ps.grouped_mean(a - b, 20, kind="difference")
     assert (m[0], lo[0], hi[0]) == pytest.approx((by_hand.mean, by_hand.lo, by_hand.hi))
+
+
+def test_report_shows_both_intervals(tmp_path):
+    from sim.report import write_report
+
+    r = sim.run(DATA / "scenario.yaml", out=tmp_path / "r", replicates=400, executor="serial",
+                progress=False)
+    text = write_report([r], tmp_path / "report.html").read_text()
+    assert "probability, 90% over parameters" in text
+    assert "difference, 90% over parameters" in text
+    assert "20 replicates per draw" in text and "Monte Carlo intervals of that average" in text
