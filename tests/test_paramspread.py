@@ -330,3 +330,21 @@ def test_report_shows_both_intervals(tmp_path):
     assert "probability, 90% over parameters" in text
     assert "difference, 90% over parameters" in text
     assert "20 replicates per draw" in text and "Monte Carlo intervals of that average" in text
+
+
+def test_grouped_median_interval_is_wider_when_draws_matter():
+    """Times whose scale is drawn per point: the order-statistic interval (independent
+    replicates) is too narrow; the bootstrap over points is wider and still contains
+    the sample median. With one replicate per draw the two roughly agree."""
+    rng = np.random.default_rng(12)
+    k, m = 100, 20
+    scale = np.repeat(rng.uniform(50, 250, k), m)
+    t = rng.exponential(scale)
+    iid = sim.outcomes.median_interval(t)
+    grouped = ps.grouped_median(t, m)
+    assert grouped.mean == pytest.approx(np.median(t))
+    assert grouped.lo <= grouped.mean <= grouped.hi
+    assert grouped.hi - grouped.lo > 1.5 * (iid.hi - iid.lo)
+    ones = ps.grouped_median(rng.exponential(100, 2000), 1)
+    ref = sim.outcomes.median_interval(rng.exponential(100, 2000))
+    assert 0.6 < (ones.hi - ones.lo) / (ref.hi - ref.lo) < 1.6
