@@ -348,3 +348,18 @@ def test_grouped_median_interval_is_wider_when_draws_matter():
     ones = ps.grouped_median(rng.exponential(100, 2000), 1)
     ref = sim.outcomes.median_interval(rng.exponential(100, 2000))
     assert 0.6 < (ones.hi - ones.lo) / (ref.hi - ref.lo) < 1.6
+
+
+def test_grouped_draws_do_not_depend_on_the_executor(tmp_path):
+    """Chunks of 50 replicates cut groups of 20 in two: the draws are those of the
+    replicate's group whatever chunk or worker runs it."""
+    a = sim.run(DATA / "scenario.yaml", out=tmp_path / "a", replicates=200, executor="serial",
+                progress=False)
+    b = sim.run(DATA / "scenario.yaml", out=tmp_path / "b", replicates=200,
+                executor="processes", jobs=2, progress=False)
+    assert a.manifest["run_digest"] == b.manifest["run_digest"]
+    assert a.manifest["meta_digest"] == b.manifest["meta_digest"]
+    for br in a.branch_names():
+        for p, v in a.drawn_parameters(br).items():
+            np.testing.assert_array_equal(v, b.drawn_parameters(br)[p])
+            assert all(np.all(v[k:k + 20] == v[k]) for k in range(0, 200, 20))
