@@ -363,3 +363,41 @@ def test_grouped_draws_do_not_depend_on_the_executor(tmp_path):
         for p, v in a.drawn_parameters(br).items():
             np.testing.assert_array_equal(v, b.drawn_parameters(br)[p])
             assert all(np.all(v[k:k + 20] == v[k]) for k in range(0, 200, 20))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=20, max_size=80), st.integers(2, 30),
+       st.integers(0, 2**16))
+def test_corrected_ends_lie_between_the_mean_and_the_raw_ends(ps_, m, seed):
+    """With M replicates at every point the correction is one shrink factor c in [0, 1]
+    towards the mean, so each corrected end lies between the mean and the raw end."""
+    p = np.array(ps_)
+    sp = ps.of_replicates(_binary(p, m, seed), m)
+    assert sp.available
+    assert 0.0 <= sp.sd
+    lo_a, lo_b = sorted((sp.mean, sp.raw_lo))
+    hi_a, hi_b = sorted((sp.mean, sp.raw_hi))
+    assert lo_a - 1e-12 <= sp.lo <= lo_b + 1e-12
+    assert hi_a - 1e-12 <= sp.hi <= hi_b + 1e-12
+
+
+def test_sensitivity_uses_the_same_correction(tmp_path):
+    """uncertainty.csv: the raw ends are the quantiles of the A and B point means in
+    points.csv; the corrected ends lie between them and the mean; the noise removed is
+    what crn_noise finds (its sd at most the per-point Monte Carlo sd)."""
+    import csv
+
+    from sim import sensitivity
+
+    out = sensitivity.analyse(DATA / "scenario.yaml", out=tmp_path / "s", outcomes=["hit"],
+                              samples=16, replicates=20, tornado_replicates=10,
+                              executor="serial", progress=False)
+    u = sensitivity.read_table(out, "uncertainty.csv")[0]
+    rows = list(csv.DictReader((out / "points.csv").open()))
+    y = np.array([float(r["hit:mean"]) for r in rows if r["kind"] in ("A", "B")])
+    assert u["points"] == y.size == 32
+    assert u["raw_q05"] == pytest.approx(np.quantile(y, 0.05))
+    assert u["raw_q95"] == pytest.approx(np.quantile(y, 0.95))
+    assert u["raw_q05"] - 1e-9 <= u["param_q05"] <= u["mean"] <= u["param_q95"] \
+        <= u["raw_q95"] + 1e-9
+    assert u["param_sd"] <= np.std(y, ddof=1) + 1e-12
