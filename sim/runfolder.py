@@ -509,7 +509,8 @@ class Run:
             changed = check_files(self.folder, self.manifest, COPIES)
             if changed:
                 raise DamagedRunError(self.folder, changed[0])
-        self.scenario = scenario or load_scenario(self.folder / SCENARIO)
+        self.scenario = scenario or per_draw_of(load_scenario(self.folder / SCENARIO),
+                                                self.manifest)
         self.store = store or open_store(self.folder / STORE, readonly=True,
                                          settled=self.complete)
         if self._check:
@@ -798,6 +799,18 @@ class Run:
                 f"<b>{esc(self.scenario.name)}</b>, {len(self.branch_names())} branch(es) x "
                 f"{self.scenario.replicates} replicates, status {esc(self.status)}</p>")
         return head + self.outcome_table()._repr_html_()
+
+
+def per_draw_of(scenario: Scenario, manifest: dict) -> Scenario:
+    """``scenario`` as the run in ``manifest`` drew its parameters: a run folder written
+    before parameter draws were grouped (its manifest names ``uncertain`` branches but
+    no ``replicates_per_draw``) gave every replicate its own draw."""
+    if manifest.get("uncertain") and "replicates_per_draw" not in manifest \
+            and scenario.replicates_per_draw != 1:
+        import attrs
+
+        return attrs.evolve(scenario, replicates_per_draw=1)
+    return scenario
 
 
 def status_text(manifest: dict) -> str:

@@ -75,6 +75,7 @@ from sim.runfolder import (  # noqa: F401  (re-exported: sim.runner's public nam
     file_digests,
     is_run_folder,
     open_run,
+    per_draw_of,
     prefix_stream,
     read_manifest,
     remove_workers_lock,
@@ -590,7 +591,7 @@ def resume(folder: str | os.PathLike, *, executor: str = "auto", jobs: int | Non
                            "one it started with:\n  " + "\n  ".join(changed)
                            + "\n(start a new run with the changed model instead)")
         check_no_stale_workers(folder)
-        scenario = load_scenario(folder / SCENARIO)
+        scenario = per_draw_of(load_scenario(folder / SCENARIO), manifest)
         store = open_store(folder / STORE)
         with run_failures(folder):
             return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,

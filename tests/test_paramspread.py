@@ -401,3 +401,15 @@ def test_sensitivity_uses_the_same_correction(tmp_path):
     assert u["raw_q05"] - 1e-9 <= u["param_q05"] <= u["mean"] <= u["param_q95"] \
         <= u["raw_q95"] + 1e-9
     assert u["param_sd"] <= np.std(y, ddof=1) + 1e-12
+
+
+def test_run_folders_from_before_grouping_keep_one_draw_per_replicate():
+    from sim.runfolder import per_draw_of
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(DATA / "scenario.yaml")
+    assert sc.replicates_per_draw == 20
+    old = {"uncertain": {"toy": {}}}                       # no replicates_per_draw
+    assert per_draw_of(sc, old).replicates_per_draw == 1
+    assert per_draw_of(sc, {**old, "replicates_per_draw": 20}) is sc
+    assert per_draw_of(sc, {}) is sc                       # nothing drawn: nothing to say
