@@ -280,11 +280,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     print(r.outcomes)
     drawn = [b for b in r.scenario.branches if b.uncertain]
     if drawn:
-        print(f"\nparameter uncertainty: {', '.join(b.name for b in drawn)} draw "
-              f"{max(len(b.uncertain) for b in drawn)} uncertain: parameter(s) per replicate "
-              "(values in replicates.csv); these estimates average over them and the intervals "
-              "are Monte Carlo intervals of that average. For the spread over the parameters "
-              f"and which of them matter: sim sensitivity {r.folder}")
+        print(f"\nwhich of the {max(len(b.uncertain) for b in drawn)} uncertain: "
+              f"parameter(s) matter: sim sensitivity {r.folder}")
     m = r.manifest   # (broken invariants are shown with the table)
     failed = m.get("counts", {}).get("failed", 0)
     print(f"\nrun folder: {r.folder}  ({m.get('executor')}, {m.get('jobs')} worker(s), "
@@ -453,10 +450,14 @@ def cmd_show(a: argparse.Namespace) -> int:
     from sim.state import as_of
 
     r, b, events = _replicate(a)
-    world = r.world(b)
+    world, drawn = r.replicate_world(b, a.replicate)   # its drawn uncertain: values set
     limit = world.end_of_day(a.as_of) if a.as_of else r.branch(b).horizon
     print(f"{r.scenario.name} / branch {b} / replicate {a.replicate}"
           + (f" / as of {a.as_of}" if a.as_of else ""))
+    from sim.story import _value
+
+    for path, (v, base) in drawn.items():
+        print(f"  {path} = {_value(v)} (drawn; base {_value(base)})")
     fork = r.branch(b).fork
     shown_fork = False
     for e in events:
@@ -486,8 +487,9 @@ def cmd_story(a: argparse.Namespace) -> int:
     from sim.story import story
 
     r, b, events = _replicate(a)
-    print(story(events, r.world(b), sources=r.sources(b), branch=r.branch(b),
-                stream=replicate_stream(b, a.replicate)))
+    world, drawn = r.replicate_world(b, a.replicate)
+    print(story(events, world, sources=r.sources(b), branch=r.branch(b),
+                stream=replicate_stream(b, a.replicate), drawn=drawn))
     return 0
 
 
@@ -498,7 +500,7 @@ def cmd_why(a: argparse.Namespace) -> int:
 
     r, b, events = _replicate(a)
     target: int | str = int(a.event) if a.event.isdigit() else a.event
-    world = r.world(b)
+    world, drawn = r.replicate_world(b, a.replicate)
     if isinstance(target, str) and target not in world.events:
         raise InputError(Problem(None, None, None, f"'{target}' is not an event of world "
                                  f"'{world.name}'", did_you_mean(target, world.events)))
@@ -506,7 +508,7 @@ def cmd_why(a: argparse.Namespace) -> int:
     if isinstance(target, str) and not any(e.kind == target for e in events):
         elsewhere = _elsewhere(r, b, target, world)
     print(why(events, world, target, sources=r.sources(b), elsewhere=elsewhere,
-              stream=replicate_stream(b, a.replicate)))
+              stream=replicate_stream(b, a.replicate), drawn=drawn))
     return 0
 
 

@@ -53,6 +53,7 @@ from sim.safetext import csv_writer
 
 CANNOT_TELL = "cannot tell apart"
 FLAG = invariants.FLAG     # marks a difference computed from a branch that broke invariants
+PARAM_LABEL = "90% over parameters"      # = sim.paramspread.LABEL
 
 
 @attrs.frozen
@@ -178,6 +179,9 @@ class Difference:
     paired: bool
     note: str = ""
     caution: str = ""
+    # sim.paramspread.Spread of the per-draw paired difference, when a column draws
+    # `uncertain:` parameters (None otherwise)
+    spread: Any = None
 
     @property
     def clear(self) -> bool:
@@ -215,9 +219,14 @@ class Difference:
 
     def words(self) -> str:
         """One plain sentence, e.g. "sanctioned_by_2021 (CAATSA sanctions by 2021): lower by
-        0.190 [0.130, 0.250] in patriot_2017 than in patriot_2017_control (paired)", and
-        the :attr:`caution` when there is one."""
+        0.190 [0.130, 0.250] in patriot_2017 than in patriot_2017_control (paired)"; with
+        drawn parameters, the spread of the per-draw difference is added, and the
+        :attr:`caution` when there is one."""
         text = self._words()
+        sp = self.spread
+        if sp is not None and sp.available:
+            text += (f"; over the drawn parameters 90% of draws give {sp.cell(True)}"
+                     + (" days" if self.kind == "days" else ""))
         return f"{text} {FLAG} {self.caution}" if self.caution else text
 
     def _words(self) -> str:
@@ -303,6 +312,8 @@ def differences(branch: Column, control: Column, level: float = 0.95) -> list[Di
     caution = caution_of(branch, control)
     va, vb = branch.run.outcome_values(branch.branch), control.run.outcome_values(control.branch)
     tau = window(branch)
+    draws = [_per_draw(branch), _per_draw(control)]
+    draws = draws if any(draws) else []
     out = []
     for spec in branch.run.scenario.outcomes:
         if spec.id not in ids:
@@ -311,13 +322,17 @@ def differences(branch: Column, control: Column, level: float = 0.95) -> list[Di
         sa = _series(spec, va[spec.id], tau, binary)
         sb = _series(spec, vb[spec.id], tau, binary)
         for (stat, kind, a), (_, _, b) in zip(sa, sb):
-            if pair.paired:
+            spread = None
+            if draws:   # a column draws `uncertain:` parameters (sim.paramspread)
+                est, spread = _drawn_difference(a, b, pair.paired, draws, level)
+            elif pair.paired:
                 ok = ~(np.isnan(a) | np.isnan(b))
                 est = oc.paired_difference(a[ok], b[ok], level)
             else:
                 est = unpaired_difference(a[~np.isnan(a)], b[~np.isnan(b)], level)
             out.append(Difference(spec.id, spec.label, spec.measure, stat, kind, branch.label,
-                                  control.label, est, pair.paired, pair.note, caution))
+                                  control.label, est, pair.paired, pair.note, caution,
+                                  spread))
     return out
 
 
@@ -326,6 +341,64 @@ def caution_of(branch: Column, control: Column) -> str:
     how many and the first; '' when every invariant held (or none is declared)."""
     return invariants.caution([(c.label, invariants.run_tallies(c.run).get(c.branch))
                                for c in (branch, control)])
+
+
+def _per_draw(col: Column) -> int | None:
+    """Replicates per parameter draw of a column that draws ``uncertain:`` values."""
+    br = col.run.branch(col.branch)
+    return col.run.scenario.replicates_per_draw if getattr(br, "uncertain", None) else None
+
+
+def _drawn_difference(a: np.ndarray, b: np.ndarray, paired: bool, draws: list[int | None],
+                      level: float) -> tuple[oc.Estimate, Any]:
+    """The difference when a column draws parameters in groups of replicates: its Monte
+    Carlo interval with the groups as the independent units, and the parameter spread
+    of the per-draw paired difference (n/a when unpaired or grouped differently)."""
+    from sim import paramspread as ps
+
+    ma, mb = draws
+    if paired:
+        block = math.lcm(*(m for m in draws if m))   # groups of both columns nest in it
+        d = np.where(np.isnan(a) | np.isnan(b), np.nan, a - b)
+        est = (ps.grouped_mean(d, block, level, "difference") if block > 1
+               else oc.Estimate.of_mean(d[~np.isnan(d)], level, kind="difference"))
+        if ma and mb and ma != mb:
+            return est, ps.not_available("the columns group their draws differently")
+        return est, ps.of_replicates(d, ma or mb)
+    from statistics import NormalDist
+
+    parts = [ps.grouped_mean(x, m or 1, level) for x, m in ((a, ma), (b, mb))]
+    tq = [oc.t_quantile(0.5 + level / 2, max(1, _points(x, m or 1) - 1))
+          for x, m in ((a, ma), (b, mb))]
+    se = math.sqrt(sum(((e.hi - e.lo) / 2 / t) ** 2 for e, t in zip(parts, tq)))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    diff = parts[0].mean - parts[1].mean
+    est = oc.Estimate(diff, diff - z * se, diff + z * se, min(parts[0].n, parts[1].n),
+                      "difference")
+    return est, ps.not_available("unpaired: no per-draw difference")
+
+
+def _grouped_se(x: np.ndarray, block: int) -> tuple[np.ndarray, int]:
+    """Per column of ``x`` (replicates x grid), the standard error of the column mean
+    with blocks of ``block`` replicates as the independent units (the cluster ratio
+    estimator of :func:`sim.paramspread.grouped_mean`), and the number of blocks."""
+    n = x.shape[0]
+    starts = np.arange(0, n, block)
+    sums = np.add.reduceat(x, starts, axis=0)
+    sizes = np.diff(np.append(starts, n)).astype(float)[:, None]
+    k = starts.size
+    if k < 2:
+        return np.full(x.shape[1], np.nan), k
+    mean = x.mean(axis=0)
+    return np.sqrt(k / (k - 1) * np.sum((sums - mean * sizes) ** 2, axis=0)) / n, k
+
+
+def _points(x: np.ndarray, m: int) -> int:
+    """Parameter points (groups of ``m`` replicates) with at least one value."""
+    from sim import paramspread as ps
+
+    g = ps.point_of(x.size, m)[~np.isnan(x)]
+    return int(np.unique(g).size)
 
 
 def effects(run: Any, level: float = 0.95) -> list[Difference]:
@@ -357,7 +430,15 @@ def cumulative_difference(branch: Column, control: Column, kind: str, grid: Any,
     horizon = branch.run.branch(branch.branch).horizon
     ia = (ta[:, None] <= g[None, :]).astype(float)
     ib = (tb[:, None] <= g[None, :]).astype(float)
-    if pair.paired:
+    draws = [_per_draw(branch), _per_draw(control)]
+    if pair.paired and any(m and m > 1 for m in draws):
+        # grouped parameter draws: the groups, not the replicates, are independent
+        d = ia - ib
+        mean = d.mean(axis=0)
+        block = math.lcm(*(m for m in draws if m))
+        se, k = _grouped_se(d, block)
+        h = oc.t_quantile(0.5 + level / 2, k - 1) * se if k > 1 else np.full(g.shape, np.nan)
+    elif pair.paired:
         d = ia - ib
         n = d.shape[0]
         mean = d.mean(axis=0)
@@ -371,9 +452,13 @@ def cumulative_difference(branch: Column, control: Column, kind: str, grid: Any,
 
         mean = ia.mean(axis=0) - ib.mean(axis=0)
         z = NormalDist().inv_cdf(0.5 + level / 2)
-        va = ia.var(axis=0, ddof=1) / ia.shape[0] if ia.shape[0] > 1 else np.nan
-        vb = ib.var(axis=0, ddof=1) / ib.shape[0] if ib.shape[0] > 1 else np.nan
-        h = z * np.sqrt(va + vb)
+        if any(m and m > 1 for m in draws):
+            h = z * np.sqrt(sum(_grouped_se(x, m or 1)[0] ** 2
+                                for x, m in ((ia, draws[0]), (ib, draws[1]))))
+        else:
+            va = ia.var(axis=0, ddof=1) / ia.shape[0] if ia.shape[0] > 1 else np.nan
+            vb = ib.var(axis=0, ddof=1) / ib.shape[0] if ib.shape[0] > 1 else np.nan
+            h = z * np.sqrt(va + vb)
     lo, hi = mean - h, mean + h
     beyond = g > horizon
     for a in (mean, lo, hi):
@@ -385,6 +470,16 @@ def cumulative_difference(branch: Column, control: Column, kind: str, grid: Any,
 
 CSV_COLUMNS = ("branch", "control", "outcome", "label", "measure", "unit", "difference", "lo",
                "hi", "n", "verdict", "paired", "note")
+# added when a column draws `uncertain:` parameters: 5-95% over the draws of the per-draw
+# paired difference, Monte Carlo noise removed (sim.paramspread), and why not when n/a
+PARAM_CSV_COLUMNS = ("param_q05", "param_q95", "param_note")
+
+
+def _spread_columns(sp: Any) -> dict[str, Any]:
+    if sp is None:
+        return {"param_q05": math.nan, "param_q95": math.nan,
+                "param_note": "no parameters drawn"}
+    return {"param_q05": sp.lo, "param_q95": sp.hi, "param_note": sp.note}
 
 
 @attrs.frozen
@@ -438,13 +533,23 @@ class Comparison:
                 f"<td>compared with</td>{ctl}</tr></thead><tbody>{body}</tbody></table>{notes}")
 
     def csv_rows(self) -> list[dict[str, Any]]:
+        drawn = self.drawn
         return [{"branch": d.branch, "control": d.control, "outcome": d.outcome,
                  "label": d.label, "measure": d.stat, "unit": d.kind,
                  "difference": d.estimate.mean, "lo": d.estimate.lo, "hi": d.estimate.hi,
                  "n": d.estimate.n, "verdict": d.direction,
                  "paired": "paired" if d.paired else "unpaired",
                  "note": "; ".join(x for x in (d.note, d.caution) if x)}
+                | (_spread_columns(d.spread) if drawn else {})
                 for d in self.differences]
+
+    @property
+    def drawn(self) -> bool:
+        """Whether a difference carries a parameter-uncertainty interval."""
+        return any(d.spread is not None for d in self.differences)
+
+    def csv_columns(self) -> tuple[str, ...]:
+        return CSV_COLUMNS + PARAM_CSV_COLUMNS if self.drawn else CSV_COLUMNS
 
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Every difference as one CSV row (columns :data:`CSV_COLUMNS`), written atomically."""
@@ -455,10 +560,11 @@ class Comparison:
                                    suffix=".tmp")
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             w = csv_writer(f)
-            w.writerow(CSV_COLUMNS)
+            cols = self.csv_columns()
+            w.writerow(cols)
             for r in self.csv_rows():
                 w.writerow([format(v, ".10g") if isinstance(v, float) else v
-                            for v in (r[c] for c in CSV_COLUMNS)])
+                            for v in (r[c] for c in cols)])
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         return path
@@ -543,13 +649,19 @@ def compare_runs(runs: Sequence[Any], against: str | None = None,
         stats = [k for k, _ in owner.run.outcome_table().summary(owner.branch, spec.id).stats]
         for stat in stats:
             row = [spec.id, spec.label, stat]
+            spreads = []
             for c, ok in zip(cols, present):
                 if not ok:
                     row.append("")
+                    spreads.append(None)
                     continue
-                est = c.run.outcome_table().summary(c.branch, spec.id)[stat]
-                row.append(_iv(est))
+                summ = c.run.outcome_table().summary(c.branch, spec.id)
+                row.append(_iv(summ[stat]))
+                spreads.append(summ.spreads.get(stat))
             rows.append(row)
+            if any(sp is not None for sp in spreads):   # parameter uncertainty, labelled
+                rows.append([spec.id, spec.label, f"{stat}, {PARAM_LABEL}",
+                             *(sp.cell() if sp is not None else "" for sp in spreads)])
         if spec.measure == "time_to":
             row = [spec.id, spec.label, "restricted_mean_days"]
             for c, ok in zip(cols, present):
@@ -561,14 +673,19 @@ def compare_runs(runs: Sequence[Any], against: str | None = None,
                 row.append(_iv(est))
             rows.append(row)
         by_stat: dict[str, list[str]] = {}
+        by_spread: dict[str, list[str]] = {}
         for i in range(len(cols)):
             for d in diffs.get(i, ()):
                 if d.outcome == spec.id:
                     by_stat.setdefault(d.stat, [""] * len(cols))[i] = d.cell()
+                    if d.spread is not None:
+                        by_spread.setdefault(d.stat, [""] * len(cols))[i] = d.spread.cell(True)
         for stat, cells in by_stat.items():
             what = "difference" if stat in ("probability", "share", "mean") else \
                 "difference, days" if stat == "restricted_mean_days" else f"difference {stat}"
             rows.append([spec.id, spec.label, what, *cells])
+            if stat in by_spread:
+                rows.append([spec.id, spec.label, f"{what}, {PARAM_LABEL}", *by_spread[stat]])
     if missing:
         notes.append("not defined in every run (blank where missing): " + ", ".join(missing))
     inv_rows, inv_notes = _invariant_rows(cols, labels)
@@ -589,6 +706,14 @@ def compare_runs(runs: Sequence[Any], against: str | None = None,
                      "later/sooner = on average.")
     if all_diffs:
         notes.append(f"'{CANNOT_TELL}': the 95% interval of the difference includes zero.")
+    if any(PARAM_LABEL in r[2] for r in rows):
+        notes.append(f"'{PARAM_LABEL}': 5-95% over the drawn uncertain: parameters of the "
+                     "outcome (or of the paired difference) given the parameters, per draw, "
+                     "with its Monte Carlo noise removed (sim.paramspread); the intervals "
+                     "in brackets beside the estimates are Monte Carlo intervals of the mean "
+                     "over the draws, with the draws as the independent units. 'within "
+                     "noise': the draws vary no more than Monte Carlo noise would make them "
+                     "(F test at 5%).")
     return Comparison(header, rows, notes, all_diffs,
                       {labels[i]: (labels[j] if j is not None else None)
                        for i, j in refs.items()})

@@ -504,6 +504,8 @@ class Summary:
     n: int
     stats: tuple[tuple[str, Estimate], ...]
     quantiles: Mapping[float, float] = attrs.field(factory=dict, hash=False)
+    # stat -> sim.paramspread.Spread, for a branch that draws `uncertain:` parameters
+    spreads: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
     @property
     def main(self) -> Estimate:
@@ -557,6 +559,9 @@ def summarize(spec: OutcomeSpec, values: Any, level: float = 0.95,
 
 
 COLUMNS = ("branch", "outcome", "label", "measure", "estimate", "lo", "hi", "n")
+# added to COLUMNS when a branch draws `uncertain:` parameters (sim.paramspread):
+# the 5% and 95% points of P(outcome | parameters) over the draws, and why not when n/a
+PARAM_COLUMNS = ("param_q05", "param_q95", "param_note")
 FAILED_ROW = "(failed replicates)"   # the outcome name of the row counting failed replicates
 LABEL_WIDTH = 40          # the text table shortens labels to this; CSV and HTML keep them whole
 
@@ -578,6 +583,7 @@ class OutcomeTable:
         self.failed = {b: (int(k), int(n)) for b, (k, n) in (failed or {}).items() if k}
         # branch -> sim.invariants.Tally (branches whose world declares invariants)
         self.invariants = dict(invariants or {})
+        self.param_note = ""   # what the parameter-uncertainty column is (sim.paramspread)
 
     @classmethod
     def from_values(cls, specs: Sequence[OutcomeSpec],
@@ -612,33 +618,49 @@ class OutcomeTable:
         raise KeyError(f"no outcome {outcome!r} in branch {branch!r}; "
                        f"{did_you_mean(outcome, [s.spec.id for s in self.summaries[branch]])}")
 
+    @property
+    def drawn(self) -> bool:
+        """Whether any branch carries parameter-uncertainty intervals."""
+        return any(s.spreads for sums in self.summaries.values() for s in sums)
+
     def rows(self) -> list[dict[str, Any]]:
         out = []
+        drawn = self.drawn
         for b, sums in self.summaries.items():
             for s in sums:
                 for stat, e in s.stats:
                     out.append({"branch": b, "outcome": s.spec.id, "label": s.spec.label,
                                 "measure": stat,
                                 "estimate": e.mean, "lo": e.lo, "hi": e.hi, "n": e.n})
+                    if drawn:
+                        out[-1]["spread"] = s.spreads.get(stat)
             if b in self.failed:   # the share of replicates that failed, with its interval
                 k, n = self.failed[b]
                 e = Estimate.proportion(k, n)
                 out.append({"branch": b, "outcome": FAILED_ROW, "label": "", "measure": "share",
                             "estimate": e.mean, "lo": e.lo, "hi": e.hi, "n": e.n})
+                if drawn:
+                    out[-1]["spread"] = None
             if b in self.invariants:   # replicates that broke the world's invariants
                 from sim.invariants import table_rows
 
-                out += table_rows(self.invariants[b])
+                inv = table_rows(self.invariants[b])
+                if drawn:
+                    for r in inv:
+                        r["spread"] = None
+                out += inv
         return out
 
     def to_csv(self, path: str | Path) -> Path:
         path = Path(path)
+        drawn = self.drawn
         with path.open("w", newline="", encoding="utf-8") as f:
             w = csv_writer(f)
-            w.writerow(COLUMNS)
+            w.writerow(COLUMNS + PARAM_COLUMNS if drawn else COLUMNS)
             for r in self.rows():
                 w.writerow([r["branch"], r["outcome"], r["label"], r["measure"],
-                            *(format(r[c], ".10g") for c in ("estimate", "lo", "hi")), r["n"]])
+                            *(format(r[c], ".10g") for c in ("estimate", "lo", "hi")), r["n"]]
+                           + (_spread_csv(r["spread"]) if drawn else []))
         return path
 
     def _cells(self, short: bool = False) -> list[list[str]]:
@@ -651,10 +673,17 @@ class OutcomeTable:
 
         return [[r["branch"], r["outcome"], label(r["label"]), r["measure"],
                  _fmt(r["estimate"]), fmt_interval(r["lo"], r["hi"]), str(r["n"])]
+                + ([_spread_cell(r["spread"])] if "spread" in r else [])
                 for r in self.rows() if not is_quiet(r, self.invariants)]
 
+    def _head(self) -> list[str]:
+        if self.drawn:   # runs with drawn parameters: which interval is which
+            return ["branch", "outcome", "label", "measure", "estimate", "95% MC interval",
+                    "n", "90% over parameters"]
+        return ["branch", "outcome", "label", "measure", "estimate", "95% interval", "n"]
+
     def __str__(self) -> str:
-        head = ["branch", "outcome", "label", "measure", "estimate", "95% interval", "n"]
+        head = self._head()
         cells = self._cells(short=True)
         widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(head)]
         right = {4, 5, 6}
@@ -665,6 +694,7 @@ class OutcomeTable:
 
         notes = [f"{b}: {k} of {n} replicates failed ({k / n:.1%}); the estimates above "
                  "leave them out" for b, (k, n) in self.failed.items()]
+        notes += [self.param_note] if self.param_note else []
         inv = self._invariant_notes()
         notes += [""] + inv if inv else []
         return "\n".join([line(head), line(["-" * w for w in widths])]
@@ -674,7 +704,7 @@ class OutcomeTable:
         return f"<OutcomeTable: {len(self.summaries)} branches>\n{self}"
 
     def _repr_html_(self) -> str:
-        head = ["branch", "outcome", "label", "measure", "estimate", "95% interval", "n"]
+        head = self._head()
         th = "".join(f"<th>{h}</th>" for h in head)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cs) + "</tr>"
                        for cs in self._cells())
@@ -693,7 +723,30 @@ class OutcomeTable:
         except ImportError as err:
             raise ImportError("OutcomeTable.to_pandas needs pandas, which is not installed "
                               "(pip install pandas); use to_csv() or rows() instead") from err
+        if self.drawn:
+            rows = [{**{k: v for k, v in r.items() if k != "spread"},
+                     **dict(zip(PARAM_COLUMNS, _spread_values(r["spread"])))}
+                    for r in self.rows()]
+            return pd.DataFrame(rows, columns=list(COLUMNS + PARAM_COLUMNS))
         return pd.DataFrame(self.rows(), columns=list(COLUMNS))
+
+
+def _spread_values(sp: Any) -> tuple[float, float, str]:
+    """(param_q05, param_q95, param_note) of a row's parameter spread."""
+    if sp is None:
+        return (math.nan, math.nan, "no parameters drawn")
+    return (sp.lo, sp.hi, sp.note)
+
+
+def _spread_csv(sp: Any) -> list[str]:
+    lo, hi, why = _spread_values(sp)
+    return [format(lo, ".10g"), format(hi, ".10g"), why]
+
+
+def _spread_cell(sp: Any) -> str:
+    if sp is None:
+        return ""
+    return sp.cell()
 
 
 # --------------------------------------------------------------------------- outcome tree

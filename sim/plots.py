@@ -253,6 +253,19 @@ def _pct(x: float) -> str:
     return f"{v:.0f}%"
 
 
+def _param_band(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A curve's parameter-uncertainty band (``param_lo``, ``param_hi`` of a mapping, or
+    the 5th and 6th items of a tuple), or None."""
+    if isinstance(value, Mapping):
+        lo, hi = value.get("param_lo"), value.get("param_hi")
+    else:
+        value = tuple(value)
+        lo, hi = (value[4], value[5]) if len(value) == 6 else (None, None)
+    if lo is None or hi is None:
+        return None
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
 def _as_curve(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     if isinstance(value, Mapping):
         grid, p = value["grid"], value["p"]
@@ -261,11 +274,11 @@ def _as_curve(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np
         value = tuple(value)
         if len(value) == 2:
             (grid, p), lo, hi = value, None, None
-        elif len(value) == 4:
-            grid, p, lo, hi = value
+        elif len(value) in (4, 6):     # 6: with a parameter-uncertainty band
+            grid, p, lo, hi = value[:4]
         else:
-            raise ValueError("a curve is (grid, p) or (grid, p, lo, hi), "
-                             f"not a sequence of {len(value)}")
+            raise ValueError("a curve is (grid, p), (grid, p, lo, hi) or (grid, p, lo, hi, "
+                             f"param_lo, param_hi), not a sequence of {len(value)}")
     grid = np.asarray(grid, dtype=float)
     p = np.asarray(p, dtype=float)
     if grid.shape != p.shape:
@@ -286,11 +299,15 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
     ``curves`` maps a branch name to ``(grid, p, lo, hi)`` (or ``(grid, p)``, or
     a mapping with those keys): grid in days since ``world.starts``, p and its
     interval bounds as arrays over the grid (e.g. from
-    ``sim.outcomes.cumulative_incidence``). Lines are drawn as steps.
+    ``sim.outcomes.cumulative_incidence``). Lines are drawn as steps. A branch that
+    draws ``uncertain:`` parameters may add ``param_lo, param_hi`` (6 items, or those
+    keys; :func:`sim.paramspread.cumulative`): drawn as thin dotted lines, and the
+    legend then says which band is which.
     """
     fig, ax = _new((7.5, 4.2), ax)
     fork_d = _day(world, fork)
     seen: list = []
+    drawn = False
     for i, (name, value) in enumerate(curves.items()):
         grid, p, lo, hi = _as_curve(value)
         x = _num(world, grid)
@@ -298,6 +315,12 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
         if lo is not None and hi is not None:
             ax.fill_between(x, lo, hi, step="post", color=c, alpha=0.18, lw=0,
                             label=f"_band {name}")
+        pb = _param_band(value)
+        if pb is not None:
+            drawn = True
+            for k, edge in enumerate(pb):
+                ax.plot(x, edge, drawstyle="steps-post", color=c, ls=":", lw=1.1,
+                        label=f"_param {name}", gid=f"param_{'lo' if k == 0 else 'hi'}")
         ax.plot(x, p, drawstyle="steps-post", color=c, ls=linestyle(i), lw=1.8,
                 label=_same_label(str(name), p, seen), gid=str(name))
     if fork_d is not None:
@@ -316,7 +339,12 @@ def cumulative(curves: Mapping[str, Any], world: World, fork: float | dt.date | 
     ax.set_xlabel("date")
     ax.set_title(title or f"Cumulative probability: {shorten(what, 60)}")
     handles, labels = ax.get_legend_handles_labels()
-    if curves:
+    if curves and drawn:
+        band = Patch(color=GREY, alpha=0.25, label="95% Monte Carlo interval")
+        dots = Line2D([], [], color=GREY, ls=":", lw=1.1)
+        _legend_outside(ax, handles + [band, dots],
+                        labels + ["95% Monte Carlo interval", "90% over parameters"])
+    elif curves:
         band = Patch(color=GREY, alpha=0.25, label="95% interval")
         _legend_outside(ax, handles + [band], labels + ["95% interval"])
     return fig
@@ -392,7 +420,10 @@ def forest(rows: Sequence[Sequence[Any]], *, title: str | None = None) -> Figure
     "mean"; one panel per kind present (units are never mixed on one axis), rows
     top to bottom in the given order. A difference whose interval excludes 0 is
     drawn in blue with a filled dot; one whose interval includes 0 in grey with an
-    open dot and "cannot tell apart". Values are written at the right.
+    open dot and "cannot tell apart". Values are written at the right. A row may add
+    a sixth item ``(param_lo, param_hi)``: its parameter-uncertainty interval
+    (:mod:`sim.paramspread`), drawn as a wide light bar behind the Monte Carlo one,
+    with a legend saying which is which.
     """
     kinds = [k for k in _FOREST_UNITS if any(r[4] == k for r in rows)]
     kinds += sorted({r[4] for r in rows} - set(kinds))
@@ -408,9 +439,14 @@ def forest(rows: Sequence[Sequence[Any]], *, title: str | None = None) -> Figure
         _unit, xlabel, scale = _FOREST_UNITS.get(k, (k, f"difference ({k})", 1.0))
         ys = np.arange(len(mine))[::-1]
         labels = []
-        for y, (label, est, lo, hi, _k) in zip(ys, mine):
+        for y, row in zip(ys, mine):
+            label, est, lo, hi, _k = row[:5]
+            pb = row[5] if len(row) > 5 else None
             clear = bool(lo > 0 or hi < 0)
             c = blue if clear else GREY
+            if pb is not None and np.all(np.isfinite(pb)):
+                ax.plot([pb[0] * scale, pb[1] * scale], [y, y], color=OKABE_ITO["sky"],
+                        lw=7.0, alpha=0.45, solid_capstyle="butt", gid="param")
             ax.plot([lo * scale, hi * scale], [y, y], color=c, lw=2.0, solid_capstyle="butt",
                     gid="interval")
             ax.plot([est * scale], [y], marker="o", ms=6, color=c,
@@ -425,6 +461,8 @@ def forest(rows: Sequence[Sequence[Any]], *, title: str | None = None) -> Figure
                 text = "0: the same in every replicate"
             elif not clear:
                 text += "  cannot tell apart"
+            if pb is not None and np.all(np.isfinite(pb)) and not lo == hi == est == 0:
+                text += f"; params [{fmt(pb[0] * scale)}, {fmt(pb[1] * scale)}]"
             ax.annotate(text, (1.01, y), xycoords=("axes fraction", "data"), va="center",
                         ha="left", fontsize=7.5, color="black" if clear else GREY)
             labels.append(shorten(str(label), 48))
@@ -434,11 +472,19 @@ def forest(rows: Sequence[Sequence[Any]], *, title: str | None = None) -> Figure
         ax.grid(axis="y", visible=False)
         ax.set_xlabel(xlabel)
         if mine:
-            lo_x = min(0.0, min(r[2] for r in mine) * scale)
-            hi_x = max(0.0, max(r[3] for r in mine) * scale)
+            ends = [(r[2], r[3]) for r in mine] + [tuple(r[5]) for r in mine if len(r) > 5
+                                                   and r[5] is not None
+                                                   and np.all(np.isfinite(r[5]))]
+            lo_x = min(0.0, min(e[0] for e in ends) * scale)
+            hi_x = max(0.0, max(e[1] for e in ends) * scale)
             pad = 0.08 * (hi_x - lo_x) if hi_x > lo_x else 1.0   # all zero: +-1 unit
             ax.set_xlim(lo_x - pad, hi_x + pad)
     axes[0].set_title(title or "Differences with 95% intervals", loc="left")
+    if any(len(r) > 5 and r[5] is not None for r in rows):   # which bar is which
+        fig.legend([Line2D([], [], color=blue, lw=2.0),
+                    Line2D([], [], color=OKABE_ITO["sky"], lw=7.0, alpha=0.45)],
+                   ["95% Monte Carlo interval", "90% over parameters (uncertain:)"],
+                   loc="outside upper right", ncol=2, fontsize=7.5, frameon=False)
     fig.supxlabel("blue, filled: the interval excludes 0; grey, open: cannot tell apart",
                   fontsize=8, color=GREY)
     return fig
@@ -1348,6 +1394,8 @@ def effect_figures(pairs: Sequence[tuple[Any, Any]], *, kinds: Sequence[str] | N
     for b, c in pairs[:max_forests]:
         diffs = effects.differences(b, c)
         rows = [(_forest_label(d), d.estimate.mean, d.estimate.lo, d.estimate.hi, d.kind)
+                + (((sp.lo, sp.hi),) if (sp := getattr(d, "spread", None)) is not None
+                   and sp.available else ())
                 for d in diffs]
         title = f"'{name(b)}' minus its control '{name(c)}' (95% paired intervals)"
         unpaired = [not getattr(d, "paired", True) for d in diffs]
@@ -1501,6 +1549,12 @@ def standard_figures(run: Any, out_dir: str | Path | None = None, *,
         curves = {}
         for b in names:
             t = np.asarray(run.first_times(b, kind), dtype=float)
+            if getattr(branches.get(b), "uncertain", None):   # grouped parameter draws
+                from sim.paramspread import cumulative as drawn_cumulative
+
+                curves[b] = (grid, *drawn_cumulative(t, grid, horizon,
+                                                     sc.replicates_per_draw))
+                continue
             curves[b] = (grid, *cumulative_incidence(t, grid, horizon))
         emit(cumulative(curves, world, fork, event_label=label_of(world, kind),
                         horizon=horizon), f"cumulative_{_slug(kind)}")

@@ -23,8 +23,12 @@ scripts, no links to fetch. It holds, in order:
 9. for each sensitivity folder given (``sim sensitivity``), its Sobol indices,
    tornado and PRIM boxes (:func:`sim.sensplots.html_section`).
 
-Branches that draw ``uncertain:`` parameters per replicate are named under the
-outcome table: their estimates average over the declared distributions.
+Branches that draw ``uncertain:`` parameters are named under the outcome table:
+their estimates average over the declared distributions, their bracketed intervals
+are Monte Carlo intervals of that average (the parameter draws as the units), and
+rows labelled "90% over parameters" (and dotted bands in the cumulative figures, a
+wide light bar in the forest plots) give the spread of the outcome over the
+parameters themselves (:mod:`sim.paramspread`).
 """
 from __future__ import annotations
 
@@ -179,6 +183,12 @@ def _figures(runs: Sequence[Any]) -> list[tuple[str, str]]:
         for c, label in zip(cols, labels):
             t = c.run.first_times(c.branch, kind)
             hz = c.run.world(c.branch).end_of_day(c.run.scenario.horizon_date)
+            if getattr(c.run.branch(c.branch), "uncertain", None):   # grouped draws
+                from sim.paramspread import cumulative as drawn_cumulative
+
+                curves[label] = (grid, *drawn_cumulative(
+                    t, grid, hz, c.run.scenario.replicates_per_draw))
+                continue
             p, lo, hi = cumulative_incidence(t, grid, hz)
             curves[label] = (grid, p, lo, hi)
         fig = plots.cumulative(curves, world, sc.fork_date, horizon=horizon,
@@ -385,15 +395,23 @@ def render(runs: Sequence[Any], scores: Sequence[Any] = (),
             parts.append(f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"
                          f"<figcaption>{e(caption)}</figcaption></figure>")
     parts += _invariants_section(runs)
-    drawn = [(r.scenario.name, b.name, len(b.uncertain)) for r in runs
-             for b in r.scenario.branches if getattr(b, "uncertain", None)]
+    drawn = [(r.scenario.name, b.name, len(b.uncertain), r.scenario.replicates_per_draw)
+             for r in runs for b in r.scenario.branches if getattr(b, "uncertain", None)]
     if drawn:
         parts.append("<p class='note'>Parameter uncertainty: "
                      + "; ".join(f"{e(s)} / {e(b)} draws {n} <code>uncertain:</code> "
-                                 f"parameter(s) per replicate" for s, b, n in drawn)
-                     + ". Their estimates average over the declared distributions and their "
-                     "intervals are the Monte Carlo intervals of that average; the spread "
-                     "over the parameters themselves is in the sensitivity section "
+                                 f"parameter(s), {m} replicates per draw"
+                                 for s, b, n, m in drawn)
+                     + ". Their estimates average over the declared distributions; the "
+                     "intervals in brackets are the Monte Carlo intervals of that average "
+                     "(the draws as the independent units). The rows '90% over parameters' "
+                     "give the 5% and 95% points over the draws of the outcome's probability "
+                     "(or mean, or paired difference) given the drawn values, with the Monte "
+                     "Carlo noise of each draw's estimate removed; 'within noise' when the "
+                     "draws vary no more than that noise would make them, 'n/a' with the "
+                     "reason when there are too few draws. In the figures the parameter "
+                     "spread is the dotted band (cumulative) or the wide light bar (forest). "
+                     "Which parameters matter: the sensitivity section "
                      "(<code>sim sensitivity</code>).</p>")
     parts.append("<h2>Each branch on its own</h2>")
     for caption, data in _figures(runs):

@@ -509,7 +509,8 @@ class Run:
             changed = check_files(self.folder, self.manifest, COPIES)
             if changed:
                 raise DamagedRunError(self.folder, changed[0])
-        self.scenario = scenario or load_scenario(self.folder / SCENARIO)
+        self.scenario = scenario or per_draw_of(load_scenario(self.folder / SCENARIO),
+                                                self.manifest)
         self.store = store or open_store(self.folder / STORE, readonly=True,
                                          settled=self.complete)
         if self._check:
@@ -568,6 +569,29 @@ class Run:
 
     def world(self, branch: str | None = None):
         return self.branch(branch or self.branch_names()[0]).world
+
+    def replicate_world(self, branch: str, i: int) -> tuple[Any, dict[str, tuple[Any, Any]]]:
+        """The world replicate ``i`` of ``branch`` ran with, and its drawn ``uncertain:``
+        values as ``{path: (drawn value, the branch's base value)}`` (empty, and the
+        branch's world, when it draws none). The values are those stored with the
+        replicate in the store, so stories and explanations quote what it ran with."""
+        br = self.branch(branch)
+        if not getattr(br, "uncertain", None):
+            return br.world, {}
+        if not 0 <= i < self.scenario.replicates:
+            return br.world, {}                   # replicate_events says what is wrong
+        try:
+            meta = self.store.stream_info(replicate_stream(branch, i)).meta
+        except KeyError:
+            raise self._damaged(f"replicate stream {replicate_stream(branch, i)} is missing "
+                                "from the store") from None
+        values = dict(meta.get("parameters") or {})
+        if not values:                            # a failed replicate records none
+            return br.world, {}
+        from sim.uncertainty import check_draw
+
+        base = br.world.parameters()
+        return check_draw(br.world, values), {p: (v, base.get(p)) for p, v in values.items()}
 
     def replicate_events(self, branch: str, i: int) -> list[Event]:
         self.branch(branch)
@@ -742,6 +766,13 @@ class Run:
                 self.scenario.outcomes, present, var_types=types,
                 failed={b: (len(self._failed[b]), n) for b in self.branch_names()},
                 invariants=self.invariants())
+            drawing = {b.name: self.scenario.replicates_per_draw
+                       for b in self.scenario.branches if b.uncertain}
+            if drawing:   # parameter-uncertainty intervals beside the Monte Carlo ones
+                from sim.paramspread import with_spreads
+
+                self._table = with_spreads(self._table, {b: self.outcome_values(b)
+                                                         for b in drawing}, drawing)
         return self._table
 
     @property
@@ -782,6 +813,18 @@ class Run:
                 f"<b>{esc(self.scenario.name)}</b>, {len(self.branch_names())} branch(es) x "
                 f"{self.scenario.replicates} replicates, status {esc(self.status)}</p>")
         return head + self.outcome_table()._repr_html_()
+
+
+def per_draw_of(scenario: Scenario, manifest: dict) -> Scenario:
+    """``scenario`` as the run in ``manifest`` drew its parameters: a run folder written
+    before parameter draws were grouped (its manifest names ``uncertain`` branches but
+    no ``replicates_per_draw``) gave every replicate its own draw."""
+    if manifest.get("uncertain") and "replicates_per_draw" not in manifest \
+            and scenario.replicates_per_draw != 1:
+        import attrs
+
+        return attrs.evolve(scenario, replicates_per_draw=1)
+    return scenario
 
 
 def status_text(manifest: dict) -> str:

@@ -75,6 +75,7 @@ from sim.runfolder import (  # noqa: F401  (re-exported: sim.runner's public nam
     file_digests,
     is_run_folder,
     open_run,
+    per_draw_of,
     prefix_stream,
     read_manifest,
     remove_workers_lock,
@@ -161,11 +162,16 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
     evaluate = oc.Evaluator(scenario.outcomes, br.world, br.fork, br.horizon)
     out = []
     drawn: dict[str, Any] = {}
+    point = -1
     for i in range(start, stop):
         stream = replicate_stream(br.name, i)
         try:
-            if br.uncertain:   # this replicate's own parameter values (sim.uncertainty)
-                eng, evaluate, drawn = _drawn_engine(scenario, br, i)
+            # this replicate's parameter values: draw i // replicates_per_draw, shared with
+            # the other replicates of its group (sim.uncertainty, sim.paramspread)
+            if br.uncertain and i // scenario.replicates_per_draw != point:
+                eng, evaluate, drawn = _drawn_engine(scenario, br,
+                                                     i // scenario.replicates_per_draw)
+                point = i // scenario.replicates_per_draw
             events = eng.run(replicate_rng(scenario.seed, i), stream)
             values = evaluate([*prefix, *events])
             broken = tuple(sorted({j for j, _, _ in eng.violations}))
@@ -181,11 +187,13 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
     return out
 
 
-def _drawn_engine(scenario: Scenario, br: Any, i: int) -> tuple[Engine, Any, dict]:
-    """Replicate ``i``'s engine and evaluator, with its drawn parameter values set."""
+def _drawn_engine(scenario: Scenario, br: Any, point: int) -> tuple[Engine, Any, dict]:
+    """The engine and evaluator of parameter draw ``point`` (replicates
+    ``point * replicates_per_draw`` onwards), with its drawn values set."""
     from sim import uncertainty
 
-    drawn = uncertainty.draw(br.uncertain, scenario.seed, i, uncertainty.integer_path(br.world))
+    drawn = uncertainty.draw(br.uncertain, scenario.seed, point,
+                             uncertainty.integer_path(br.world))
     world = uncertainty.check_draw(br.world, drawn)
     eng = Engine(world, br.history, br.fork, br.horizon, inject=br.inject, suppress=br.suppress)
     return eng, oc.Evaluator(scenario.outcomes, world, br.fork, br.horizon), drawn
@@ -529,7 +537,8 @@ def _start(scenario: Scenario, folder: Path, created: bool, executor: str, jobs:
             # branches whose replicates draw `uncertain:` parameters: their estimates
             # average over these distributions (values per replicate in replicates.csv)
             **({"uncertain": {b.name: {p: d.describe() for p, d in b.uncertain.items()}
-                              for b in scenario.branches if b.uncertain}}
+                              for b in scenario.branches if b.uncertain},
+                "replicates_per_draw": scenario.replicates_per_draw}
                if any(b.uncertain for b in scenario.branches) else {}),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "files": file_digests(folder, COPIES),
@@ -582,7 +591,7 @@ def resume(folder: str | os.PathLike, *, executor: str = "auto", jobs: int | Non
                            "one it started with:\n  " + "\n  ".join(changed)
                            + "\n(start a new run with the changed model instead)")
         check_no_stale_workers(folder)
-        scenario = load_scenario(folder / SCENARIO)
+        scenario = per_draw_of(load_scenario(folder / SCENARIO), manifest)
         store = open_store(folder / STORE)
         with run_failures(folder):
             return _execute(folder, scenario, store, manifest, executor, jobs, scheduler,

@@ -57,7 +57,7 @@ from sim.worldfile import load_world
 SCENARIO_KEYS = ("name", "description", "extends", "world", "history", "fork", "horizon",
                  "replicates", "seed", "set", "inject", "suppress", "drop_history",
                  "outcomes", "branches", "sweep", "history_uncertainty",
-                 "uncertain")
+                 "uncertain", "replicates_per_draw")
 BRANCH_KEYS = ("description", "set", "inject", "suppress", "drop_history", "uncertain")
 INJECT_KEYS = ("date", "event", "actor", "target", "note")
 DROP_KEYS = ("event", "date")
@@ -69,6 +69,8 @@ LHS_KEYS = ("samples", "ranges")
 REPLACED_WHOLE = {("sweep",)}          # merged by replacement, not key by key
 DEFAULT_REPLICATES = 1000
 DEFAULT_SEED = 0
+# replicates that share one draw of the `uncertain:` parameters (sim.paramspread says why 10)
+DEFAULT_PER_DRAW = 20
 MAX_BRANCHES = 1000
 _LHS_TAG = 0x4C4853                    # spawn key of the LHS stream (replicates use (i,))
 _DATE_HINT = "write dates as YYYY-MM-DD, e.g. 2019-11-15"
@@ -129,6 +131,8 @@ class Scenario:
     branches: tuple[Branch, ...]
     resolved: dict = attrs.field(eq=False, hash=False, repr=False)
     chain: tuple[Path, ...] = attrs.field(default=(), eq=False)   # the file, then what it extends
+    # replicates r of every branch use the `uncertain:` draw number r // replicates_per_draw
+    replicates_per_draw: int = DEFAULT_PER_DRAW
 
     @property
     def fork(self) -> float:
@@ -510,6 +514,13 @@ class _Builder:
         err = _check_int(seed, 0, "seed")
         if err:
             self.add(("seed",), *err)
+        per_draw = d.get("replicates_per_draw", DEFAULT_PER_DRAW)
+        if isinstance(per_draw, bool) or not isinstance(per_draw, int) or per_draw < 1:
+            self.add(("replicates_per_draw",), "replicates_per_draw must be a whole number of "
+                     f"at least 1, got {excerpt(repr(per_draw))}",
+                     "e.g. replicates_per_draw: 10 (replicates that share one draw of the "
+                     "uncertain: parameters; 1 gives every replicate its own draw)")
+            per_draw = DEFAULT_PER_DRAW
         world_file = self._file("world") if "world" in d else None
         history_file = self._file("history") if "history" in d else None
         if world_file is not None:
@@ -586,6 +597,8 @@ class _Builder:
         resolved["history"] = str(history_file)
         resolved["replicates"] = replicates
         resolved["seed"] = seed
+        if any(b.uncertain for b in branches):   # recorded in the run folder's copy
+            resolved["replicates_per_draw"] = per_draw
         for k in ("fork", "horizon"):
             resolved[k] = fork if k == "fork" else horizon
         order = {k: i for i, k in enumerate(SCENARIO_KEYS)}
@@ -594,7 +607,7 @@ class _Builder:
                         world_file=world_file, history_file=history_file, starts=w.starts,
                         fork_date=fork, horizon_date=horizon, replicates=replicates, seed=seed,
                         outcomes=tuple(outcomes), branches=branches, resolved=resolved,
-                        chain=tuple(self.chain))
+                        chain=tuple(self.chain), replicates_per_draw=per_draw)
 
     def _date(self, path: tuple) -> dt.date | None:
         assert self.m is not None

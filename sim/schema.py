@@ -447,6 +447,10 @@ SCENARIO = Section("scenario", "a scenario file", (
         default="1000", type="whole number"),
     Key("seed", {"type": "integer", "minimum": 0}, "the seed", default="0",
         type="whole number"),
+    Key("replicates_per_draw", {"type": "integer", "minimum": 1},
+        "replicates that share one draw of the `uncertain:` parameters (their per-draw "
+        "estimates give the parameter-uncertainty interval)", default="20",
+        type="whole number"),
     *_CHANGES,
     Key("outcomes", {"type": "array", "items": _ref("outcome")}, "what to measure",
         default="`[]`", type="list"),

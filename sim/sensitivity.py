@@ -24,8 +24,13 @@ and analyses the per-point outcome means:
 - **Parameter uncertainty**: the spread of the point means over the design's
   A and B points (draws from the declared distributions) gives the 5-95%
   range of an outcome over what we do not know. Each point mean still carries
-  the Monte Carlo error of ``replicates`` replicates, so the range is a little
-  wider than the parameters alone make it (``mc_sd_per_point`` says how much).
+  the Monte Carlo error of ``replicates`` replicates, which would widen the
+  range; :func:`sim.paramspread.spread` (the function ``sim run``'s outcome table
+  uses too) removes it by the method of moments, with the noise variance taken
+  from the residual of the points x replicates table because the points share
+  their replicate streams (:func:`sim.paramspread.crn_noise`). ``raw_q05`` and
+  ``raw_q95`` are the uncorrected quantiles; ``param_note`` says why a range is
+  n/a (too few points).
   The mean over points gets a Monte Carlo standard error from the replicates,
   not the points: all points share the same ``replicates`` streams, so the
   error of that mean is about that of a run of ``replicates`` replicates (a
@@ -64,8 +69,8 @@ from typing import Any
 
 import numpy as np
 
+from sim import paramspread, uncertainty
 from sim import prim as prim_mod
-from sim import uncertainty
 from sim.errors import InputError, Problem, did_you_mean
 from sim.points import PointEvaluator, evaluate_points
 from sim.safetext import csv_writer
@@ -322,8 +327,16 @@ def _write_tables(folder: Path, scenario: Scenario, paths: list[str], dists: lis
         # value, and the error is their standard deviation / sqrt(replicates).
         se = float(np.std(pooled[:, j], ddof=1) / math.sqrt(replicates))
         within = float(np.mean(sds[rows, j] ** 2) / replicates)
-        unc.append([k, float(np.mean(y)), se, *np.quantile(y, (0.05, 0.5, 0.95)),
-                    math.sqrt(within), len(y), replicates])
+        # the spread over the points with their Monte Carlo noise removed: the same
+        # function as sim run's outcome table (sim.paramspread), told that the points
+        # share their replicate streams (the noise that differs between points is the
+        # residual of the points x replicates table)
+        noise = paramspread.crn_noise(y, sds[rows, j] ** 2, replicates, pooled[:, j])
+        sp = paramspread.spread(y, np.full(len(y), replicates), noise=noise,
+                                noise_df=(len(y) - 1) * (replicates - 1))
+        unc.append([k, float(np.mean(y)), se, sp.lo, sp.median, sp.hi,
+                    math.sqrt(within), len(y), replicates, sp.sd, sp.raw_lo, sp.raw_hi,
+                    sp.note])
         base, bse = tmeans[0, j], tsds[0, j] / math.sqrt(tornado_replicates)
         for p in range(d):
             lo, hi = 1 + 2 * p, 2 + 2 * p
@@ -345,7 +358,8 @@ def _write_tables(folder: Path, scenario: Scenario, paths: list[str], dists: lis
                                       "ST_lo", "ST_hi"], sob)
     _write_csv(folder / "uncertainty.csv",
                ["outcome", "mean", "mc_se", "param_q05", "param_median", "param_q95",
-                "mc_sd_per_point", "points", "replicates_per_point"], unc)
+                "mc_sd_per_point", "points", "replicates_per_point", "param_sd",
+                "raw_q05", "raw_q95", "param_note"], unc)
     _write_csv(folder / "tornado.csv",
                ["outcome", "parameter", "low_value", "high_value", "median_value",
                 "base_mean", "base_se", "low_mean", "low_se", "high_mean", "high_se"], tor)
@@ -428,8 +442,10 @@ def summary(folder: str | os.PathLike) -> str:
         u = unc[k]
         lines.append("")
         lines.append(f"{k}: mean {u['mean']:.3f} (Monte Carlo s.e. {u['mc_se']:.3f}); "
-                     f"over parameter uncertainty 90% of points lie in "
-                     f"[{u['param_q05']:.3f}, {u['param_q95']:.3f}]")
+                     + (f"over parameter uncertainty 90% of points lie in "
+                        f"[{u['param_q05']:.3f}, {u['param_q95']:.3f}] (Monte Carlo noise "
+                        "removed)" if not u.get("param_note") else
+                        f"range over parameter uncertainty n/a ({u['param_note']})"))
         rows = sorted((r for r in sob if r["outcome"] == k), key=lambda r: -r["ST"])
         lines.append(f"  {'parameter':<48} {'S1 [95% bootstrap]':>24} {'ST [95% bootstrap]':>24}")
         for r in rows:
@@ -468,8 +484,9 @@ def markdown(folder: str | os.PathLike, top: int = 3) -> str:
               "|---|---|---|"]
     for k in m["outcomes"]:
         u = unc[k]
-        lines.append(f"| {labels.get(k, k)} | {u['mean']:.3f} ({u['mc_se']:.3f}) | "
-                     f"{u['param_q05']:.3f} to {u['param_q95']:.3f} |")
+        rng = (f"n/a ({u['param_note']})" if u.get("param_note")
+               else f"{u['param_q05']:.3f} to {u['param_q95']:.3f}")
+        lines.append(f"| {labels.get(k, k)} | {u['mean']:.3f} ({u['mc_se']:.3f}) | {rng} |")
     lines += ["", "| outcome | parameter | ST [95% bootstrap] | S1 [95% bootstrap] | "
               "tornado: outcome at 5% / 95% quantile |", "|---|---|---|---|---|"]
     for k in m["outcomes"]:

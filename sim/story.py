@@ -222,17 +222,42 @@ def _p(p: Any) -> str:
     return f"{float(p):.3g}"
 
 
-class _Teller:
-    """Formats events of one stream with one world."""
+def _value(v: Any) -> str:
+    """A parameter value as a reader sees it: 0.62, 120, true."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return _p(v)
+    return str(v)
 
-    def __init__(self, events: Sequence[Event], world: World, sources: Any):
+
+class _Teller:
+    """Formats events of one stream with one world (``drawn``: the replicate's drawn
+    ``uncertain:`` values, path -> (value, base value), quoted as drawn)."""
+
+    def __init__(self, events: Sequence[Event], world: World, sources: Any,
+                 drawn: Mapping[str, tuple[Any, Any]] | None = None):
         self.world = world
+        self.drawn = dict(drawn or {})
         self.sources = _sources(sources)
         self.by_version = {e.version: e for e in events}
         self.rules = {r.id: r for r in world.rules}
         self.reviews = {r.id: r for r in world.reviews}
         self._events = events
         self._hazards: dict[int, Hazard] | None = None
+
+    def drawn_note(self, path: str) -> str:
+        """" (drawn; base 0.7)" when ``path`` was drawn for this replicate, else ''."""
+        if path not in self.drawn:
+            return ""
+        return f" (drawn; base {_value(self.drawn[path][1])})"
+
+    def drawn_lines(self) -> list[str]:
+        """One line naming every drawn value, for the head of a story or explanation."""
+        if not self.drawn:
+            return []
+        return ["parameters drawn for this replicate (uncertain:): " + "; ".join(
+            f"{p} = {_value(v)} (base {_value(b)})" for p, (v, b) in self.drawn.items())]
 
     def hazard(self, e: Event) -> Hazard | None:
         if self._hazards is None:
@@ -247,17 +272,20 @@ class _Teller:
         text = f"since {self.date(f.since.time)}"
         return text + (f" ({self.label(f.since)}, event {f.since.version})" if detail else "")
 
-    def modifier(self, f: Factor, detail: bool = False) -> str:
+    def modifier(self, f: Factor, detail: bool = False, review: str = "") -> str:
         """The same words in ``story`` and ``why``: "x1.5 (raises) because sanctioned since
         2019-10-09"; ``why`` adds the event that made the condition hold."""
-        return f"{f.size} ({f.direction}) because {f.text} {self.since(f, detail)}"
+        drawn = "".join(self.drawn_note(f"reviews.{review}.modifiers.{f.index}.{k}")
+                        for k in ("multiply", "add"))
+        return f"{f.size}{drawn} ({f.direction}) because {f.text} {self.since(f, detail)}"
 
     def review_reason(self, e: Event, hz: Hazard) -> str:
         """One line for ``story``: the hazard of the tick and the modifiers in force."""
         rv = hz.review
-        mods = [self.modifier(f) for f in hz.in_force]
-        why_p = (f"base {_p(hz.base)}{hz.base_note}; " + "; ".join(mods)) if mods \
-            else "the base probability, no modifier in force"
+        mods = [self.modifier(f, review=rv.id) for f in hz.in_force]
+        drawn = self.drawn_note(f"reviews.{rv.id}.probability")
+        why_p = (f"base {_p(hz.base)}{drawn}{hz.base_note}; " + "; ".join(mods)) if mods \
+            else f"the base probability{drawn}, no modifier in force"
         text = f"review {rv.id} by {rv.actor}: fired by chance at a tick, hazard {_p(hz.hazard)}"
         if abs(hz.computed - hz.hazard) > 1e-9:
             return (text + f" as recorded, but the world given here has {_p(hz.computed)} "
@@ -274,9 +302,10 @@ class _Teller:
             out.append(f"{indent}{ticks} while {hz.gate.text}, {self.since(hz.gate, True)}")
         else:
             out.append(f"{indent}{ticks} after the fork (no 'when')")
-        out.append(f"{indent}base probability {_p(hz.base)}{hz.base_note}")
+        out.append(f"{indent}base probability {_p(hz.base)}"
+                   f"{self.drawn_note(f'reviews.{rv.id}.probability')}{hz.base_note}")
         for f in hz.in_force:
-            out.append(f"{indent}{self.modifier(f, True)}")
+            out.append(f"{indent}{self.modifier(f, True, rv.id)}")
         clamp = ""
         raw = hz.in_force[-1].after if hz.in_force else hz.base
         if raw != hz.computed:
@@ -348,7 +377,8 @@ class _Teller:
         if e.rule in self.rules:
             r = self.rules[e.rule]
             p = data.get("p", r.probability)
-            return f"rule {r.id}: p={_p(p)}" + (f" after {after}" if after else "")
+            return (f"rule {r.id}: p={_p(p)}{self.drawn_note(f'rules.{r.id}.probability')}"
+                    + (f" after {after}" if after else ""))
         text = "simulated" + (f" by {e.rule}" if e.rule else "")
         return text + (f" after {after}" if after else "")
 
@@ -359,10 +389,14 @@ class _Named:
 
 
 def story(events: Sequence[Event], world: World, sources: Any = None, branch: Any = None,
-          fork: float | None = None, stream: str | None = None) -> str:
+          fork: float | None = None, stream: str | None = None,
+          drawn: Mapping[str, tuple[Any, Any]] | None = None) -> str:
     """One replicate told line by line in date order, the fork marked by a separator.
 
     ``branch``: a scenario Branch (gives name, fork and sources) or just its name.
+    ``drawn``: the replicate's drawn ``uncertain:`` values, path -> (value, base value)
+    (``Run.replicate_world``); ``world`` should then be the world with them set. The
+    story names them and marks every probability quoted from them "(drawn; base ...)".
     """
     if isinstance(branch, str):
         branch = _Named(branch)
@@ -370,7 +404,7 @@ def story(events: Sequence[Event], world: World, sources: Any = None, branch: An
         fork = getattr(branch, "fork", None)
     if sources is None and branch is not None:
         sources = getattr(branch, "history_doc", None)
-    teller = _Teller(events, world, sources)
+    teller = _Teller(events, world, sources, drawn)
     evs = sorted(events, key=lambda e: (e.time, e.version))
     # a replicate read from the store starts with its branch's history prefix stream;
     # the replicate is the stream of its own (last) events
@@ -381,7 +415,7 @@ def story(events: Sequence[Event], world: World, sources: Any = None, branch: An
         head += f"; branch {branch.name}"
     if fork is not None:
         head += f"; fork {teller.date(fork)}"
-    lines = [head + f"; {len(evs)} events)"]
+    lines = [head + f"; {len(evs)} events)", *teller.drawn_lines()]
     marked = False
 
     def mark() -> None:
@@ -426,7 +460,8 @@ def elsewhere_text(kind_label: str, branch: str, replicates: Sequence[int], tota
 
 
 def why(events: Sequence[Event], world: World, kind_or_version: str | int,
-        sources: Any = None, elsewhere: str | None = None, stream: str | None = None) -> str:
+        sources: Any = None, elsewhere: str | None = None, stream: str | None = None,
+        drawn: Mapping[str, tuple[Any, Any]] | None = None) -> str:
     """The chain of causes of one event, back to where it starts.
 
     ``kind_or_version``: an event version in this stream (int, or a string of
@@ -435,8 +470,9 @@ def why(events: Sequence[Event], world: World, kind_or_version: str | int,
     did-you-mean hint when the kind is unknown to the world, and ``elsewhere``
     (e.g. from :func:`elsewhere_text`) appended when the kind did not occur.
     ``stream``: the replicate's name (default: the stream of the last event).
+    ``drawn``: as for :func:`story` (the values quoted are marked as drawn).
     """
-    teller = _Teller(events, world, sources)
+    teller = _Teller(events, world, sources, drawn)
     # not its history prefix (``stream`` names it when it has no events of its own)
     stream = stream or (events[-1].stream if events else "this replicate")
     target: Event | None
@@ -463,7 +499,7 @@ def why(events: Sequence[Event], world: World, kind_or_version: str | int,
             note = (f" (the first of {len(hits)} occurrences; "
                     f"give a version number for another: {', '.join(str(h.version) for h in hits)})")
     lines = [f"Why: {teller.label(target)} on {teller.date(target.time)} "
-             f"({stream}, event {target.version}){note}"]
+             f"({stream}, event {target.version}){note}", *teller.drawn_lines()]
     seen: set[int] = set()
     e: Event | None = target
     prefix = "  "

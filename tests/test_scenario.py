@@ -261,7 +261,7 @@ MEASURE_HINT = "give exactly one of: occurs, time_to, state, count, first"
 
 MALFORMED = [
     (HEAD + "replicats: 10\n",
-     "{f}:5:1: unknown key 'replicats' (did you mean 'replicates'?)"),
+     "{f}:5:1: unknown key 'replicats' (did you mean 'replicates' or 'replicates_per_draw'?)"),
     ("world: world.yaml\nhistory: history.yaml\nhorizon: 2020-12-31\n",
      "{f}: missing 'fork' (e.g. fork: 2019-11-15; history runs before it, the model after)"),
     ("fork: 2020-04-01\nhorizon: 2020-12-31\nhistory: history.yaml\n",

@@ -85,10 +85,17 @@ def test_closed_form_mean_under_parameter_uncertainty(tmp_path):
                 progress=False)
     hit = r.outcome_values("closed")["hit"]
     expected = 0.4 * FACTOR
-    assert abs(hit.mean() - expected) < 4 * math.sqrt(expected * (1 - expected) / n)
+    m = r.scenario.replicates_per_draw        # replicates sharing one draw (default 20)
+    k = n // m                                # independent draws
+    # Var(mean) under grouped draws: (M Var(pF) + E[pF (1 - pF)]) / n
+    var_pf = FACTOR ** 2 * 0.4 ** 2 / 12
+    e_pq = FACTOR * 0.4 - FACTOR ** 2 * (0.4 ** 2 + 0.4 ** 2 / 12)
+    assert abs(hit.mean() - expected) < 4 * math.sqrt((m * var_pf + e_pq) / n)
     p = r.drawn_parameters("closed")[P_HIT]
     assert p.min() >= 0.2 and p.max() <= 0.6
-    assert abs(p.mean() - 0.4) < 4 * 0.4 / math.sqrt(12 * n)
+    assert abs(p.mean() - 0.4) < 4 * 0.4 / math.sqrt(12 * k)
+    # replicates of one group share their draw; groups differ
+    assert np.all(p[:m] == p[0]) and p[m] != p[0]
     # and the outcome follows the drawn value: replicates that drew a high p hit more
     hi, lo = hit[p > 0.5].mean(), hit[p < 0.3].mean()
     assert hi - lo > 0.15          # expected (0.55 - 0.25) x 0.86 = 0.26
@@ -104,8 +111,10 @@ def test_drawn_values_are_stored(toy_run):
     for r in base[:20]:
         i = int(r["replicate"])
         assert float(r[f"param:{P_HIT}"]) == drawn[P_HIT][i]
-        # each value is the declared distribution at the replicate's own uniform
-        assert drawn[P_HIT][i] == pytest.approx(0.2 + 0.4 * uncertainty.unit(11, i, P_HIT),
+        # each value is the declared distribution at the uniform of the replicate's draw
+        # (replicate i uses draw i // replicates_per_draw)
+        k = i // toy_run.scenario.replicates_per_draw
+        assert drawn[P_HIT][i] == pytest.approx(0.2 + 0.4 * uncertainty.unit(11, k, P_HIT),
                                                 abs=1e-15)
     assert toy_run.manifest["uncertain"]["fixed_noise"] == {
         P_HIT: "uniform(low=0.2, high=0.6)"}
