@@ -119,7 +119,7 @@ MALFORMED = [
      "'phase' does not apply", "drop 'phase'"),
     ("hazard-form", EVENTS + "reviews:\n  - {id: v, actor: A, every: 5, decides: go, "
                              "probability: {logistc: {var: x, mid: 1, scale: 1}}}\n", 15,
-     "unknown probability form", "did you mean 'logistic'"),
+     "unknown key 'logistc' in the probability of review 'v'", "did you mean 'logistic'"),
     ("hazard-missing", EVENTS + "reviews:\n  - {id: v, actor: A, every: 5, decides: go, "
                                 "probability: {logistic: {var: x, mid: 1}}}\n", 15,
      "missing 'scale'", "required keys"),
