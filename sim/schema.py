@@ -526,12 +526,14 @@ BRANCH = Section("branch", "a variant run beside the base",
 
 UNCERTAIN_HISTORY = Section("history_uncertainty", "opt-in history uncertainty", (
     Key("dates", BOOL, "draw week/month/year entries' dates within their period",
-        default="`false`", type="true/false"),
+        default="`false`", type="true/false",
+        hint="dates: true draws week/month/year entries' dates"),
     Key("keep", {"type": "object", "propertyNames": {"enum": ["high", "medium", "low"]},
                  "additionalProperties": PROB},
         "confidence -> probability that such an entry occurs", default="none",
-        type="mapping"),
-))
+        type="mapping", item="the probability of keeping '{name}' entries",
+        item_name="confidence", hint="e.g. keep: {low: 0.5}"),
+), label="history_uncertainty", hint="e.g. history_uncertainty: {dates: true, keep: {low: 0.5}}")
 
 SCENARIO = Section("scenario", "a scenario file", (
     Key("name", TEXT, "the scenario's name", default="the file's stem", type="text"),
