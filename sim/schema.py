@@ -203,7 +203,7 @@ def _delay_def() -> dict[str, Any]:
                                                 "items": {"type": "number", "minimum": 0}}}}
         else:
             inner = {"type": "object", "additionalProperties": False, "required": list(params),
-                     "title": f"a {kind} delay",
+                     "title": ("an " if kind[0] in "aeiou" else "a ") + f"{kind} delay",
                      "properties": {p: NUMBER for p in params}}
         forms.append({"type": "object", "additionalProperties": False, "required": [kind],
                       "properties": {kind: inner}})
@@ -450,79 +450,102 @@ HISTORY = Section("history", "a history file", (
 ), label="the history file")
 
 # --------------------------------------------------------------------------- scenario files
-# (sim/scenario.py keeps its own key tuples for now; tests/test_schema.py checks that they
-# equal these, so the two cannot drift apart)
 
 DATE_OR_HORIZON = {"anyOf": [DATE, {"const": "horizon"}]}
 PATH_VALUES = {"type": "object", "additionalProperties": {
     "anyOf": [SCALAR, {"type": "array"}]}}
+COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PATTERNS[COLUMN_PATTERN] = ("a name of letters, digits and _", "e.g. id: sanctioned_by_2021")
+INJECT_HINT = "e.g. {date: 2020-01-15, event: talks_open}"
 
 INJECT = Section("inject", "an injected event", (
     Key("date", DATE, "when it occurs (before or after the fork)", required=True, type="date"),
     Key("event", NAME, "an event id of the world", required=True, type="event id"),
     Key("actor", NAME, "who acts", default="the event type's", type="actor id"),
     Key("target", NAME, "who is acted upon", default="the event type's", type="actor id"),
-    Key("note", TEXT, "why", type="text"),
-))
+    Key("note", TEXT, "why", type="text", hint=NOTE_HINT),
+), label="inject entry #{n}", hint=INJECT_HINT)
 
 DROP = Section("drop", "a history entry to leave out", (
     Key("event", NAME, "its event id", required=True, type="event id"),
     Key("date", DATE, "its date (without: every entry of that event)", default="every",
         type="date"),
-))
+), label="drop_history entry #{n}", hint="e.g. {event: s400_delivered, date: 2019-07-12}")
 
 OUTCOME = Section("outcome", "a measure of each replicate", (
-    Key("id", NAME, "a name of letters, digits and `_` (a CSV column)", required=True,
-        type="name"),
-    Key("label", TEXT, "a readable name", type="text"),
+    Key("id", {"type": "string", "pattern": COLUMN_PATTERN},
+        "a name of letters, digits and `_` (a CSV column)", required=True,
+        type="name", what="the outcome id", hint="e.g. id: sanctioned_by_2021"),
+    Key("label", TEXT, "a readable name", type="text", hint="e.g. label: sanctioned by 2021"),
     Key("by", DATE_OR_HORIZON, "for occurs/count/first: up to this date", default="horizon",
-        type="date or horizon"),
+        type="date or horizon", hint=DATE_HINT),
     Key("at", DATE_OR_HORIZON, "for state: at this date", default="horizon",
-        type="date or horizon"),
+        type="date or horizon", hint=DATE_HINT),
     Key("occurs", NAME, "1 if the event occurs by `by`, else 0", type="event id"),
     Key("time_to", NAME, "days from the fork to the event's first occurrence",
         type="event id"),
     Key("state", NAME, "a variable's value at `at`", type="variable"),
     Key("count", NAME, "occurrences by `by`", type="event id"),
-    Key("first", {"type": "array", "items": NAME, "minItems": 2},
-        "which of these events occurs first", type="event ids"),
-), one_of_required=(("occurs", "time_to", "state", "count", "first"),))
+    Key("first", {"type": "array", "items": NAME, "minItems": 2,
+                  "title": "a list of two or more events"},
+        "which of these events occurs first", type="event ids",
+        hint="e.g. first: [s400_activated, deal_reached]"),
+), one_of_required=(("occurs", "time_to", "state", "count", "first"),),
+    label="outcome '{id}'", hint="e.g. {id: sanctioned, occurs: caatsa_sanctions}")
 
 LHS = Section("lhs", "a Latin hypercube sweep", (
     Key("samples", {"type": "integer", "minimum": 1}, "points to draw", required=True,
-        type="whole number"),
+        type="whole number", what="lhs samples", hint="e.g. samples: 20"),
     Key("ranges", {"type": "object", "additionalProperties": {
-        "type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2}},
-        "parameter path -> [low, high]", required=True, type="mapping"),
-))
+        "type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2,
+        "title": "[low, high]"}},
+        "parameter path -> [low, high]", required=True, type="mapping",
+        item="lhs range '{name}'", hint="e.g. [0.1, 0.9]"),
+), label="sweep lhs",
+    hint="e.g. lhs: {samples: 20, ranges: {rules.my_rule.probability: [0.1, 0.9]}}")
+
+SWEEP_HINT = ("e.g. sweep: {grid: {rules.my_rule.probability: [0.3, 0.5]}} or "
+              "sweep: {lhs: {samples: 20, ranges: {rules.my_rule.probability: [0.1, 0.9]}}}")
 
 SWEEP = Section("sweep", "one branch per point", (
-    Key("grid", {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}},
-        "parameter path -> values (the cartesian product)", type="mapping"),
+    Key("grid", {"type": "object", "additionalProperties": {
+        "type": "array", "minItems": 1, "title": "a non-empty list of values"}},
+        "parameter path -> values (the cartesian product)", type="mapping",
+        what="sweep grid", item="sweep grid '{name}'", hint="e.g. [0.3, 0.5, 0.7]"),
     Key("lhs", _ref("lhs"), "a Latin hypercube instead", type="mapping"),
-    Key("base", BOOL, "keep the base branch", default="`true`", type="true/false"),
-))
+    Key("base", BOOL, "keep the base branch", default="`true`", type="true/false",
+        what="sweep base", hint="false drops the base branch and runs only the sweep points"),
+), label="sweep", hint=SWEEP_HINT)
 
 UNCERTAIN_KINDS = ("uniform", "triangular", "beta", "lognormal", "choice")
 
 _CHANGES = (
-    Key("set", PATH_VALUES, "parameter path -> value", default="none", type="mapping"),
+    Key("set", PATH_VALUES, "parameter path -> value", default="none", type="mapping",
+        item="set: '{name}'", hint="write the whole dotted path as one key, e.g. "
+                                   "rules.my_rule.probability: 0.5"),
     Key("inject", {"type": "array", "items": _ref("inject")}, "events added",
-        default="`[]`", type="list"),
-    Key("suppress", NAMES, "events that can never occur", default="`[]`", type="event ids"),
-    Key("drop_history", {"type": "array", "items": _ref("drop")}, "history entries left out",
-        default="`[]`", type="list"),
+        default="`[]`", type="list",
+        hint="e.g. inject: [{date: 2020-01-15, event: talks_open}]"),
+    Key("suppress", NAMES, "events that can never occur", default="`[]`", type="event ids",
+        hint="e.g. suppress: [caatsa_sanctions]"),
+    Key("drop_history", {"type": "array", "items": {"anyOf": [NAME, _ref("drop")]}},
+        "history entries left out", default="`[]`", type="list",
+        hint="e.g. drop_history: [{event: s400_delivered, date: 2019-07-12}]"),
     # the distribution names are sim.uncertainty.KINDS (a test checks they agree)
     Key("uncertain", {"type": "object", "additionalProperties": {"anyOf": [
         {"type": "null"},             # in a branch: this path is not drawn there
         {"type": "object", "minProperties": 1, "maxProperties": 1,
          "propertyNames": {"enum": list(UNCERTAIN_KINDS)}}]}},
         "parameter path -> a distribution drawn per replicate (null: not drawn)", default="none",
-        type="mapping"),
+        type="mapping", item="uncertain: '{name}'", item_name="distribution",
+        hint="e.g. uncertain: {rules.my_rule.probability: {uniform: [0.2, 0.6]}}"),
 )
 
 BRANCH = Section("branch", "a variant run beside the base",
-                 (Key("description", TEXT, "what it changes", type="text"),) + _CHANGES)
+                 (Key("description", TEXT, "what it changes", type="text",
+                      hint="quote it if it contains ': '"),) + _CHANGES,
+                 label="branch '{key}'",
+                 hint="e.g. no_sanctions: {suppress: [caatsa_sanctions]}")
 
 UNCERTAIN_HISTORY = Section("history_uncertainty", "opt-in history uncertainty", (
     Key("dates", BOOL, "draw week/month/year entries' dates within their period",
@@ -536,30 +559,38 @@ UNCERTAIN_HISTORY = Section("history_uncertainty", "opt-in history uncertainty",
 ), label="history_uncertainty", hint="e.g. history_uncertainty: {dates: true, keep: {low: 0.5}}")
 
 SCENARIO = Section("scenario", "a scenario file", (
-    Key("name", TEXT, "the scenario's name", default="the file's stem", type="text"),
-    Key("description", TEXT, "the question it asks", type="text"),
+    Key("name", TEXT, "the scenario's name", default="the file's stem", type="text",
+        hint="e.g. name: baseline"),
+    Key("description", TEXT, "the question it asks", type="text",
+        hint="write it as one paragraph, quoted if it contains ': '"),
     Key("extends", TEXT, "a scenario file this one starts from", default="none",
-        type="path"),
-    Key("world", TEXT, "the world file", type="path", required_unless="extends"),
-    Key("history", TEXT, "the history file", type="path", required_unless="extends"),
+        type="path", hint="e.g. extends: baseline.yaml"),
+    Key("world", TEXT, "the world file", type="path", required_unless="extends",
+        hint="e.g. world: world.yaml"),
+    Key("history", TEXT, "the history file", type="path", required_unless="extends",
+        hint="e.g. history: history.yaml"),
     Key("fork", DATE, "history before it, the model from it", type="date",
-        required_unless="extends"),
+        required_unless="extends",
+        hint="e.g. fork: 2019-11-15; history runs before it, the model after"),
     Key("horizon", DATE, "the simulation stops there", type="date",
-        required_unless="extends"),
+        required_unless="extends", hint="e.g. horizon: 2021-12-31; the simulation stops there"),
     Key("replicates", {"type": "integer", "minimum": 1}, "replicates per branch",
-        default="1000", type="whole number"),
+        default="1000", type="whole number", hint="e.g. 1000"),
     Key("seed", {"type": "integer", "minimum": 0}, "the seed", default="0",
-        type="whole number"),
+        type="whole number", hint="e.g. 20191115"),
     *_CHANGES,
     Key("outcomes", {"type": "array", "items": _ref("outcome")}, "what to measure",
-        default="`[]`", type="list"),
+        default="`[]`", type="list",
+        hint="e.g. outcomes: [{id: sanctioned, occurs: caatsa_sanctions}]"),
     Key("branches", {"type": "object", "propertyNames": {"pattern": r"^[^/]+$"},
                      "additionalProperties": {"anyOf": [{"type": "null"}, _ref("branch")]}},
-        "branch name -> changes from the base", default="none", type="mapping"),
+        "branch name -> changes from the base", default="none", type="mapping",
+        item_name="branch name",
+        hint="e.g. branches: {no_sanctions: {suppress: [caatsa_sanctions]}}"),
     Key("sweep", _ref("sweep"), "parameter sweep", default="none", type="mapping"),
     Key("history_uncertainty", _ref("history_uncertainty"),
         "opt-in history uncertainty", default="none", type="mapping"),
-))
+), label="the scenario file")
 
 SECTIONS: dict[str, Section] = {s.name: s for s in (
     WORLD, ACTOR, VARIABLE, DECAY, EVENT, RULE, MODIFIER, REVIEW, INVARIANT,

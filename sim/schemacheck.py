@@ -40,7 +40,7 @@ import attrs
 from sim import schema
 from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
 
-__all__ = ["Checked", "check", "check_value", "type_name", "number_hint", "fmt",
+__all__ = ["Checked", "check", "check_value", "type_name", "number_hint", "date_hint", "fmt",
            "finite_number"]
 
 
@@ -93,6 +93,19 @@ def number_hint(value: Any) -> str | None:
             return None
         if math.isfinite(x):
             return f"YAML reads {excerpt(value)} as text: write it with a dot, e.g. {x:.1e}"
+    return None
+
+
+def date_hint(value: Any) -> str | None:
+    """A hint for a date YAML did not read as one: quoted, or with a time of day."""
+    if isinstance(value, dt.datetime):
+        return "write an ISO date without a time of day, e.g. 2019-11-15"
+    if isinstance(value, str):
+        try:
+            dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return f"YAML reads a quoted date as text: write {value.strip()} without quotes"
     return None
 
 
@@ -226,8 +239,11 @@ class _Walk:
             return
         for group in sec.one_of_required:
             if not any(k in value and value[k] is not None for k in group):
-                self.add(path, f"{label} is missing '{group[0]}'",
-                         "give " + " or ".join(f"'{k}'" for k in group))
+                names = [f"'{k}'" for k in group]
+                self.add(path, f"{label} is missing {' or '.join(names)}" if len(group) == 2
+                         else f"{label} is missing one of {', '.join(names)}",
+                         "give " + " or ".join(names) if len(group) == 2
+                         else "give one of them")
         for k in value:
             if k not in sec.names:
                 self.add(path + (k,), f"unknown key '{excerpt(k)}' in {label}",
@@ -280,9 +296,16 @@ class _Walk:
                          did_you_mean(str(v), s["enum"]) or hint)
             return
         want = _wanted(s)
+        if _infinite(v) and want is not None and want & {"number", "integer"}:
+            self.add(path, f"{what} must be a finite number, not {fmt(v)}", _PLAIN)
+            return
+        if want == {"integer"} and isinstance(v, float) and math.isfinite(v):
+            self.add(path, f"{what} must be a whole number, not {v!r}", hint or None)
+            return
         if want is not None and not (_types(v) & want):
             self.add(path, f"{what} must be {_nouns(want)}, not {type_name(v)} ({fmt(v)})",
-                     number_hint(v) or hint or _auto_hint(s))
+                     number_hint(v) or ("date" in want and date_hint(v)) or hint
+                     or _auto_hint(s))
             return
         if _types(v) & {"number", "integer"}:
             self.number(path, v, s, what, hint)
@@ -392,6 +415,9 @@ class _Walk:
         if v is None and any(b.get("type") == "null" for b in branches):
             return
         fits = [b for b in branches if _types(v) & self.kinds(b)]
+        if _infinite(v) and any(self.kinds(b) & {"number", "integer"} for b in branches):
+            self.add(path, f"{what} must be a finite number, not {fmt(v)}", _PLAIN)
+            return
         if not fits or all(("const" in b or "enum" in b) for b in fits) and not any(
                 self.passes(path, v, b, ctx) for b in fits):
             alts = _nouns(set().union(*(self.kinds(b) for b in branches
@@ -399,7 +425,7 @@ class _Walk:
             consts = [fmt(b["const"]) for b in branches if "const" in b]
             words = " or ".join(x for x in [alts] + consts if x)
             self.add(path, f"{what} must be {words}, not {type_name(v)} ({fmt(v)})",
-                     number_hint(v) or hint or s.get("description"))
+                     number_hint(v) or date_hint(v) or hint or s.get("description"))
             return
         if len(fits) == 1:
             self.value(path, v, fits[0], what, hint, ctx, key)
@@ -449,6 +475,14 @@ class _Walk:
 
     def passes(self, path: tuple, v: Any, s: Mapping[str, Any], ctx: dict) -> bool:
         return self.count(path, v, s, ctx) == 0
+
+
+_PLAIN = "write a plain number such as 0.5 or 30"
+
+
+def _infinite(v: Any) -> bool:
+    """An int or float that is no finite number (nan, inf, an int too large for a float)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and not finite_number(v)
 
 
 def _wanted(s: Mapping[str, Any]) -> set[str] | None:
