@@ -203,7 +203,7 @@ def _delay_def() -> dict[str, Any]:
                                                 "items": {"type": "number", "minimum": 0}}}}
         else:
             inner = {"type": "object", "additionalProperties": False, "required": list(params),
-                     "title": ("an " if kind[0] in "aeiou" else "a ") + f"{kind} delay",
+                     "title": ("an " if kind == "exponential" else "a ") + f"{kind} delay",
                      "properties": {p: NUMBER for p in params}}
         forms.append({"type": "object", "additionalProperties": False, "required": [kind],
                       "properties": {kind: inner}})

@@ -247,7 +247,8 @@ class _Walk:
         for k in value:
             if k not in sec.names:
                 self.add(path + (k,), f"unknown key '{excerpt(k)}' in {label}",
-                         did_you_mean(k, sec.names), key=True)
+                         did_you_mean(k, sec.names)
+                         or "expected keys: " + ", ".join(sec.names), key=True)
         for k in sec.keys:
             if k.required and k.name not in value:
                 self.add(path, f"{label} is missing '{k.name}'",
@@ -383,7 +384,8 @@ class _Walk:
                            _examples(s) or ("" if "title" in s else hint), ctx)
             elif extra is False:
                 self.add(kpath, f"unknown key '{excerpt(k)}' in {title}",
-                         did_you_mean(k, props) or hint, key=True)
+                         did_you_mean(k, props) or hint
+                         or "expected keys: " + ", ".join(props), key=True)
             elif isinstance(extra, Mapping):
                 iwhat = (key.item.format(**{**ctx, "name": k}) if key is not None and key.item
                          else f"'{k}' of {title}")
