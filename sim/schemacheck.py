@@ -124,10 +124,16 @@ _NOUN = {"number": "a number", "integer": "a whole number", "boolean": "true or 
          "null": "empty"}
 
 
-def _types(value: Any) -> set[str]:
+_PLAIN_TYPES = {str: frozenset({"string"}), bool: frozenset({"boolean"}),
+                dict: frozenset({"object"}), list: frozenset({"array"}),
+                type(None): frozenset({"null"})}
+
+
+def _types(value: Any) -> frozenset[str] | set[str]:
     """The JSON types a YAML value can stand for (a date is its own kind of text)."""
-    if value is None:
-        return {"null"}
+    plain = _PLAIN_TYPES.get(type(value))
+    if plain is not None:
+        return plain
     if isinstance(value, bool):
         return {"boolean"}
     if isinstance(value, int):
@@ -165,6 +171,14 @@ class Checked:
     def raise_if_any(self) -> None:
         if self.problems:
             raise InputError(list(self.problems))
+
+
+_KINDS: dict[int, tuple[Any, set[str]]] = {}
+
+
+@cache
+def _object_schema(name: str) -> dict[str, Any]:
+    return schema.SECTIONS[name].object_schema()
 
 
 @cache
@@ -244,11 +258,12 @@ class _Walk:
                          else f"{label} is missing one of {', '.join(names)}",
                          "give " + " or ".join(names) if len(group) == 2
                          else "give one of them")
+        names = sec.names
         for k in value:
-            if k not in sec.names:
+            if k not in names:
                 self.add(path + (k,), f"unknown key '{excerpt(k)}' in {label}",
-                         did_you_mean(k, sec.names)
-                         or "expected keys: " + ", ".join(sec.names), key=True)
+                         did_you_mean(k, names)
+                         or "expected keys: " + ", ".join(names), key=True)
         for k in sec.keys:
             if k.required and k.name not in value:
                 self.add(path, f"{label} is missing '{k.name}'",
@@ -432,10 +447,15 @@ class _Walk:
         if len(fits) == 1:
             self.value(path, v, fits[0], what, hint, ctx, key)
             return
+        keyed = ([b for b in fits if set(self.resolve(b).get("required", ())) & set(v)]
+                 if isinstance(v, Mapping) else [])
+        if len(keyed) == 1 and all(self.resolve(b).get("required") for b in fits):
+            # one-key forms ({uniform: {...}}, {logistic: {...}}): only that one can fit
+            self.value(path, v, keyed[0], what, hint, ctx, key)
+            return
         if any(self.passes(path, v, b, ctx) for b in fits):
             return
-        if isinstance(v, Mapping):      # one-key forms: {uniform: {...}}, {logistic: {...}}
-            keyed = [b for b in fits if set(self.resolve(b).get("required", ())) & set(v)]
+        if isinstance(v, Mapping):
             if keyed:
                 self.value(path, v, keyed[0], what, hint, ctx, key)
                 return
@@ -453,12 +473,18 @@ class _Walk:
         while "$ref" in s:
             name = s["$ref"].rsplit("/", 1)[1]
             if name in schema.SECTIONS:
-                return schema.SECTIONS[name].object_schema()
+                return _object_schema(name)
             s = self.defs[name]
         return s
 
     def kinds(self, s: Mapping[str, Any]) -> set[str]:
         """The JSON types a schema fragment can accept."""
+        key = id(s)
+        if key not in _KINDS:
+            _KINDS[key] = (s, self._kinds(s))      # s kept alive: its id stays its own
+        return _KINDS[key][1]
+
+    def _kinds(self, s: Mapping[str, Any]) -> set[str]:
         s = self.resolve(s)
         if "anyOf" in s:
             return set().union(*(self.kinds(b) for b in s["anyOf"]))
