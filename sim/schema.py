@@ -535,9 +535,9 @@ _CHANGES = (
     Key("uncertain", {"type": "object", "additionalProperties": {"anyOf": [
         {"type": "null"},             # in a branch: this path is not drawn there
         {"type": "object", "minProperties": 1, "maxProperties": 1,
-         "propertyNames": {"enum": list(UNCERTAIN_KINDS)}}]}},
+         "propertyNames": {"enum": list(UNCERTAIN_KINDS), "title": "distribution"}}]}},
         "parameter path -> a distribution drawn per replicate (null: not drawn)", default="none",
-        type="mapping", item="uncertain: '{name}'", item_name="distribution",
+        type="mapping", item="uncertain: '{name}'",
         hint="e.g. uncertain: {rules.my_rule.probability: {uniform: [0.2, 0.6]}}"),
 )
 

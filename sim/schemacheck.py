@@ -409,6 +409,7 @@ class _Walk:
     def name(self, path: tuple, k: Any, s: Mapping[str, Any], item_name: str, title: str,
              hint: str) -> bool:
         """A mapping's key against ``propertyNames``."""
+        item_name = s.get("title", item_name)
         if "enum" in s:
             if k in s["enum"]:
                 return True
