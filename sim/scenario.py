@@ -474,10 +474,10 @@ class _Builder:
         self.ok = checked.clean
         ok = self.ok
         name = d.get("name", self.path.stem)
-        bad = _name_problem(name) if ok(("name",)) else "is not text"
+        bad = _name_problem(name) if ok(("name",)) else None
         if bad:
-            if ok(("name",)):
-                self.add(("name",), f"name {bad}", "e.g. name: baseline")
+            self.add(("name",), f"name {bad}", "e.g. name: baseline")
+        if bad or not ok(("name",)):
             name = "scenario"
         description = d.get("description") if ok(("description",)) else None
         description = description or ""
