@@ -25,27 +25,22 @@ from typing import Any
 
 import attrs
 
-from sim import schema, yamlfile
-from sim.errors import InputError, Problem, did_you_mean, foreign, not_this_kind
+from sim import schema, schemacheck, yamlfile
+from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, Occurrence, frozen_data
 from sim.world import JOINT, World
 from sim.worldfile import load_yaml
-from sim.worldfile import type_name as _type_name
 
 __all__ = ["Source", "HistoryEntry", "History", "NoMatch", "load_history", "parse_history",
            "CONFIDENCE", "GRANULARITY", "Uncertainty", "parse_uncertainty"]
 
-CONFIDENCE = ("high", "medium", "low")
-GRANULARITY = ("day", "week", "month", "year")
-# the keys of each mapping come from the one declarative description (sim.schema)
+# the keys and values of each mapping come from the one declarative description (sim.schema)
+CONFIDENCE = tuple(schema.ENTRY.key("confidence").schema["enum"])
+GRANULARITY = tuple(schema.ENTRY.key("granularity").schema["enum"])
 TOP_KEYS = schema.HISTORY.names
-SOURCE_KEYS = schema.SOURCE.names
-SOURCE_REQUIRED = schema.SOURCE.required
 ENTRY_KEYS = schema.ENTRY.names
-ENTRY_REQUIRED = schema.ENTRY.required
 DEFAULT_CONFIDENCE = "medium"
 DEFAULT_GRANULARITY = "day"
-DATE_HINT = "write an ISO date like 2019-07-12"
 
 
 @attrs.frozen
@@ -206,39 +201,12 @@ class Uncertainty:
         return float(self.keep.get(confidence, 1.0)) if confidence is not None else 1.0
 
 
-def parse_uncertainty(spec: Any, doc: yamlfile.Located, path: tuple) -> Uncertainty:
+def parse_uncertainty(spec: Any, doc: Any, path: tuple) -> Uncertainty:
     """Validate a ``history_uncertainty:`` mapping found at ``path`` of ``doc`` (a scenario):
     ``{dates: true, keep: {low: 0.5, medium: 0.9}}``; InputError listing every problem."""
-    problems: list[Problem] = []
-    form = "history_uncertainty: {dates: true, keep: {low: 0.5}}"
-    if not isinstance(spec, Mapping):
-        raise InputError(doc.problem(path, "'history_uncertainty' must be a mapping, not "
-                                           f"{_type_name(spec)}", f"e.g. {form}"))
-    for k in spec:
-        if k not in ("dates", "keep"):
-            problems.append(doc.problem(path + (k,), f"unknown key '{k}' in history_uncertainty",
-                                        did_you_mean(str(k), ("dates", "keep")), key=True))
-    dates = spec.get("dates", False)
-    if not isinstance(dates, bool):
-        problems.append(doc.problem(path + ("dates",), "'dates' must be true or false",
-                                    "dates: true draws week/month/year entries' dates"))
-    keep = spec.get("keep", {})
-    if not isinstance(keep, Mapping):
-        problems.append(doc.problem(path + ("keep",), "'keep' must map confidences to "
-                                    "probabilities", f"e.g. {form}"))
-        keep = {}
-    for c, p in keep.items():
-        if c not in CONFIDENCE:
-            problems.append(doc.problem(path + ("keep", c), f"unknown confidence {c!r}",
-                                        did_you_mean(str(c), CONFIDENCE), key=True))
-        elif (isinstance(p, bool) or not isinstance(p, (int, float))
-              or not 0.0 <= p <= 1.0):
-            problems.append(doc.problem(path + ("keep", c), f"the probability of keeping "
-                                        f"'{c}' entries must be a number from 0 to 1, not {p!r}",
-                                        "e.g. keep: {low: 0.5}"))
-    if problems:
-        raise InputError(problems)
-    return Uncertainty(bool(dates), {c: float(p) for c, p in keep.items()})
+    schemacheck.check_value(doc, path, spec, schema.UNCERTAIN_HISTORY).raise_if_any()
+    keep = spec.get("keep") or {}
+    return Uncertainty(spec.get("dates") is True, {c: float(p) for c, p in keep.items()})
 
 
 # --------------------------------------------------------------------------- reading
@@ -250,87 +218,38 @@ def load_history(path: str | Path, world: World) -> History:
 
 def parse_history(doc: yamlfile.Located, world: World) -> History:
     """Validate and build a History from a loaded YAML document; raise :class:`InputError`
-    listing every problem found."""
-    problems: list[Problem] = []
+    listing every problem found: the structural ones (:mod:`sim.schemacheck`), then those
+    against the world and across entries."""
+    checked = schemacheck.check(doc, schema.HISTORY, "a history file")
+    problems: list[Problem] = list(checked.problems)
+    ok = checked.clean
 
-    def add(path: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
-        problems.append(doc.problem(path, message, hint, key=key))
-
-    def keys(path: tuple, mapping: Mapping, allowed: tuple, required: tuple, what: str) -> None:
-        for k in mapping:
-            if k not in allowed:
-                add(path + (k,), f"unknown key '{k}' in {what}", did_you_mean(k, allowed),
-                    key=True)
-        for k in required:
-            if k not in mapping:
-                add(path, f"{what} is missing '{k}'", f"required keys: {', '.join(required)}")
+    def add(path: tuple, message: str, hint: str | None = None) -> None:
+        problems.append(doc.problem(path, message, hint))
 
     data = doc.data
-    if not isinstance(data, Mapping):
-        raise InputError(doc.problem((), "a history file must be a mapping at the top level, "
-                                         f"not {_type_name(data)}",
-                                     "expected 'sources:' (citations) and 'events:' "
-                                     "(a list of dated entries)"))
-    if foreign(data, TOP_KEYS):
-        raise InputError(not_this_kind(doc, "a history file", TOP_KEYS))
-    keys((), data, TOP_KEYS, schema.HISTORY.required, "the history file")
-
     sources: dict[str, Source] = {}
     sec = data.get("sources")
-    if sec is not None and not isinstance(sec, Mapping):
-        add(("sources",), f"'sources' must be a mapping of citation ids, not {_type_name(sec)}",
-            "e.g. sources: {S000: {outlet: ..., title: ..., published: 2019-11-15}}")
-        sec = None
-    for sid, spec in (sec or {}).items():
-        path = ("sources", sid)
-        if not isinstance(sid, str):
-            add(path, f"source id {sid!r} must be text", "e.g. S000", key=True)
-            continue
-        if not isinstance(spec, Mapping):
-            add(path, f"source '{sid}' must be a mapping, not {_type_name(spec)}",
-                "expected {outlet: ..., title: ..., published: 2019-11-15}")
-            sources[sid] = Source(sid, "", "", dt.date.min)
-            continue
-        keys(path, spec, SOURCE_KEYS, SOURCE_REQUIRED, f"source '{sid}'")
-        fields: dict[str, Any] = {}
-        for k in ("outlet", "title", "identifier", "url", "note"):
-            v = spec.get(k)
-            if v is not None and not isinstance(v, str):
-                add(path + (k,), f"the {k} of source '{sid}' must be text, not {_type_name(v)}")
-                v = None
-            fields[k] = v
+    for sid, spec in (sec.items() if isinstance(sec, Mapping) else ()):
+        spec = spec if isinstance(spec, Mapping) else {}
+        text = {k: v if isinstance(v, str) else None for k, v in spec.items()}
         published = spec.get("published")
-        if "published" in spec and not _is_date(published):
-            add(path + ("published",), f"the publication date of '{sid}' must be a date, "
-                                       f"not {_type_name(published)} ({published!r})",
-                DATE_HINT)
-        if not _is_date(published):
-            published = dt.date.min
-        sources[sid] = Source(sid, fields["outlet"] or "", fields["title"] or "", published,
-                              fields["url"], fields["note"], fields["identifier"])
+        sources[sid] = Source(sid, text.get("outlet") or "", text.get("title") or "",
+                              published if _is_date(published) else dt.date.min,
+                              text.get("url"), text.get("note"), text.get("identifier"))
 
     entries: list[HistoryEntry] = []
     events = data.get("events")
-    if events is not None and not isinstance(events, list):
-        add(("events",), f"'events' must be a list of entries, not {_type_name(events)}",
-            "e.g. events: [{date: 2019-07-12, event: s400_delivered, source: S000}]")
-        events = []
     last: tuple[dt.date, int | None] | None = None
     once_seen: dict[str, int | None] = {}
-    for i, spec in enumerate(events or []):
+    for i, spec in enumerate(events if isinstance(events, list) else []):
         path = ("events", i)
         line, _ = doc.where(path)
         if not isinstance(spec, Mapping):
-            add(path, f"history entry #{i + 1} must be a mapping, not {_type_name(spec)}",
-                "expected {date: 2019-07-12, event: ..., source: ...}")
             continue
         before = len(problems)
-        keys(path, spec, ENTRY_KEYS, ENTRY_REQUIRED, f"history entry #{i + 1}")
-        date = spec.get("date")
-        if "date" in spec and not _is_date(date):
-            add(path + ("date",), f"'date' must be a date, not {_type_name(date)} ({date!r})",
-                DATE_HINT)
-        elif _is_date(date):
+        date = spec.get("date") if ok(path + ("date",)) else None
+        if date is not None:
             if date < world.starts:
                 add(path + ("date",), f"{date} is before the world starts ({world.starts})",
                     "drop the entry, or move the world's 'starts' earlier")
@@ -342,12 +261,11 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
                 last = (date, line)
         kind = spec.get("event")
         etype = None
-        if "event" in spec:
-            if isinstance(kind, str) and kind in world.events:
+        if kind is not None and ok(path + ("event",)):
+            if kind in world.events:
                 etype = world.events[kind]
             else:
-                add(path + ("event",), f"unknown event '{kind}' (not in world "
-                                       f"'{world.name}')",
+                add(path + ("event",), f"unknown event '{kind}' (not in world '{world.name}')",
                     did_you_mean(str(kind), world.events)
                     or "use an event defined under 'events' in the world file")
         if etype is not None and etype.once:
@@ -358,50 +276,35 @@ def parse_history(doc: yamlfile.Located, world: World) -> History:
                 once_seen[kind] = line
         who: dict[str, str | None] = {}
         for k in ("actor", "target"):
-            v = spec.get(k)
-            if k == "actor" and isinstance(v, list):       # a joint act: actor: [USA, TUR]
-                for j, a in enumerate(v):
-                    if not (isinstance(a, str) and a in world.actors):
-                        add(path + (k, j), f"unknown actor '{a}'",
-                            did_you_mean(str(a), world.actors))
-                if len(v) < 2 or len(set(map(str, v))) != len(v):
+            v = spec.get(k) if ok(path + (k,)) else None
+            names = v if isinstance(v, list) else [] if v is None else [v]
+            for j, a in enumerate(names):
+                if a not in world.actors:
+                    add(path + (k, j) if isinstance(v, list) else path + (k,),
+                        f"unknown actor '{a}'", did_you_mean(str(a), world.actors))
+            if isinstance(v, list):                  # a joint act: actor: [USA, TUR]
+                if len(set(v)) != len(v):
                     add(path + (k,), "a joint act needs two or more different actors",
                         "e.g. actor: [USA, TUR]; one actor is written actor: USA")
-                v = JOINT.join(map(str, v))
-            elif v is not None and not (isinstance(v, str) and v in world.actors):
-                add(path + (k,), f"unknown actor '{v}'", did_you_mean(str(v), world.actors))
+                v = JOINT.join(v)
             who[k] = v if v is not None else getattr(etype, k, None)
         source = spec.get("source")
-        if isinstance(source, Mapping):
-            add(path + ("source",), "'source' must be a citation id, not a mapping",
-                "put the outlet, title and published date under 'sources:' with an id, "
-                "e.g. S000, and write source: S000")
-        elif "source" in spec and not (isinstance(source, str) and source in sources):
+        if source is not None and ok(path + ("source",)) and source not in sources:
             add(path + ("source",), f"unknown source '{source}'",
                 did_you_mean(str(source), sources) or "add it under 'sources'")
-        conf = spec.get("confidence", DEFAULT_CONFIDENCE)
-        if conf not in CONFIDENCE:
-            add(path + ("confidence",), f"unknown confidence {conf!r}",
-                did_you_mean(str(conf), CONFIDENCE))
-        gran = spec.get("granularity", DEFAULT_GRANULARITY)
-        if gran not in GRANULARITY:
-            add(path + ("granularity",), f"unknown granularity {gran!r}",
-                did_you_mean(str(gran), GRANULARITY))
-        note = spec.get("note")
-        if note is not None and not isinstance(note, str):
-            add(path + ("note",), f"'note' must be one line of text, not {_type_name(note)}")
         extra = spec.get("data")
-        if extra is not None and not (isinstance(extra, Mapping) and all(
-                isinstance(k, str) and _jsonable(v) for k, v in extra.items())):
+        if extra is not None and ok(path + ("data",)) and not _jsonable(extra):
             add(path + ("data",), "'data' must be a mapping of names to plain values",
                 "e.g. data: {units: 4}")
-        if len(problems) > before:
+        if len(problems) > before or not ok(path):
             continue
-        entries.append(HistoryEntry(date, kind, who["actor"], who["target"], source, conf, gran,
-                                    note, dict(extra or {}), line))
+        entries.append(HistoryEntry(date, kind, who["actor"], who["target"], source,
+                                    spec.get("confidence") or DEFAULT_CONFIDENCE,
+                                    spec.get("granularity") or DEFAULT_GRANULARITY,
+                                    spec.get("note"), dict(extra or {}), line))
 
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted(problems, key=lambda p: (p.line is None, p.line or 0)))
     return History(sources, tuple(entries), str(doc.file))
 
 

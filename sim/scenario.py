@@ -43,7 +43,7 @@ import attrs
 import numpy as np
 import yaml
 
-from sim import yamlfile
+from sim import schema, schemacheck, yamlfile
 from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
 from sim.events import INJECTED, Occurrence
 from sim.history import load_history, parse_uncertainty
@@ -54,26 +54,17 @@ from sim.uncertainty import parse as parse_uncertain
 from sim.world import World, end_of_day
 from sim.worldfile import load_world
 
-SCENARIO_KEYS = ("name", "description", "extends", "world", "history", "fork", "horizon",
-                 "replicates", "seed", "set", "inject", "suppress", "drop_history",
-                 "outcomes", "branches", "sweep", "history_uncertainty",
-                 "uncertain", "replicates_per_draw")
-BRANCH_KEYS = ("description", "set", "inject", "suppress", "drop_history", "uncertain")
-INJECT_KEYS = ("date", "event", "actor", "target", "note")
-DROP_KEYS = ("event", "date")
-OUTCOME_KEYS = ("id", "label", "by", "at") + MEASURES
+# the keys of a scenario file and their shapes are sim.schema's (sim.schemacheck checks them)
+SCENARIO_KEYS = schema.SCENARIO.names
 OUTCOME_DATE_KEY = {"occurs": "by", "count": "by", "first": "by", "state": "at",
                     "time_to": None}
-SWEEP_KEYS = ("grid", "lhs", "base")
-LHS_KEYS = ("samples", "ranges")
 REPLACED_WHOLE = {("sweep",)}          # merged by replacement, not key by key
 DEFAULT_REPLICATES = 1000
 DEFAULT_SEED = 0
-# replicates that share one draw of the `uncertain:` parameters (sim.paramspread says why 10)
+# replicates that share one draw of the `uncertain:` parameters (sim.paramspread says why)
 DEFAULT_PER_DRAW = 20
 MAX_BRANCHES = 1000
 _LHS_TAG = 0x4C4853                    # spawn key of the LHS stream (replicates use (i,))
-_DATE_HINT = "write dates as YYYY-MM-DD, e.g. 2019-11-15"
 
 
 # --------------------------------------------------------------------------- records
@@ -396,6 +387,7 @@ class _Builder:
     def __init__(self, path: Path, problems: list[Problem]):
         self.path = path
         self.problems = problems
+        self.ok: Any = lambda path: True        # sim.schemacheck.Checked.clean
         self.m: _Merged | None = None
         self.chain: list[Path] = []
         self.world: World | None = None
@@ -451,10 +443,6 @@ class _Builder:
             if foreign(doc.data, SCENARIO_KEYS):
                 self.problems.append(not_this_kind(doc, "a scenario file", SCENARIO_KEYS))
                 return False
-            for k in doc.data:
-                if k not in SCENARIO_KEYS:
-                    self.problems.append(doc.problem((k,), f"unknown key '{k}'",
-                                                     did_you_mean(k, SCENARIO_KEYS), key=True))
             seen.append(real)
             docs.append(doc)
             self.chain.append(path)
@@ -483,46 +471,40 @@ class _Builder:
         m = self.m
         assert m is not None
         d = m.data
+        # the structural pass (sim.schemacheck, from sim.schema); what follows checks the
+        # rest: files, dates against the world, names against its events and variables
+        checked = schemacheck.check_value(m, (), d, schema.SCENARIO)
+        self.problems.extend(checked.problems)
+        self.ok = checked.clean
+        ok = self.ok
         name = d.get("name", self.path.stem)
-        bad = _name_problem(name)
+        bad = _name_problem(name) if ok(("name",)) else None
         if bad:
             self.add(("name",), f"name {bad}", "e.g. name: baseline")
+        if bad or not ok(("name",)):
             name = "scenario"
-        description = d.get("description", "")
-        if not isinstance(description, str):
-            self.add(("description",), "description must be text",
-                     "write it as one paragraph, quoted if it contains ': '")
-            description = ""
-        for req, hint in (("world", "e.g. world: world.yaml"),
-                          ("history", "e.g. history: history.yaml"),
-                          ("fork", "e.g. fork: 2019-11-15; history runs before it, the model after"),
-                          ("horizon", "e.g. horizon: 2021-12-31; the simulation stops there")):
-            if req not in d:
-                self.problems.append(Problem(self.path, None, None, f"missing '{req}'", hint))
-        fork = self._date(("fork",)) if "fork" in d else None
-        horizon = self._date(("horizon",)) if "horizon" in d else None
+        description = d.get("description") if ok(("description",)) else None
+        description = description or ""
+        fork = d.get("fork") if ok(("fork",)) else None
+        horizon = d.get("horizon") if ok(("horizon",)) else None
         for key, day in (("fork", fork), ("horizon", horizon)):
             if day is not None and date_problem(day, key):
                 self.add((key,), date_problem(day, key), "a date in years 1000-8999")
         if (fork and date_problem(fork, "")) or (horizon and date_problem(horizon, "")):
             fork = horizon = None
         replicates = d.get("replicates", DEFAULT_REPLICATES)
-        err = _check_int(replicates, 1, "replicates")
+        err = _check_int(replicates, 1, "replicates") if ok(("replicates",)) else None
         if err:
             self.add(("replicates",), *err)
         seed = d.get("seed", DEFAULT_SEED)
-        err = _check_int(seed, 0, "seed")
+        err = _check_int(seed, 0, "seed") if ok(("seed",)) else None
         if err:
             self.add(("seed",), *err)
-        per_draw = d.get("replicates_per_draw", DEFAULT_PER_DRAW)
-        if isinstance(per_draw, bool) or not isinstance(per_draw, int) or per_draw < 1:
-            self.add(("replicates_per_draw",), "replicates_per_draw must be a whole number of "
-                     f"at least 1, got {excerpt(repr(per_draw))}",
-                     "e.g. replicates_per_draw: 10 (replicates that share one draw of the "
-                     "uncertain: parameters; 1 gives every replicate its own draw)")
-            per_draw = DEFAULT_PER_DRAW
-        world_file = self._file("world") if "world" in d else None
-        history_file = self._file("history") if "history" in d else None
+        # its type and range are sim.schema's (checked by sim.schemacheck)
+        per_draw = (d.get("replicates_per_draw", DEFAULT_PER_DRAW)
+                    if ok(("replicates_per_draw",)) else DEFAULT_PER_DRAW)
+        world_file = self._file("world") if "world" in d and ok(("world",)) else None
+        history_file = self._file("history") if "history" in d and ok(("history",)) else None
         if world_file is not None:
             try:
                 self.world = load_world(world_file)
@@ -545,7 +527,7 @@ class _Builder:
         sweep_points, keep_base = self._sweep()
         outcomes = self._outcomes(horizon)
         uncertainty = None
-        if "history_uncertainty" in d:
+        if d.get("history_uncertainty") is not None and ok(("history_uncertainty",)):
             try:
                 uncertainty = parse_uncertainty(d["history_uncertainty"], self.m,
                                                 ("history_uncertainty",))
@@ -609,19 +591,6 @@ class _Builder:
                         outcomes=tuple(outcomes), branches=branches, resolved=resolved,
                         chain=tuple(self.chain), replicates_per_draw=per_draw)
 
-    def _date(self, path: tuple) -> dt.date | None:
-        assert self.m is not None
-        value = self.m.get(path)
-        if isinstance(value, dt.datetime):
-            self.add(path, f"{path[-1]} must be a day, without a time of day, got {value}",
-                     _DATE_HINT)
-            return None
-        d = _as_date(value)
-        if d is None:
-            what = "'horizon' or a date" if path[-1] in ("by", "at") else "a date"
-            self.add(path, f"{path[-1]} must be {what}, got {excerpt(repr(value))}", _DATE_HINT)
-        return d
-
     def _file(self, key: str) -> Path | None:
         assert self.m is not None
         value = self.m.data[key]
@@ -650,80 +619,37 @@ class _Builder:
     # ---- set / inject / suppress / drop_history
 
     def _changes(self, at: tuple) -> _Changes:
+        """The ``set``/``uncertain``/``inject``/``suppress``/``drop_history`` of the base
+        (``at == ()``) or a branch: what passed the structural pass, to check against
+        the world."""
         assert self.m is not None
         ch = _Changes()
         node = self.m.get(at)
+        ok = self.ok
         if not isinstance(node, dict):
             return ch
-        s = node.get("set")
-        if s is not None:
-            if not isinstance(s, dict):
-                self.add(at + ("set",), "set must be a mapping of parameter paths to values",
-                         "e.g. set: {rules.my_rule.probability: 0.5}")
-            else:
-                for k, v in s.items():
-                    if isinstance(v, dict):
-                        self.add(at + ("set", k), f"set: '{k}' must map to a value, not a "
-                                 "mapping", "write the whole dotted path as one key, e.g. "
-                                 "rules.my_rule.probability: 0.5", key=True)
-                        continue
-                    ch.settings[str(k)] = v
-                    ch.setting_at[str(k)] = at + ("set", k)
+        for k, v in (node.get("set") or {}).items() if ok(at + ("set",)) else ():
+            ch.settings[str(k)] = v
+            ch.setting_at[str(k)] = at + ("set", k)
         if node.get("uncertain") is not None:
-            self._uncertain(at, node["uncertain"], ch)
-        inj = node.get("inject")
-        if inj is not None:
-            if not isinstance(inj, list):
-                self.add(at + ("inject",), "inject must be a list of {date, event} entries",
-                         "e.g. inject: [{date: 2020-01-15, event: talks_open}]")
-            else:
-                for i, e in enumerate(inj):
-                    p = at + ("inject", i)
-                    if not isinstance(e, dict):
-                        self.add(p, "an inject entry must be a mapping with date and event",
-                                 "e.g. {date: 2020-01-15, event: talks_open}")
-                        continue
-                    ok = self._keys(p, e, INJECT_KEYS, "inject entry")
-                    for req in ("date", "event"):
-                        if req not in e:
-                            self.add(p, f"inject entry without '{req}'",
-                                     "e.g. {date: 2020-01-15, event: talks_open}")
-                            ok = False
-                    if ok:
-                        ch.inject.append((p, e))
+            spec = node["uncertain"]
+            self._uncertain(at, {k: v for k, v in spec.items() if ok(at + ("uncertain", k))}
+                            if isinstance(spec, dict) else spec, ch)
+        for i, e in enumerate(node.get("inject") or []):
+            if ok(at + ("inject", i)):
+                ch.inject.append((at + ("inject", i), e))
         sup = node.get("suppress")
-        if sup is not None:
-            if isinstance(sup, str):
-                sup = [sup]
-                self.m.get(at)["suppress"] = sup
-            if not isinstance(sup, list):
-                self.add(at + ("suppress",), "suppress must be a list of event kinds",
-                         "e.g. suppress: [caatsa_sanctions]")
-            else:
-                for i, k in enumerate(sup):
-                    ch.suppress.append((at + ("suppress", i), k))
-        drops = node.get("drop_history")
-        if drops is not None:
-            if not isinstance(drops, list):
-                self.add(at + ("drop_history",), "drop_history must be a list of "
-                         "{event, date} entries", "e.g. drop_history: [{event: s400_delivered}]")
-            else:
-                for i, e in enumerate(drops):
-                    p = at + ("drop_history", i)
-                    if isinstance(e, str):
-                        ch.drops.append((p, e, None))
-                        continue
-                    if not isinstance(e, dict) or "event" not in e:
-                        self.add(p, "a drop_history entry must be a mapping with an event "
-                                 "(and optionally a date)",
-                                 "e.g. {event: s400_delivered, date: 2019-07-12}")
-                        continue
-                    if not self._keys(p, e, DROP_KEYS, "drop_history entry"):
-                        continue
-                    date = self._date(p + ("date",)) if "date" in e else None
-                    if "date" in e and date is None:
-                        continue
-                    ch.drops.append((p, e["event"], date))
+        if isinstance(sup, str):
+            self.m.get(at)["suppress"] = [sup]
+            sup = [sup] if ok(at + ("suppress",)) else []
+        for i, k in enumerate(sup or []):
+            if ok(at + ("suppress", i)):
+                ch.suppress.append((at + ("suppress", i), k))
+        for i, e in enumerate(node.get("drop_history") or []):
+            p = at + ("drop_history", i)
+            if ok(p):
+                ch.drops.append((p, e, None) if isinstance(e, str) else
+                                (p, e["event"], e.get("date")))
         return ch
 
     def _uncertain(self, at: tuple, spec: Any, ch: _Changes) -> None:
@@ -739,15 +665,6 @@ class _Builder:
                          "keep one: set: fixes a value, uncertain: draws it per replicate",
                          key=True)
                 ch.uncertain.pop(k, None)
-
-    def _keys(self, path: tuple, entry: dict, allowed: tuple, what: str) -> bool:
-        ok = True
-        for k in entry:
-            if k not in allowed:
-                self.add(path + (k,), f"unknown key '{k}' in {what}",
-                         did_you_mean(k, allowed), key=True)
-                ok = False
-        return ok
 
     def _kind(self, path: tuple, kind: Any) -> bool:
         w = self.world
@@ -820,8 +737,8 @@ class _Builder:
         for ch in [base] + [s[2] for s in specs]:
             for p, e in ch.inject:
                 self._kind(p + ("event",), e["event"])
-                date = self._date(p + ("date",))
-                if date is not None and (date < w.starts or (horizon and date > horizon)):
+                date = e["date"]
+                if date < w.starts or (horizon and date > horizon):
                     self.add(p + ("date",), f"inject date {date} is outside the simulation",
                              f"use a date from {w.starts} to the horizon {horizon}")
                 for role in ("actor", "target"):
@@ -829,8 +746,6 @@ class _Builder:
                     if a is not None and (not isinstance(a, str) or a not in w.actors):
                         self.add(p + (role,), f"unknown actor '{a}'",
                                  did_you_mean(a, w.actors))
-                if "note" in e and not isinstance(e["note"], str):
-                    self.add(p + ("note",), "note must be text", "one line in your own words")
             for p, k in ch.suppress:
                 self._kind(p, k)
             for p, k, date in ch.drops:
@@ -871,29 +786,17 @@ class _Builder:
     def _branches(self) -> list[tuple[str, _Changes]]:
         assert self.m is not None
         spec = self.m.data.get("branches")
-        if spec is None:
-            return []
         if not isinstance(spec, dict):
-            self.add(("branches",), "branches must be a mapping of branch name to changes",
-                     "e.g. branches: {no_sanctions: {suppress: [caatsa_sanctions]}}")
             return []
         out = []
-        for bn, body in spec.items():
+        for bn in spec:
             p = ("branches", bn)
+            if not self.ok(p):
+                continue
             bad = _name_problem(bn)
             if bad:
                 self.add(p, f"branch name {bad}", "e.g. no_sanctions", key=True)
                 continue
-            if body is None:
-                body = {}
-            if not isinstance(body, dict):
-                self.add(p, f"branch '{bn}' must be a mapping of changes",
-                         "keys: " + ", ".join(BRANCH_KEYS))
-                continue
-            self._keys(p, body, BRANCH_KEYS, f"branch '{bn}'")
-            if "description" in body and not isinstance(body["description"], str):
-                self.add(p + ("description",), "description must be text",
-                         "quote it if it contains ': '")
             out.append((bn, self._changes(p)))
         return out
 
@@ -902,40 +805,28 @@ class _Builder:
         base branch stays."""
         assert self.m is not None
         spec = self.m.data.get("sweep")
-        if spec is None:
-            return [], True
-        hint = ("e.g. sweep: {grid: {rules.my_rule.probability: [0.3, 0.5]}} or "
-                "sweep: {lhs: {samples: 20, ranges: {rules.my_rule.probability: [0.1, 0.9]}}}")
         if not isinstance(spec, dict):
-            self.add(("sweep",), "sweep must be a mapping with 'grid' or 'lhs'", hint)
             return [], True
-        self._keys(("sweep",), spec, SWEEP_KEYS, "sweep")
-        keep = spec.get("base", True)
-        if not isinstance(keep, bool):
-            self.add(("sweep", "base"), f"sweep base must be true or false, got {keep!r}",
-                     "false drops the base branch and runs only the sweep points")
-            keep = True
-        kinds = [k for k in ("grid", "lhs") if k in spec]
+        keep = spec.get("base") is not False
+        kinds = [k for k in ("grid", "lhs") if spec.get(k) is not None]
         if len(kinds) != 1:
             self.add(("sweep",), "sweep needs exactly one of 'grid' or 'lhs'"
-                     + (", not both" if kinds else ""), hint, key=True)
+                     + (", not both" if kinds else ""), schema.SWEEP_HINT, key=True)
+            return [], keep
+        if not self.ok(("sweep", kinds[0])):
             return [], keep
         if kinds == ["grid"]:
             return self._grid(spec["grid"]), keep
         return self._lhs(spec["lhs"]), keep
 
-    def _grid(self, grid: Any) -> list[tuple[str, dict, tuple]]:
-        if not isinstance(grid, dict) or not grid:
+    def _grid(self, grid: dict) -> list[tuple[str, dict, tuple]]:
+        if not grid:
             self.add(("sweep", "grid"), "sweep grid must map parameter paths to lists of "
                      "values", "e.g. grid: {rules.my_rule.probability: [0.3, 0.5, 0.7]}")
             return []
         ok = True
         for k, values in grid.items():
-            if not isinstance(values, list) or not values:
-                self.add(("sweep", "grid", k), f"sweep grid '{k}' needs a non-empty list of "
-                         "values", "e.g. [0.3, 0.5, 0.7]")
-                ok = False
-            elif len({repr(v) for v in values}) != len(values):
+            if len({repr(v) for v in values}) != len(values):
                 self.add(("sweep", "grid", k), f"sweep grid '{k}' lists a value twice",
                          "each value once")
                 ok = False
@@ -956,39 +847,21 @@ class _Builder:
         self.sweep_checks = [(p, path) for _, p, path in out]
         return out
 
-    def _lhs(self, spec: Any) -> list[tuple[str, dict, tuple]]:
+    def _lhs(self, spec: dict) -> list[tuple[str, dict, tuple]]:
         assert self.m is not None
-        hint = "e.g. lhs: {samples: 20, ranges: {rules.my_rule.probability: [0.1, 0.9]}}"
-        if not isinstance(spec, dict):
-            self.add(("sweep", "lhs"), "sweep lhs must be a mapping with samples and ranges",
-                     hint)
-            return []
-        ok = self._keys(("sweep", "lhs"), spec, LHS_KEYS, "sweep lhs")
-        samples = spec.get("samples")
-        if samples is None:
-            self.add(("sweep", "lhs"), "sweep lhs without 'samples'", hint)
-            ok = False
-        elif isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            self.add(("sweep", "lhs", "samples"), f"lhs samples must be a positive whole "
-                     f"number, got {samples!r}", "e.g. samples: 20")
-            ok = False
-        elif samples > MAX_BRANCHES:
+        ok = True
+        samples = spec["samples"]
+        if samples > MAX_BRANCHES:
             self.add(("sweep", "lhs", "samples"), f"lhs samples {samples} is too many (at "
                      f"most {MAX_BRANCHES})", "e.g. samples: 20")
             ok = False
-        ranges = spec.get("ranges")
-        if not isinstance(ranges, dict) or not ranges:
-            self.add(("sweep", "lhs") + (("ranges",) if "ranges" in spec else ()),
-                     "sweep lhs needs ranges: a mapping of parameter paths to [low, high]", hint)
+        ranges = spec["ranges"]
+        if not ranges:
+            self.add(("sweep", "lhs", "ranges"), "sweep lhs needs ranges: a mapping of "
+                     "parameter paths to [low, high]", schema.LHS.hint)
             return []
         for k, r in ranges.items():
-            good = (isinstance(r, list) and len(r) == 2
-                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r))
-            if not good:
-                self.add(("sweep", "lhs", "ranges", k), f"lhs range '{k}' must be [low, high] "
-                         f"numbers, got {r!r}", "e.g. [0.1, 0.9]")
-                ok = False
-            elif not r[0] < r[1]:
+            if not r[0] < r[1]:
                 self.add(("sweep", "lhs", "ranges", k), f"lhs range '{k}' must have low < "
                          f"high, got {r!r}", "e.g. [0.1, 0.9]")
                 ok = False
@@ -997,10 +870,8 @@ class _Builder:
                          "variable has no range", f"use a grid: {{{k}: [true, false]}}",
                          key=True)
                 ok = False
-        if not ok:
-            return []
         seed = self.m.data.get("seed", DEFAULT_SEED)
-        if _check_int(seed, 0, "seed"):
+        if not ok or _check_int(seed, 0, "seed"):
             return []
         paths = [str(k) for k in ranges]
         where = ("sweep", "lhs", "ranges")
@@ -1041,55 +912,43 @@ class _Builder:
     def _outcomes(self, horizon: dt.date | None) -> list[OutcomeSpec]:
         assert self.m is not None
         spec = self.m.data.get("outcomes")
-        if spec is None:
-            return []
-        if not isinstance(spec, list):
-            self.add(("outcomes",), "outcomes must be a list",
-                     "e.g. outcomes: [{id: sanctioned, occurs: caatsa_sanctions}]")
-            return []
         out = []
         ids: set[str] = set()
         w = self.world
-        for i, o in enumerate(spec):
+        for i, o in enumerate(spec if isinstance(spec, list) else []):
             p = ("outcomes", i)
             if not isinstance(o, dict):
-                self.add(p, "an outcome must be a mapping",
-                         "e.g. {id: sanctioned, occurs: caatsa_sanctions}")
                 continue
-            ok = self._keys(p, o, OUTCOME_KEYS, "outcome")
+            ok = self.ok(p)
             oid = o.get("id")
-            if oid is None:
-                self.add(p, "outcome without 'id'", "e.g. id: sanctioned_by_2021")
-                ok = False
-            elif not isinstance(oid, str) or not oid.isidentifier():
-                self.add(p + ("id",), f"outcome id must be a name of letters, digits and _, "
-                         f"got {oid!r}", "e.g. id: sanctioned_by_2021")
-                ok = False
-            elif oid in ids:
+            if isinstance(oid, str) and oid in ids and self.ok(p + ("id",)):
                 self.add(p + ("id",), f"duplicate outcome id '{oid}'",
                          "each outcome needs its own id")
                 ok = False
-            else:
+            elif isinstance(oid, str):
                 ids.add(oid)
-            measures = [k for k in MEASURES if k in o]
+            measures = [k for k in MEASURES if o.get(k) is not None]
             if len(measures) != 1:
-                what = "no measure" if not measures else "several measures (" + ", ".join(
-                    measures) + ")"
-                self.add(p, f"outcome '{oid}' has {what}",
-                         "give exactly one of: " + ", ".join(MEASURES), key=bool(measures))
+                if measures:
+                    self.add(p, f"outcome '{oid}' has several measures ("
+                             + ", ".join(measures) + ")",
+                             "give exactly one of: " + ", ".join(MEASURES), key=True)
                 continue
             measure = measures[0]
             value = o[measure]
+            if not self.ok(p + (measure,)):
+                continue
             date_key = OUTCOME_DATE_KEY[measure]
             for dk in ("by", "at"):
-                if dk in o and dk != date_key:
+                if o.get(dk) is not None and dk != date_key:
                     self.add(p + (dk,), f"'{dk}' does not apply to a {measure} outcome",
                              f"use '{date_key}'" if date_key else
                              "time_to is measured up to the horizon", key=True)
                     ok = False
             when: float | None = None
             if date_key is not None:
-                d = self._outcome_date(p + (date_key,), o.get(date_key, "horizon"), horizon)
+                d = (self._outcome_date(p + (date_key,), o.get(date_key) or "horizon", horizon)
+                     if self.ok(p + (date_key,)) else None)
                 if d is None:
                     ok = False
                 elif w is not None:
@@ -1098,10 +957,6 @@ class _Builder:
                 continue
             kw: dict[str, Any] = {}
             if measure == "first":
-                if not isinstance(value, list) or len(value) < 2:
-                    self.add(p + ("first",), "first needs a list of two or more events",
-                             "e.g. first: [s400_activated, deal_reached]")
-                    continue
                 good = all([self._kind(p + ("first", j), k) for j, k in enumerate(value)])
                 if len(set(map(str, value))) != len(value):
                     self.add(p + ("first",), "first lists an event twice", "each event once")
@@ -1119,10 +974,7 @@ class _Builder:
                 if not self._kind(p + (measure,), value):
                     continue
                 kw["event"] = value
-            label = o.get("label", "")
-            if not isinstance(label, str):
-                self.add(p + ("label",), "label must be text", "e.g. label: sanctioned by 2021")
-                ok = False
+            label = o.get("label") or ""
             if not ok:
                 continue
             if date_key is not None:
@@ -1133,11 +985,7 @@ class _Builder:
     def _outcome_date(self, path: tuple, value: Any, horizon: dt.date | None) -> dt.date | None:
         if value == "horizon":
             return horizon
-        d = None if isinstance(value, dt.datetime) else _as_date(value)
-        if d is None:
-            self.add(path, f"{path[-1]} must be 'horizon' or a date, got "
-                     f"{excerpt(repr(value))}", _DATE_HINT)
-            return None
+        d = value
         w = self.world
         if w is not None and d < w.starts:
             self.add(path, f"outcome date {d} is before the world starts ({w.starts})",

@@ -558,7 +558,7 @@ def test_fork_with_time_and_inf_delay_are_refused(mini: Path, capsys):
     sc.write_text(text)
     w.write_text(w.read_text().replace("mean: 30", "mean: .inf"))
     code, _, err = sim(capsys, "validate", sc)
-    assert code == 2 and "must be a number" in err
+    assert code == 2 and "must be a finite number, not inf" in err
     w.write_text(w.read_text().replace("mean: .inf", "mean: 1.0e+300"))
     code, _, err = sim(capsys, "validate", sc)
     assert code == 2 and "longest delay" in err

@@ -139,7 +139,7 @@ BAD = [
     ("unknown-source", "  - {date: 2019-08-01, event: talks, source: S010}\n", 5,
      "unknown source 'S010'", "did you mean 'S001'"),
     ("inline-source", "  - {date: 2019-08-01, event: talks, source: {outlet: A, title: B}}\n",
-     5, "'source' must be a citation id, not a mapping", "write source: S000"),
+     5, "'source' must be text, not a mapping", "write source: S000"),
     ("bad-confidence", "  - {date: 2019-08-01, event: talks, source: S000, confidence: sure}\n",
      5, "unknown confidence 'sure'", "expected one of: high, low, medium"),
     ("bad-granularity", "  - {date: 2019-08-01, event: talks, source: S000, "

@@ -188,7 +188,9 @@ def test_bad_replicates_per_draw(tmp_path, value):
                        timeout=120)
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
-    assert f"{f}:3" in r.stderr and "replicates_per_draw must be a whole number" in r.stderr
+    assert f"{f}:3:22: 'replicates_per_draw'" in r.stderr
+    assert ("must be a whole number" in r.stderr or "it must be >= 1" in r.stderr)
+    assert "e.g. replicates_per_draw: 20" in r.stderr
     assert not out.exists()
 
 

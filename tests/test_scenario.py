@@ -145,8 +145,9 @@ def test_errors_in_an_inherited_file_name_that_file(tmp_path):
     got = [str(p) for p in exc.value.problems]
     parent, kid = tmp_path / "parent.yaml", tmp_path / "kid.yaml"
     assert got == [
-        f"{parent}:6:1: unknown key 'seeds' (did you mean 'seed' or 'extends'?)",
-        f"{kid}:2:13: replicates must be at least 1, got 0 (e.g. 1000)",
+        f"{parent}:6:1: unknown key 'seeds' in the scenario file "
+        "(did you mean 'seed' or 'extends'?)",
+        f"{kid}:2:13: 'replicates' is 0; it must be >= 1 (e.g. 1000)",
         f"{parent}:5:7: unknown parameter 'state.tensoin' "
         "(did you mean 'state.tension' or 'state.rounds'?)",
     ]
@@ -261,13 +262,16 @@ MEASURE_HINT = "give exactly one of: occurs, time_to, state, count, first"
 
 MALFORMED = [
     (HEAD + "replicats: 10\n",
-     "{f}:5:1: unknown key 'replicats' (did you mean 'replicates' or 'replicates_per_draw'?)"),
+     "{f}:5:1: unknown key 'replicats' in the scenario file "
+     "(did you mean 'replicates' or 'replicates_per_draw'?)"),
     ("world: world.yaml\nhistory: history.yaml\nhorizon: 2020-12-31\n",
-     "{f}: missing 'fork' (e.g. fork: 2019-11-15; history runs before it, the model after)"),
+     "{f}:1:1: the scenario file is missing 'fork' "
+     "(e.g. fork: 2019-11-15; history runs before it, the model after)"),
     ("fork: 2020-04-01\nhorizon: 2020-12-31\nhistory: history.yaml\n",
-     "{f}: missing 'world' (e.g. world: world.yaml)"),
+     "{f}:1:1: the scenario file is missing 'world' (e.g. world: world.yaml)"),
     (HEAD.replace("2020-04-01", "soon"),
-     "{f}:3:7: fork must be a date, got 'soon' (write dates as YYYY-MM-DD, e.g. 2019-11-15)"),
+     "{f}:3:7: 'fork' must be a date, not text ('soon') "
+     "(e.g. fork: 2019-11-15; history runs before it, the model after)"),
     (HEAD.replace("2020-04-01", "2020-13-01"),
      "{f}:3:7: '2020-13-01' is not a valid value (month must be in 1..12) "
      "(dates are YYYY-MM-DD with a real month and day)"),
@@ -277,12 +281,12 @@ MALFORMED = [
     (HEAD.replace("2020-12-31", "2020-03-01"),
      "{f}:4:10: horizon 2020-03-01 is not after the fork 2020-04-01 "
      "(the model runs from the fork to the horizon)"),
-    (HEAD + "replicates: 0\n", "{f}:5:13: replicates must be at least 1, got 0 (e.g. 1000)"),
+    (HEAD + "replicates: 0\n", "{f}:5:13: 'replicates' is 0; it must be >= 1 (e.g. 1000)"),
     (HEAD + "replicates: many\n",
-     "{f}:5:13: replicates must be a positive whole number, got 'many' (e.g. 1000)"),
+     "{f}:5:13: 'replicates' must be a whole number, not text ('many') (e.g. 1000)"),
     (HEAD + "replicates: 2.5\n",
-     "{f}:5:13: replicates must be a positive whole number, got 2.5 (e.g. 1000)"),
-    (HEAD + "seed: -1\n", "{f}:5:7: seed must be 0 or more, got -1 (e.g. 20191115)"),
+     "{f}:5:13: 'replicates' must be a whole number, not 2.5 (e.g. 1000)"),
+    (HEAD + "seed: -1\n", "{f}:5:7: 'seed' is -1; it must be >= 0 (e.g. 20191115)"),
     (HEAD + "inject: [{date: 2020-05-01, event: tallk}]\n",
      "{f}:5:36: unknown event 'tallk' (did you mean 'talk'?)"),
     (HEAD + "inject: [{date: 2020-05-01, event: talk, actor: C}]\n",
@@ -291,7 +295,7 @@ MALFORMED = [
      "{f}:5:17: inject date 2021-05-01 is outside the simulation "
      "(use a date from 2020-01-01 to the horizon 2020-12-31)"),
     (HEAD + "inject: [{event: talk}]\n",
-     "{f}:5:10: inject entry without 'date' (e.g. {date: 2020-01-15, event: talks_open})"),
+     "{f}:5:10: inject entry #1 is missing 'date' (required keys: date, event)"),
     (HEAD + "suppress: [sanctions]\n",
      "{f}:5:12: unknown event 'sanctions' (did you mean 'sanction'?)"),
     (HEAD + "suppress: [talk]\ninject: [{date: 2020-05-01, event: talk}]\n",
@@ -309,7 +313,8 @@ MALFORMED = [
     (HEAD + "outcomes:\n  - {id: x, occurs: arm, count: arm}\n",
      "{f}:6:5: outcome 'x' has several measures (occurs, count) (" + MEASURE_HINT + ")"),
     (HEAD + "outcomes:\n  - {id: x, by: 2020-05-01}\n",
-     "{f}:6:5: outcome 'x' has no measure (" + MEASURE_HINT + ")"),
+     "{f}:6:5: outcome 'x' is missing one of 'occurs', 'time_to', 'state', 'count', 'first' "
+     "(give one of them)"),
     (HEAD + "outcomes:\n  - {id: x, occurs: arm, by: 2021-05-01}\n",
      "{f}:6:30: outcome date 2021-05-01 is after the horizon 2020-12-31 "
      "(the simulation stops at the horizon)"),
@@ -317,10 +322,10 @@ MALFORMED = [
      "{f}:6:27: 'by' does not apply to a time_to outcome "
      "(time_to is measured up to the horizon)"),
     (HEAD + "outcomes:\n  - {id: x, occurs: arm, by: later}\n",
-     "{f}:6:30: by must be 'horizon' or a date, got 'later' "
-     "(write dates as YYYY-MM-DD, e.g. 2019-11-15)"),
+     "{f}:6:30: 'by' must be a date or 'horizon', not text ('later') "
+     "(write an ISO date like 2019-07-12)"),
     (HEAD + "outcomes:\n  - {id: x, first: [arm]}\n",
-     "{f}:6:20: first needs a list of two or more events "
+     "{f}:6:20: 'first' must be a list of two or more events, not a list of 1 "
      "(e.g. first: [s400_activated, deal_reached])"),
     (HEAD + "sweep: {grid: {state.tension: [1, 2]}, lhs: {samples: 3, "
      "ranges: {state.tension: [0, 1]}}}\n",
@@ -328,7 +333,7 @@ MALFORMED = [
     (HEAD + "sweep:\n  lhs: {samples: 3, ranges: {state.tension: [2, 1]}}\n",
      "{f}:6:45: lhs range 'state.tension' must have low < high, got [2, 1] (e.g. [0.1, 0.9])"),
     (HEAD + "sweep:\n  lhs: {samples: 0, ranges: {state.tension: [1, 2]}}\n",
-     "{f}:6:18: lhs samples must be a positive whole number, got 0 (e.g. samples: 20)"),
+     "{f}:6:18: lhs samples is 0; it must be >= 1 (e.g. samples: 20)"),
     (HEAD + "sweep:\n  lhs: {samples: 2, ranges: {state.armed: [0, 1]}}\n",
      "{f}:6:30: lhs range 'state.armed': a true/false variable has no range "
      "(use a grid: {state.armed: [true, false]})"),
@@ -354,7 +359,8 @@ MALFORMED = [
      "{f}:5:7: 'rules.sanction_after_decision.probability': "
      "a probability must be between 0 and 1, got 1.5"),
     (HEAD + "set: {rules: {sanction_after_decision: {probability: 0.5}}}\n",
-     "{f}:5:7: set: 'rules' must map to a value, not a mapping "
+     "{f}:5:14: set: 'rules' must be true/false or a number or a list, not a mapping "
+     "({'sanction_after_decision': {'probabilit…) "
      "(write the whole dotted path as one key, e.g. rules.my_rule.probability: 0.5)"),
     ("extends: missing.yaml\n",
      "{f}:1:10: extended file 'missing.yaml' not found "
@@ -400,8 +406,8 @@ def test_several_errors_are_reported_at_once(folder):
     lines = str(exc.value).splitlines()
     assert lines == [
         "4 problems found:",
-        f"  {path}:6:1: unknown key 'suppres' (did you mean 'suppress'?)",
-        f"  {path}:5:13: replicates must be at least 1, got -5 (e.g. 1000)",
+        f"  {path}:6:1: unknown key 'suppres' in the scenario file (did you mean 'suppress'?)",
+        f"  {path}:5:13: 'replicates' is -5; it must be >= 1 (e.g. 1000)",
         f"  {path}:10:10: duplicate outcome id 'a' (each outcome needs its own id)",
         f"  {path}:7:36: unknown event 'tlak' (did you mean 'talk'?)",
     ]
@@ -415,7 +421,7 @@ def test_world_file_errors_come_with_the_scenario_errors(folder):
     problems = check(path)
     files = {Path(str(p.file)).name for p in problems}
     assert files == {"world.yaml", "bad.yaml"}
-    assert f"{path}:5:7: seed must be a non-negative whole number, got 'x' (e.g. 20191115)" in [
+    assert f"{path}:5:7: 'seed' must be a whole number, not text ('x') (e.g. 20191115)" in [
         str(p) for p in problems]
 
 
@@ -424,7 +430,7 @@ def test_validate_lists_problems_across_files(folder):
     bad = folder / "bad.yaml"
     bad.write_text(HEAD + "replicates: 0\n")
     assert validate([good, DATA / "variants" / "child.yaml"]) == []
-    assert validate([good, bad]) == [f"{bad}:5:13: replicates must be at least 1, got 0 "
+    assert validate([good, bad]) == [f"{bad}:5:13: 'replicates' is 0; it must be >= 1 "
                                      "(e.g. 1000)"]
     assert validate([DATA / "world.yaml"]) == []          # a world file is checked alone
     assert validate([folder / "none.yaml"])[0].startswith(f"{folder / 'none.yaml'}: file not "

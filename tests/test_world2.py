@@ -119,7 +119,7 @@ MALFORMED = [
      "'phase' does not apply", "drop 'phase'"),
     ("hazard-form", EVENTS + "reviews:\n  - {id: v, actor: A, every: 5, decides: go, "
                              "probability: {logistc: {var: x, mid: 1, scale: 1}}}\n", 15,
-     "unknown probability form", "did you mean 'logistic'"),
+     "unknown key 'logistc' in the probability of review 'v'", "did you mean 'logistic'"),
     ("hazard-missing", EVENTS + "reviews:\n  - {id: v, actor: A, every: 5, decides: go, "
                                 "probability: {logistic: {var: x, mid: 1}}}\n", 15,
      "missing 'scale'", "required keys"),
@@ -588,7 +588,7 @@ def test_malformed_history_uncertainty_in_a_scenario(tmp_path):
     assert any(ln == line and "'dates' must be true or false" in m for ln, m, _ in found)
     assert any(ln == line and "unknown confidence 'lo'" in m and "did you mean 'low'" in h
                for ln, m, h in found)
-    assert any(ln == line and "'medium' entries must be a number from 0 to 1" in m
+    assert any(ln == line and "keeping 'medium' entries is 2; it must be between 0 and 1" in m
                for ln, m, _ in found)
 
 
