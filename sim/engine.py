@@ -106,6 +106,7 @@ import math
 import operator
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
+from heapq import heappush
 from typing import Any
 
 import attrs
@@ -345,6 +346,37 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
     return hazard
 
 
+def hazard_bound(review: Any) -> float:
+    """An upper bound of ``review.hazard(values)`` over every possible state (decision 12).
+
+    The hazard is the base probability (or a curve's value), then each modifier in
+    force applied in order (``p * multiply + add``), clamped to [0, 1]. Interval
+    arithmetic over "applied or not" for each modifier, with the same float
+    operations on the interval's ends, bounds every subset of modifiers in force:
+    rounding is monotone, so ``p <= hi`` gives ``p * m + a <= hi * m + a`` for
+    ``m >= 0`` (``lo`` for ``m < 0``). A logistic curve lies between 0 and its
+    ``max``; a per-unit curve between 0 and 1. Anything not finite gives 1 (no bound).
+    """
+    p = review.probability
+    if isinstance(p, Curve):
+        if p.kind == "logistic":
+            top = float(p.params.get("max", 1.0))
+            lo, hi = min(0.0, top), max(0.0, top)
+        elif p.kind == "per_unit" and 0.0 <= 1.0 - p.params["p"] <= 1.0:
+            lo, hi = 0.0, 1.0
+        else:
+            return 1.0
+    else:
+        lo = hi = float(p)
+    for m in review.modifiers:
+        a = lo * m.multiply + m.add
+        b = hi * m.multiply + m.add
+        lo, hi = min(lo, a, b), max(hi, a, b)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return 1.0
+    return 0.0 if hi < 0.0 else 1.0 if hi > 1.0 else hi
+
+
 def _compile_curve(c: Curve) -> Callable[[Mapping[str, Any]], float]:
     """``c(values)`` with its parameters looked up once (the same arithmetic as
     :meth:`sim.world.Curve.at`, so the same floats)."""
@@ -370,7 +402,7 @@ def _compile_curve(c: Curve) -> Callable[[Mapping[str, Any]], float]:
 class _Review:
     __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
                  "target", "once", "src", "key", "options", "unless", "phase", "calendar",
-                 "special")
+                 "special", "bound")
 
     def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = ()):
         self.id = review.id
@@ -380,6 +412,8 @@ class _Review:
         self.decides = review.decides
         self.when = compile_condition(review.when)
         self.hazard = _compile_hazard(review)
+        # no tick whose uniform is at or above this can fire, whatever the state
+        self.bound = hazard_bound(review)
         # without modifiers or a curve the hazard is a constant: no call per tick
         self.constant = (None if review.modifiers or isinstance(review.probability, Curve)
                          else review.hazard({}))
@@ -554,10 +588,12 @@ class Engine:
             if live or cancels:
                 steps.append((float(o.time), version, tuple(live), cancels))
         self.prefix: list[Event] = prefix
-        # ---- the review clock (decision 4): tick time -> the reviews due, in file order,
-        # each with the slot of the replicate's table that holds its uniform (tick k
-        # uses uniform k - 1 of the review's stream). Reviews' uniforms come first in
-        # the table, then rules' (whose share may grow: _layout).
+        # ---- the review clock (decision 4, and decision 12: only the ticks that can fire).
+        # Shared-clock ticks: tick time -> the reviews due, in file order, each with the
+        # slot of the replicate's table that holds its uniform (tick k uses uniform k - 1
+        # of the review's stream). Random-phase reviews: a row of slots per review for
+        # uniforms 0.. of its stream, and one slot for the phase's uniform. Reviews'
+        # uniforms come first in the table, then rules' (whose share may grow: _layout).
         due: dict[float, list[tuple[_Review, int]]] = {}
         table_src: list[int] = []
         table_n: list[int] = []
@@ -571,14 +607,62 @@ class Engine:
                 random_phase.append(rv)
                 continue
             for k, t in enumerate(rv.ticks(world, fork, horizon)):
-                due.setdefault(t, []).append((rv, len(table_src), rv.special))
+                due.setdefault(t, []).append((rv, len(table_src)))
                 table_src.append(rv.src)
                 table_n.append(k)
+        times = sorted(due)
+        # the times at which SimPy processed the shared clock's ticks: the clock went back
+        # in the queue with delay T_i - now, so tick i fell at c_(i-1) + (T_i - c_(i-1))
+        # (T_i itself whenever that subtraction is exact, as it is for whole days)
+        slot_rv: list[_Review | None] = [None] * len(table_src)
+        slot_time = [0.0] * len(table_src)
+        c = 0.0
+        for t in times:
+            c = c + (t - c)
+            for rv, slot in due[t]:
+                slot_rv[slot] = rv
+                slot_time[slot] = c
+        n_shared = len(table_src)
+        # random-phase reviews (decision 10): at most `width` ticks each, as its first
+        # tick falls in (fork, fork + every]; padding slots lie past the horizon
         self._random_phase = tuple(random_phase)
-        self._tick_times = tuple(sorted(due))
-        self._tick_reviews = tuple(tuple(due[t]) for t in self._tick_times)
+        width = 0
+        for rv in random_phase:
+            n = len(rv.ticks(world, fork, horizon, 0.0)) + 1
+            width = max(width, n)
+        self._rp_width = width
+        for rv in random_phase:
+            for k in range(width):
+                slot_rv.append(rv)
+                table_src.append(rv.src)
+                table_n.append(k)
+        n_phase_src = len(world.rules) + len(world.reviews)
+        for j in range(len(random_phase)):
+            table_src.append(n_phase_src + j)
+            table_n.append(0)
+        self._keys = np.concatenate([self._keys, np.array(
+            [source_key("phase", rv.id) for rv in random_phase], dtype=np.uint64)])
         self._review_src = np.array(table_src, dtype=np.intp)
         self._review_n = np.array(table_n, dtype=np.uint64)
+        self._slot_rv = tuple(slot_rv)
+        # per slot: the bound on its review's hazard (a uniform at or above it cannot
+        # fire), the order at equal times (shared clock in file order, then random-phase
+        # reviews in file order: decision 2), and for shared slots the time
+        order = {rv.id: i for i, rv in enumerate(self._reviews)}
+        n_rp = len(random_phase) * width
+        self._slot_bound = np.array([rv.bound for rv in slot_rv], dtype=float)
+        self._slot_order = np.array([order[rv.id] + (len(order) if s >= n_shared else 0)
+                                     for s, rv in enumerate(slot_rv)], dtype=np.int64)
+        self._slot_time = np.empty(n_shared + n_rp)
+        self._slot_time[:n_shared] = slot_time
+        self._n_shared = n_shared
+        if random_phase:
+            self._rp_every = np.array([rv.every for rv in random_phase])
+            self._rp_k = np.arange(width, dtype=float)
+            # SimPy processed a random-phase review's tick k at c_(k-1) + (t_k - t_(k-1));
+            # that is t_k itself when the subtraction is exact (Sterbenz: t_(k-1) >= every,
+            # true for every tick when fork >= 2 every), else the sum is carried (below)
+            self._rp_exact = fork >= 2.0 * float(self._rp_every.max())
         self._random_rules = tuple(r for rules in rules_on.values() for r in rules
                                    if not r.certain)
         for r in self._random_rules:
@@ -698,25 +782,31 @@ class Engine:
         else:
             state.apply(kind)
 
-    def _schedule_random_phase(self, schedule: Callable, review: Callable, base: int) -> None:
-        """Queue the ticks of reviews with ``phase: random``: the phase is
-        ``every * (1 - u)`` with u uniform 0 of the source ``phase:ID`` (so in (0, every]);
-        tick k uses uniform k of the review's own stream, as other reviews."""
-        def step(pt: _PhaseTick) -> None:
-            k = pt.k
-            review(pt.rv, uniform(base, pt.rv.key, k))
-            k += 1
-            if k < len(pt.times):
-                pt.k = k
-                pt.callbacks = callbacks
-                schedule(pt, _REVIEW, pt.times[k] - pt.times[k - 1])
-
-        callbacks = [step]
-        for rv in self._random_phase:
-            phase = rv.every * (1.0 - uniform(base, source_key("phase", rv.id), 0))
-            times = rv.ticks(self.world, self.fork, self.horizon, phase)
-            if times:
-                schedule(_PhaseTick(rv, times, callbacks), _REVIEW, times[0])
+    def _candidates(self, u: np.ndarray) -> tuple[list[float], list[int]]:
+        """The review ticks of one replicate that can fire (decision 12), in the order
+        SimPy would process them: (times, table slots). ``u`` is the replicate's table."""
+        n = len(self._slot_bound)
+        mask = u[:n] < self._slot_bound
+        times = self._slot_time
+        if self._random_phase:
+            ns = self._n_shared
+            every = self._rp_every
+            p = len(every)
+            # decision 10: phase = every (1 - u), u uniform 0 of the source "phase:ID";
+            # tick k at (fork + phase) + k every while <= horizon (as _Review.ticks)
+            phase = every * (1.0 - u[n:n + p])
+            start = self.fork + phase
+            t = start[:, None] + self._rp_k[None, :] * every[:, None]
+            mask[ns:] &= (t <= self.horizon).ravel()
+            if not self._rp_exact:
+                # the times SimPy reached: t_0, then c_(k-1) + (t_k - t_(k-1))
+                t[:, 1:] = np.diff(t, axis=1)
+                t = np.cumsum(t, axis=1)
+            times[ns:] = t.ravel()
+        idx = np.flatnonzero(mask)
+        if len(idx) > 1:
+            idx = idx[np.lexsort((self._slot_order[idx], times[idx]))]
+        return times[idx].tolist(), idx.tolist()
 
     @property
     def state_at_fork(self) -> dict[str, Any]:
@@ -735,6 +825,7 @@ class Engine:
         # first ones of every source, ``far`` computes the others
         base = rng.getrandbits(64)
         table = self._table(base)
+        n_slots = len(self._slot_rv)
         for r in self._random_rules:
             r.pos = r.off + r.at_fork
         overflow: list[_Rule] = []
@@ -869,9 +960,11 @@ class Engine:
         fire_callbacks.append(fire)
         tick_callbacks: list = []      # [tick]: shared, SimPy never mutates a callbacks list
         external_callbacks: list = []
-        tick_times = self._tick_times
-        tick_reviews = self._tick_reviews
-        n_ticks = len(tick_times)
+        cand_times, cand_slots = self._candidates(self._scratch[4]) if n_slots else ((), ())
+        slot_rv = self._slot_rv
+        n_ticks = len(cand_times)
+        queue = env._queue
+        eid = env._eid
 
         def external(ev: _External) -> None:
             o = ev.occurrence
@@ -914,34 +1007,36 @@ class Engine:
                             return
 
         def tick(tk: _Tick) -> None:
+            # the next tick that can fire (decision 12), then back in the queue at the
+            # time of the one after it
             i = tk.i
-            for rv, slot, special in tick_reviews[i]:
-                if special:
-                    review(rv, table[slot])
-                    continue
-                # the common case, inline (as review() without choice, unless or decay)
-                if rv.once and rv.decides in occurred:
-                    continue
-                if rv.when is None or rv.when(values):
-                    h = rv.constant
-                    if h is None:
-                        h = rv.hazard(values)
-                    # decision 4: the review's tick k uses uniform k - 1 of its stream
-                    if table[slot] < h:
-                        cause = None
-                        for v in rv.reads:
-                            c = last.get(v)
-                            if c is not None and (cause is None or c > cause):
-                                cause = c
-                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
-                              rv.id, "simulated", None)
+            slot = cand_slots[i]
+            rv = slot_rv[slot]
+            if rv.special:
+                review(rv, table[slot])
+            # the common case, inline (as review() without choice, unless or decay)
+            elif not (rv.once and rv.decides in occurred) and (rv.when is None
+                                                              or rv.when(values)):
+                h = rv.constant
+                if h is None:
+                    h = rv.hazard(values)
+                # decision 4: the review's tick k uses uniform k - 1 of its stream
+                if table[slot] < h:
+                    cause = None
+                    for v in rv.reads:
+                        c = last.get(v)
+                        if c is not None and (cause is None or c > cause):
+                            cause = c
+                    occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
+                          rv.id, "simulated", None)
             i += 1
             if i < n_ticks:
-                # one tick object per replicate goes back in the queue (SimPy's public
-                # schedule()), instead of a Timeout per tick
+                # one tick object per replicate goes back in the queue, at the exact time
+                # SimPy gave that tick when each review had its own clock (what
+                # Environment.schedule does, without its now + delay rounding)
                 tk.i = i
                 tk.callbacks = tick_callbacks
-                schedule(tk, _REVIEW, tick_times[i] - env._now)
+                heappush(queue, (cand_times[i], _REVIEW, next(eid), tk))
 
         tick_callbacks.append(tick)
         external_callbacks.append(external)
@@ -951,9 +1046,7 @@ class Engine:
         for o in self._post:
             schedule(_External(o, external_callbacks), _EXTERNAL, float(o.time))
         if n_ticks:
-            schedule(_Tick(tick_callbacks), _REVIEW, tick_times[0])
-        if self._random_phase:
-            self._schedule_random_phase(schedule, review, base)
+            heappush(queue, (cand_times[0], _REVIEW, next(eid), _Tick(tick_callbacks)))
         for due, it in carried:
             if not it.dead:
                 schedule(it, _RULE, due)
@@ -961,19 +1054,6 @@ class Engine:
         if overflow:
             self._grow(set(overflow))
         return out
-
-
-class _PhaseTick:
-    """The clock of one random-phase review in one replicate."""
-
-    __slots__ = ("callbacks", "rv", "times", "k")
-    _ok = True
-
-    def __init__(self, rv: _Review, times: list[float], callbacks: list):
-        self.callbacks = callbacks
-        self.rv = rv
-        self.times = times
-        self.k = 0
 
 
 def _runaway(world: World, out: list[Event], now: float) -> InputError:
