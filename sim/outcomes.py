@@ -51,7 +51,7 @@ from __future__ import annotations
 import html
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from statistics import NormalDist
@@ -252,6 +252,37 @@ class Evaluator:
         times, monotone = _first_and_times(events, self.kinds)
         states = _states(self.world, events, self.ats, monotone, self._start)
         return {s.id: _value(s, times, states, self.fork, self.horizon) for s in self.specs}
+
+    def after(self, prefix: Sequence[Event]) -> Callable[[Sequence[Event]], dict[str, float]]:
+        """``lambda events: self([*prefix, *events])`` with the prefix's share of the work
+        (its occurrence times, the fold of state through it) done once: for a branch
+        whose replicates all start from the same prefix (``Engine.prefix``)."""
+        prefix = list(prefix)
+        times0, monotone0 = _first_and_times(prefix, self.kinds)
+        last0 = prefix[-1].time if prefix else -math.inf
+        if not monotone0 or any(a < last0 for a in self.ats):
+            return lambda events: self([*prefix, *events])
+        state0 = None
+        if self.ats:
+            state0 = self._start.copy()
+            for e in prefix:        # as _states
+                if state0.dynamic:
+                    state0.advance(e.time)
+                state0.apply(e.kind)
+        specs, world, ats, fork, horizon = self.specs, self.world, self.ats, self.fork, \
+            self.horizon
+
+        def evaluate(events: Sequence[Event]) -> dict[str, float]:
+            times, monotone = _first_and_times(events, self.kinds)
+            if not monotone or (events and events[0].time < last0):
+                return self([*prefix, *events])
+            for k, ts in times.items():
+                if times0[k]:
+                    times[k] = times0[k] + ts
+            states = _states(world, events, ats, True, state0)
+            return {s.id: _value(s, times, states, fork, horizon) for s in specs}
+
+        return evaluate
 
 
 def evaluate(spec: OutcomeSpec, events: Sequence[Event], world: World, fork: float,
