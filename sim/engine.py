@@ -404,7 +404,8 @@ class _Review:
                  "target", "once", "src", "key", "options", "unless", "phase", "calendar",
                  "special", "bound")
 
-    def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = ()):
+    def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = (),
+                 dynamic: bool | None = None):
         self.id = review.id
         self.src = src
         self.key = source_key("review", review.id)
@@ -424,7 +425,9 @@ class _Review:
         self.phase = review.phase
         self.calendar = review.calendar
         # a choice, an `unless` or a state that changes with time: the general tick code
-        self.special = bool(review.choose or review.unless) or State(world).dynamic
+        if dynamic is None:
+            dynamic = State(world).dynamic
+        self.special = bool(review.choose or review.unless) or dynamic
         if review.choose:
             # exclusive choice: (event, cumulative weight, share, actor, target, once);
             # a suppressed option stays (its share of the uniform then produces nothing)
@@ -515,7 +518,8 @@ class Engine:
                 rules_on[kind] = keep
         self._rules_on = rules_on
         self._cancels = {k: v for k, v in world.cancelled_by.items() if k not in suppressed}
-        self._reviews = tuple(_Review(rv, world, len(world.rules) + j, suppressed)
+        dynamic = State(world).dynamic
+        self._reviews = tuple(_Review(rv, world, len(world.rules) + j, suppressed, dynamic)
                               for j, rv in enumerate(world.reviews)
                               if rv.choose or rv.decides not in suppressed)
         # events whose occurrence a review's `unless` or an invariant watches
@@ -533,7 +537,6 @@ class Engine:
         # kind -> (once?, tracked variables it sets, rules it cancels, rules on it,
         #          more to do: a state that changes with time, or watched by a review's
         #          `unless` or an invariant?)
-        dynamic = State(world).dynamic
         self._plan = {k: (k in self._once, self._tracks.get(k, ()), self._cancels.get(k, ()),
                           rules_on.get(k, ()),
                           dynamic or k in self._watched or k in self._guards)
