@@ -106,7 +106,6 @@ import math
 import operator
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
-from heapq import heappush
 from typing import Any
 
 import attrs
@@ -222,17 +221,6 @@ class _Pending:
         self.rule = rule
         self.cause = cause
         self.dead = False
-
-
-class _Tick:
-    """The review clock of one replicate: one object, rescheduled at each tick time."""
-
-    __slots__ = ("callbacks", "i")
-    _ok = True
-
-    def __init__(self, callbacks: list):
-        self.callbacks = callbacks
-        self.i = 0
 
 
 class _External:
@@ -961,13 +949,11 @@ class Engine:
             occur(r.then, r.actor, r.target, r.data, it.cause, r.id, "simulated", None)
 
         fire_callbacks.append(fire)
-        tick_callbacks: list = []      # [tick]: shared, SimPy never mutates a callbacks list
         external_callbacks: list = []
         cand_times, cand_slots = self._candidates(self._scratch[4]) if n_slots else ((), ())
         slot_rv = self._slot_rv
         n_ticks = len(cand_times)
         queue = env._queue
-        eid = env._eid
 
         def external(ev: _External) -> None:
             o = ev.occurrence
@@ -1009,11 +995,30 @@ class Engine:
                                       cause, rv.id, "simulated", None)
                             return
 
-        def tick(tk: _Tick) -> None:
-            # the next tick that can fire (decision 12), then back in the queue at the
-            # time of the one after it
-            i = tk.i
-            slot = cand_slots[i]
+        external_callbacks.append(external)
+
+        # ---- scheduling order (decision 2); the clock starts at 0 so that
+        # absolute times are exact (0 + t == t)
+        for o in self._post:
+            schedule(_External(o, external_callbacks), _EXTERNAL, float(o.time))
+        for due, it in carried:
+            if not it.dead:
+                schedule(it, _RULE, due)
+        # the review ticks that can fire (decision 12) are not queued: each is taken when
+        # it is due in SimPy's order (time, then priority external < review < rule), at
+        # the time SimPy gave it when every review had its own clock
+        step = env.step
+        ci = 0
+        while ci < n_ticks:
+            now = cand_times[ci]
+            if queue:
+                head = queue[0]
+                if head[0] < now or (head[0] == now and head[1] < _REVIEW):
+                    step()
+                    continue
+            env._now = now
+            slot = cand_slots[ci]
+            ci += 1
             rv = slot_rv[slot]
             if rv.special:
                 review(rv, table[slot])
@@ -1032,27 +1037,6 @@ class Engine:
                             cause = c
                     occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
                           rv.id, "simulated", None)
-            i += 1
-            if i < n_ticks:
-                # one tick object per replicate goes back in the queue, at the exact time
-                # SimPy gave that tick when each review had its own clock (what
-                # Environment.schedule does, without its now + delay rounding)
-                tk.i = i
-                tk.callbacks = tick_callbacks
-                heappush(queue, (cand_times[i], _REVIEW, next(eid), tk))
-
-        tick_callbacks.append(tick)
-        external_callbacks.append(external)
-
-        # ---- scheduling order (decision 2); the clock starts at 0 so that
-        # absolute times are exact (0 + t == t)
-        for o in self._post:
-            schedule(_External(o, external_callbacks), _EXTERNAL, float(o.time))
-        if n_ticks:
-            heappush(queue, (cand_times[0], _REVIEW, next(eid), _Tick(tick_callbacks)))
-        for due, it in carried:
-            if not it.dead:
-                schedule(it, _RULE, due)
         env.run()
         if overflow:
             self._grow(set(overflow))
