@@ -390,10 +390,9 @@ def _compile_curve(c: Curve) -> Callable[[Mapping[str, Any]], float]:
 class _Review:
     __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
                  "target", "once", "src", "key", "options", "unless", "phase", "calendar",
-                 "special", "bound")
+                 "bound")
 
-    def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = (),
-                 dynamic: bool | None = None):
+    def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = ()):
         self.id = review.id
         self.src = src
         self.key = source_key("review", review.id)
@@ -412,10 +411,6 @@ class _Review:
         self.unless = tuple(review.unless)
         self.phase = review.phase
         self.calendar = review.calendar
-        # a choice, an `unless` or a state that changes with time: the general tick code
-        if dynamic is None:
-            dynamic = State(world).dynamic
-        self.special = bool(review.choose or review.unless) or dynamic
         if review.choose:
             # exclusive choice: (event, cumulative weight, share, actor, target, once);
             # a suppressed option stays (its share of the uniform then produces nothing)
@@ -506,8 +501,7 @@ class Engine:
                 rules_on[kind] = keep
         self._rules_on = rules_on
         self._cancels = {k: v for k, v in world.cancelled_by.items() if k not in suppressed}
-        dynamic = State(world).dynamic
-        self._reviews = tuple(_Review(rv, world, len(world.rules) + j, suppressed, dynamic)
+        self._reviews = tuple(_Review(rv, world, len(world.rules) + j, suppressed)
                               for j, rv in enumerate(world.reviews)
                               if rv.choose or rv.decides not in suppressed)
         # events whose occurrence a review's `unless` or an invariant watches
@@ -525,6 +519,7 @@ class Engine:
         # kind -> (once?, tracked variables it sets, rules it cancels, rules on it,
         #          more to do: a state that changes with time, or watched by a review's
         #          `unless` or an invariant?)
+        dynamic = State(world).dynamic
         self._plan = {k: (k in self._once, self._tracks.get(k, ()), self._cancels.get(k, ()),
                           rules_on.get(k, ()),
                           dynamic or k in self._watched or k in self._guards)
@@ -637,13 +632,11 @@ class Engine:
         self._review_n = np.array(table_n, dtype=np.uint64)
         self._slot_rv = tuple(slot_rv)
         # per slot: the bound on its review's hazard (a uniform at or above it cannot
-        # fire), the order at equal times (shared clock in file order, then random-phase
-        # reviews in file order: decision 2), and for shared slots the time
-        order = {rv.id: i for i, rv in enumerate(self._reviews)}
+        # fire) and, for shared slots, the time. At equal times the slots' own order is
+        # the tick order (decision 2): the shared clock's reviews in file order, then
+        # random-phase reviews in file order.
         n_rp = len(random_phase) * width
         self._slot_bound = np.array([rv.bound for rv in slot_rv], dtype=float)
-        self._slot_order = np.array([order[rv.id] + (len(order) if s >= n_shared else 0)
-                                     for s, rv in enumerate(slot_rv)], dtype=np.int64)
         self._slot_time = np.empty(n_shared + n_rp)
         self._slot_time[:n_shared] = slot_time
         self._n_shared = n_shared
@@ -796,7 +789,9 @@ class Engine:
             times[ns:] = t.ravel()
         idx = np.flatnonzero(mask)
         if len(idx) > 1:
-            idx = idx[np.lexsort((self._slot_order[idx], times[idx]))]
+            # slots are in tie order (shared clock, then random-phase reviews, each in
+            # file order), so a stable sort by time puts equal times in that order
+            idx = idx[np.argsort(times[idx], kind="stable")]
         return times[idx].tolist(), idx.tolist()
 
     @property
@@ -964,37 +959,6 @@ class Engine:
                   o.target if o.target is not None else et.target,
                   frozen_data(o.data), None, None, o.origin, o.source)
 
-        def review(rv: _Review, u: float) -> None:
-            if rv.once and rv.decides in occurred:
-                return
-            if rv.unless and any(x in seen for x in rv.unless):
-                return
-            if dynamic:
-                advance(env._now)
-            if rv.when is None or rv.when(values):
-                h = rv.constant
-                if h is None:
-                    h = rv.hazard(values)
-                # decision 4: the review's tick k uses uniform k - 1 of its stream
-                if u < h:
-                    cause = None
-                    for v in rv.reads:
-                        c = last.get(v)
-                        if c is not None and (cause is None or c > cause):
-                            cause = c
-                    if rv.options is None:
-                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
-                              rv.id, "simulated", None)
-                        return
-                    # exclusive choice: u / h is uniform on [0, 1) given that the actor acts
-                    x = u / h
-                    for kind, cum, share, actor, target, off in rv.options:
-                        if x < cum:
-                            if not off and kind not in occurred:
-                                occur(kind, actor, target, frozen_data({"p": h * share}),
-                                      cause, rv.id, "simulated", None)
-                            return
-
         external_callbacks.append(external)
 
         # ---- scheduling order (decision 2); the clock starts at 0 so that
@@ -1020,23 +984,36 @@ class Engine:
             slot = cand_slots[ci]
             ci += 1
             rv = slot_rv[slot]
-            if rv.special:
-                review(rv, table[slot])
-            # the common case, inline (as review() without choice, unless or decay)
-            elif not (rv.once and rv.decides in occurred) and (rv.when is None
-                                                              or rv.when(values)):
+            if rv.once and rv.decides in occurred:
+                continue
+            if rv.unless and any(x in seen for x in rv.unless):
+                continue
+            if dynamic:
+                advance(now)
+            if rv.when is None or rv.when(values):
                 h = rv.constant
                 if h is None:
                     h = rv.hazard(values)
                 # decision 4: the review's tick k uses uniform k - 1 of its stream
-                if table[slot] < h:
+                u = table[slot]
+                if u < h:
                     cause = None
                     for v in rv.reads:
                         c = last.get(v)
                         if c is not None and (cause is None or c > cause):
                             cause = c
-                    occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
-                          rv.id, "simulated", None)
+                    if rv.options is None:
+                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
+                              rv.id, "simulated", None)
+                        continue
+                    # exclusive choice: u / h is uniform on [0, 1) given that the actor acts
+                    x = u / h
+                    for kind, cum, share, actor, target, off in rv.options:
+                        if x < cum:
+                            if not off and kind not in occurred:
+                                occur(kind, actor, target, frozen_data({"p": h * share}),
+                                      cause, rv.id, "simulated", None)
+                            break
         env.run()
         if overflow:
             self._grow(set(overflow))
