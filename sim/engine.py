@@ -8,11 +8,14 @@ followed by ``engine.run(rng, stream)`` (versions k+1..) is exactly what one
 uninterrupted run from the world's ``starts`` would record.
 
 SimPy's ``Environment`` is the clock and the event queue. For speed the
-engine puts three small kinds of objects in its queue with the public
+engine puts two small kinds of objects in its queue with the public
 ``Environment.schedule`` rather than building a ``Timeout`` each: pending rule
-consequences, external occurrences and one review clock per replicate. Each
-carries the two attributes ``Environment.step`` reads (``callbacks``, ``_ok``);
-tests/test_engine.py pins the behaviour against a plain heapq reference.
+consequences and external occurrences. Each carries the two attributes
+``Environment.step`` reads (``callbacks``, ``_ok``); tests/test_engine.py pins
+the behaviour against a plain heapq reference. Review ticks are not queued: a
+replicate's ticks that can fire (decision 12) are listed in time order up front,
+and :meth:`Engine.run` takes each when it is due, stepping SimPy's queue up to
+it (entries before it in SimPy's (time, priority) order) and setting the clock.
 
 Engine decisions (resolving what DESIGN.md leaves open; docs/world-language.md
 carries them for users):
@@ -78,8 +81,8 @@ carries them for users):
    delay and probability 1 would otherwise never end.
 10. World language 2 (docs/world-language.md). Review timing: ``phase: d``
    ticks at fork + d + k*every (k >= 0); ``phase: random`` draws d = every (1 - u),
-   u uniform 0 of the source "phase:ID", per replicate (its ticks are queued per
-   replicate and, at equal times, come after the shared review clock's);
+   u uniform 0 of the source "phase:ID", per replicate (at equal times its ticks
+   and other reviews' go in file order, decision 2);
    ``calendar`` ticks on month-days of every year in (fork, horizon]. Tick k
    (from 0) uses uniform k of the review's stream in every case. An exclusive
    choice uses that one uniform u twice: act if u < hazard, then pick by u /
@@ -97,6 +100,21 @@ carries them for users):
    period. A drawn date at or after the fork drops the entry (the model takes
    over), as for certain history; entries recorded at or after the fork are not
    drawn back before it.
+12. Only ticks that can fire are evaluated. A tick has no effect unless it fires,
+   and it fires only if its uniform u is below the hazard h in the state of that
+   moment. :func:`hazard_bound` gives, once per world, a bound h_max >= h over
+   every state (interval arithmetic over the modifiers, the same float
+   operations, then the clamp); a tick with u >= h_max is skipped whole (no
+   state read, no advance, no queue entry), which changes no event: every
+   digest is the same as evaluating every tick (tests/test_tick_skip.py, which
+   also checks recorded digests of the engine before this). Each replicate
+   computes the uniforms of all review ticks and random phases at once (numpy),
+   keeps those below their bound, and walks them in time order, reviews in file
+   order at equal times, each at the exact time one clock per review would have
+   reached (``t_(k-1) + (t_k - t_(k-1))``, what ``Environment.schedule`` gives).
+   Decaying values are exact functions of time (:mod:`sim.state`), so skipping
+   reads of them changes nothing either. On the S-400 baseline about one tick in
+   seven remains (benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -632,11 +650,12 @@ class Engine:
         self._review_n = np.array(table_n, dtype=np.uint64)
         self._slot_rv = tuple(slot_rv)
         # per slot: the bound on its review's hazard (a uniform at or above it cannot
-        # fire) and, for shared slots, the time. At equal times the slots' own order is
-        # the tick order (decision 2): the shared clock's reviews in file order, then
-        # random-phase reviews in file order.
+        # fire), its review's place in the file (the order at equal times: decision 2)
+        # and, for shared slots, the time
         n_rp = len(random_phase) * width
         self._slot_bound = np.array([rv.bound for rv in slot_rv], dtype=float)
+        place = {id(rv): i for i, rv in enumerate(self._reviews)}
+        self._slot_order = np.array([place[id(rv)] for rv in slot_rv], dtype=np.intp)
         self._slot_time = np.empty(n_shared + n_rp)
         self._slot_time[:n_shared] = slot_time
         self._n_shared = n_shared
@@ -789,9 +808,8 @@ class Engine:
             times[ns:] = t.ravel()
         idx = np.flatnonzero(mask)
         if len(idx) > 1:
-            # slots are in tie order (shared clock, then random-phase reviews, each in
-            # file order), so a stable sort by time puts equal times in that order
-            idx = idx[np.argsort(times[idx], kind="stable")]
+            # by time, then (decision 2) reviews in file order
+            idx = idx[np.lexsort((self._slot_order[idx], times[idx]))]
         return times[idx].tolist(), idx.tolist()
 
     @property
