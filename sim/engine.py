@@ -635,26 +635,27 @@ class Engine:
             n = len(rv.ticks(world, fork, horizon, 0.0)) + 1
             width = max(width, n)
         self._rp_width = width
-        for rv in random_phase:
-            for k in range(width):
-                slot_rv.append(rv)
-                table_src.append(rv.src)
-                table_n.append(k)
+        n_rp = len(random_phase) * width
+        slot_rv += [rv for rv in random_phase for _ in range(width)]
         n_phase_src = len(world.rules) + len(world.reviews)
-        for j in range(len(random_phase)):
-            table_src.append(n_phase_src + j)
-            table_n.append(0)
         self._keys = np.concatenate([self._keys, np.array(
             [source_key("phase", rv.id) for rv in random_phase], dtype=np.uint64)])
-        self._review_src = np.array(table_src, dtype=np.intp)
-        self._review_n = np.array(table_n, dtype=np.uint64)
+        # the table's review part: shared slots, a row of `width` per random-phase review
+        # (uniforms 0.. of its stream), then one phase uniform per random-phase review
+        self._review_src = np.concatenate([
+            np.array(table_src, dtype=np.intp),
+            np.repeat(np.array([rv.src for rv in random_phase], dtype=np.intp), width),
+            np.arange(n_phase_src, n_phase_src + len(random_phase), dtype=np.intp)])
+        self._review_n = np.concatenate([
+            np.array(table_n, dtype=np.uint64),
+            np.tile(np.arange(width, dtype=np.uint64), len(random_phase)),
+            np.zeros(len(random_phase), dtype=np.uint64)])
         self._slot_rv = tuple(slot_rv)
         # per slot: the bound on its review's hazard (a uniform at or above it cannot
         # fire), its review's place in the file (the order at equal times: decision 2)
         # and, for shared slots, the time
-        n_rp = len(random_phase) * width
-        self._slot_bound = np.array([rv.bound for rv in slot_rv], dtype=float)
         place = {id(rv): i for i, rv in enumerate(self._reviews)}
+        self._slot_bound = np.array([rv.bound for rv in slot_rv], dtype=float)
         self._slot_order = np.array([place[id(rv)] for rv in slot_rv], dtype=np.intp)
         self._slot_time = np.empty(n_shared + n_rp)
         self._slot_time[:n_shared] = slot_time
@@ -732,18 +733,20 @@ class Engine:
     def _layout(self) -> None:
         """Where each source's first uniforms go in a replicate's table (speed only: the
         values are ``uniform(base, key, n)`` wherever they are computed)."""
-        src = [self._review_src]
-        ns = [self._review_n]
-        off = len(self._review_src)
+        off = start = len(self._review_src)
         for r in self._random_rules:
             r.off = off
             off += r.cap
             r.end = off
-            src.append(np.full(r.cap, r.src, dtype=np.intp))
-            ns.append(np.arange(r.cap, dtype=np.uint64))
-        self._table_src = np.concatenate(src)
+        caps = np.array([r.cap for r in self._random_rules], dtype=np.intp)
+        self._table_src = np.concatenate([self._review_src, np.repeat(
+            np.array([r.src for r in self._random_rules], dtype=np.intp), caps)])
+        # uniform n of each rule's share: the slot's distance from the share's start
+        n = np.arange(off - start, dtype=np.uint64) - np.repeat(
+            (np.cumsum(caps) - caps).astype(np.uint64), caps)
         # n -> (n + 1) * gamma, wrapping mod 2**64 like the scalar code's mask
-        self._table_step = (np.concatenate(ns) + np.uint64(1)) * np.uint64(_GAMMA)
+        self._table_step = (np.concatenate([self._review_n, n]) + np.uint64(1)) \
+            * np.uint64(_GAMMA)
         # scratch arrays, reused by every replicate (each run finishes before the next)
         n_keys, n = len(self._keys), len(self._table_src)
         self._scratch = (np.empty(n_keys, np.uint64), np.empty(n_keys, np.uint64),
