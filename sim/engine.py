@@ -607,7 +607,7 @@ class Engine:
                 continue
             if any(u in seen for u in rv.unless):
                 continue
-            if rv.phase == "random":
+            if rv.phase == "random" and not rv.calendar:   # (calendar ignores a phase)
                 random_phase.append(rv)
                 continue
             for k, t in enumerate(rv.ticks(world, fork, horizon)):
