@@ -89,9 +89,10 @@ carries them for users):
    hazard against the cumulative weights. A review stops once one of its
    ``unless`` events has occurred. Decaying variables and the calendar
    variable ``date`` are brought to the current time (``State.advance``)
-   before an occurrence's effects, before a tick reads state and before a
-   consequence re-checks its ``when``; worlds without them skip this, so
-   their runs are unchanged. Invariants are checked at each occurrence of
+   before an occurrence's effects, before a tick reads them and before a
+   consequence's ``when`` reads them (the values are exact functions of time,
+   so when they are brought up to date changes nothing else); worlds without
+   them skip this, so their runs are unchanged. Invariants are checked at each occurrence of
    their ``never`` event, before its effects (:attr:`Engine.violations`).
 11. History uncertainty (opt-in, ``uncertainty=`` a :class:`sim.history.Uncertainty`):
    the prefix is empty and each replicate records its own history. Entry j (its
@@ -133,7 +134,7 @@ import simpy
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, INJECTED, Event, Occurrence, frozen_data
 from sim.state import State
-from sim.world import All, AnyOf, Compare, Condition, Curve, Delay, Not, World
+from sim.world import DATE_VAR, All, AnyOf, Compare, Condition, Curve, Delay, Not, World
 
 PREFIX_STREAM = "prefix"
 
@@ -196,6 +197,7 @@ class _Rule:
 
     __slots__ = ("id", "then", "p", "fixed", "inverse", "certain", "src", "key", "off", "cap",
                  "end", "at_fork", "pos", "when", "recheck", "cancellable", "data", "actor",
+                 "timed",
                  "target")
 
     def __init__(self, rule: Any, world: World, src: int):
@@ -216,6 +218,8 @@ class _Rule:
         self.off = self.cap = self.end = self.at_fork = self.pos = 0
         self.when = compile_condition(rule.when)
         self.recheck = self.when
+        # its `when` reads a value that changes with time (decay, the date)
+        self.timed = rule.when is not None and bool(rule.when.variables() & _timed(world))
         self.cancellable = bool(rule.unless)
         self.data = frozen_data(rule.data)
         et = world.events[rule.then]
@@ -326,6 +330,13 @@ def _compile_inverse(delay: Delay) -> Callable[[float], float]:
     return delay.from_uniform
 
 
+def _timed(world: World) -> set[str]:
+    """The variables whose values change with time alone: decaying ones and ``date``."""
+    out = {v.name for v in world.variables.values() if v.half_life is not None}
+    out.add(DATE_VAR)
+    return out
+
+
 def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
     """``review.hazard`` with compiled conditions (same arithmetic, same order)."""
     base = review.probability
@@ -408,7 +419,7 @@ def _compile_curve(c: Curve) -> Callable[[Mapping[str, Any]], float]:
 class _Review:
     __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
                  "target", "once", "src", "key", "options", "unless", "phase", "calendar",
-                 "bound")
+                 "bound", "timed")
 
     def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = ()):
         self.id = review.id
@@ -420,6 +431,8 @@ class _Review:
         self.hazard = _compile_hazard(review)
         # no tick whose uniform is at or above this can fire, whatever the state
         self.bound = hazard_bound(review)
+        # its `when` or hazard reads a value that changes with time (decay, the date)
+        self.timed = bool(review.variables() & _timed(world))
         # without modifiers or a curve the hazard is a constant: no call per tick
         self.constant = (None if review.modifiers or isinstance(review.probability, Curve)
                          else review.hazard({}))
@@ -958,7 +971,7 @@ class Engine:
             if r.then in occurred:
                 return
             if r.recheck is not None:
-                if dynamic:
+                if dynamic and r.timed:     # (occur() advances before any effect)
                     advance(env._now)
                 if not r.recheck(values):
                     return
@@ -1009,7 +1022,7 @@ class Engine:
                 continue
             if rv.unless and any(x in seen for x in rv.unless):
                 continue
-            if dynamic:
+            if dynamic and rv.timed:     # (occur() advances before any effect)
                 advance(now)
             if rv.when is None or rv.when(values):
                 h = rv.constant
