@@ -8,11 +8,14 @@ followed by ``engine.run(rng, stream)`` (versions k+1..) is exactly what one
 uninterrupted run from the world's ``starts`` would record.
 
 SimPy's ``Environment`` is the clock and the event queue. For speed the
-engine puts three small kinds of objects in its queue with the public
+engine puts two small kinds of objects in its queue with the public
 ``Environment.schedule`` rather than building a ``Timeout`` each: pending rule
-consequences, external occurrences and one review clock per replicate. Each
-carries the two attributes ``Environment.step`` reads (``callbacks``, ``_ok``);
-tests/test_engine.py pins the behaviour against a plain heapq reference.
+consequences and external occurrences. Each carries the two attributes
+``Environment.step`` reads (``callbacks``, ``_ok``); tests/test_engine.py pins
+the behaviour against a plain heapq reference. Review ticks are not queued: a
+replicate's ticks that can fire (decision 12) are listed in time order up front,
+and :meth:`Engine.run` takes each when it is due, stepping SimPy's queue up to
+it (entries before it in SimPy's (time, priority) order) and setting the clock.
 
 Engine decisions (resolving what DESIGN.md leaves open; docs/world-language.md
 carries them for users):
@@ -78,17 +81,18 @@ carries them for users):
    delay and probability 1 would otherwise never end.
 10. World language 2 (docs/world-language.md). Review timing: ``phase: d``
    ticks at fork + d + k*every (k >= 0); ``phase: random`` draws d = every (1 - u),
-   u uniform 0 of the source "phase:ID", per replicate (its ticks are queued per
-   replicate and, at equal times, come after the shared review clock's);
+   u uniform 0 of the source "phase:ID", per replicate (at equal times its ticks
+   and other reviews' go in file order, decision 2);
    ``calendar`` ticks on month-days of every year in (fork, horizon]. Tick k
    (from 0) uses uniform k of the review's stream in every case. An exclusive
    choice uses that one uniform u twice: act if u < hazard, then pick by u /
    hazard against the cumulative weights. A review stops once one of its
    ``unless`` events has occurred. Decaying variables and the calendar
    variable ``date`` are brought to the current time (``State.advance``)
-   before an occurrence's effects, before a tick reads state and before a
-   consequence re-checks its ``when``; worlds without them skip this, so
-   their runs are unchanged. Invariants are checked at each occurrence of
+   before an occurrence's effects, before a tick reads them and before a
+   consequence's ``when`` reads them (the values are exact functions of time,
+   so when they are brought up to date changes nothing else); worlds without
+   them skip this, so their runs are unchanged. Invariants are checked at each occurrence of
    their ``never`` event, before its effects (:attr:`Engine.violations`).
 11. History uncertainty (opt-in, ``uncertainty=`` a :class:`sim.history.Uncertainty`):
    the prefix is empty and each replicate records its own history. Entry j (its
@@ -97,6 +101,21 @@ carries them for users):
    period. A drawn date at or after the fork drops the entry (the model takes
    over), as for certain history; entries recorded at or after the fork are not
    drawn back before it.
+12. Only ticks that can fire are evaluated. A tick has no effect unless it fires,
+   and it fires only if its uniform u is below the hazard h in the state of that
+   moment. :func:`hazard_bound` gives, once per world, a bound h_max >= h over
+   every state (interval arithmetic over the modifiers, the same float
+   operations, then the clamp); a tick with u >= h_max is skipped whole (no
+   state read, no advance, no queue entry), which changes no event: every
+   digest is the same as evaluating every tick (tests/test_tick_skip.py, which
+   also checks recorded digests of the engine before this). Each replicate
+   computes the uniforms of all review ticks and random phases at once (numpy),
+   keeps those below their bound, and walks them in time order, reviews in file
+   order at equal times, each at the exact time one clock per review would have
+   reached (``t_(k-1) + (t_k - t_(k-1))``, what ``Environment.schedule`` gives).
+   Decaying values are exact functions of time (:mod:`sim.state`), so skipping
+   reads of them changes nothing either. On the S-400 baseline about one tick in
+   seven remains (benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -115,7 +134,7 @@ import simpy
 from sim.errors import InputError, Problem, did_you_mean
 from sim.events import HISTORY, INJECTED, Event, Occurrence, frozen_data
 from sim.state import State
-from sim.world import All, AnyOf, Compare, Condition, Curve, Delay, Not, World
+from sim.world import DATE_VAR, All, AnyOf, Compare, Condition, Curve, Delay, Not, World
 
 PREFIX_STREAM = "prefix"
 
@@ -178,6 +197,7 @@ class _Rule:
 
     __slots__ = ("id", "then", "p", "fixed", "inverse", "certain", "src", "key", "off", "cap",
                  "end", "at_fork", "pos", "when", "recheck", "cancellable", "data", "actor",
+                 "timed",
                  "target")
 
     def __init__(self, rule: Any, world: World, src: int):
@@ -198,6 +218,8 @@ class _Rule:
         self.off = self.cap = self.end = self.at_fork = self.pos = 0
         self.when = compile_condition(rule.when)
         self.recheck = self.when
+        # its `when` reads a value that changes with time (decay, the date)
+        self.timed = rule.when is not None and bool(rule.when.variables() & _timed(world))
         self.cancellable = bool(rule.unless)
         self.data = frozen_data(rule.data)
         et = world.events[rule.then]
@@ -221,17 +243,6 @@ class _Pending:
         self.rule = rule
         self.cause = cause
         self.dead = False
-
-
-class _Tick:
-    """The review clock of one replicate: one object, rescheduled at each tick time."""
-
-    __slots__ = ("callbacks", "i")
-    _ok = True
-
-    def __init__(self, callbacks: list):
-        self.callbacks = callbacks
-        self.i = 0
 
 
 class _External:
@@ -319,6 +330,13 @@ def _compile_inverse(delay: Delay) -> Callable[[float], float]:
     return delay.from_uniform
 
 
+def _timed(world: World) -> set[str]:
+    """The variables whose values change with time alone: decaying ones and ``date``."""
+    out = {v.name for v in world.variables.values() if v.half_life is not None}
+    out.add(DATE_VAR)
+    return out
+
+
 def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
     """``review.hazard`` with compiled conditions (same arithmetic, same order)."""
     base = review.probability
@@ -343,6 +361,37 @@ def _compile_hazard(review: Any) -> Callable[[Mapping[str, Any]], float]:
         return 0.0 if p < 0.0 else 1.0 if p > 1.0 else p
 
     return hazard
+
+
+def hazard_bound(review: Any) -> float:
+    """An upper bound of ``review.hazard(values)`` over every possible state (decision 12).
+
+    The hazard is the base probability (or a curve's value), then each modifier in
+    force applied in order (``p * multiply + add``), clamped to [0, 1]. Interval
+    arithmetic over "applied or not" for each modifier, with the same float
+    operations on the interval's ends, bounds every subset of modifiers in force:
+    rounding is monotone, so ``p <= hi`` gives ``p * m + a <= hi * m + a`` for
+    ``m >= 0`` (``lo`` for ``m < 0``). A logistic curve lies between 0 and its
+    ``max``; a per-unit curve between 0 and 1. Anything not finite gives 1 (no bound).
+    """
+    p = review.probability
+    if isinstance(p, Curve):
+        if p.kind == "logistic":
+            top = float(p.params.get("max", 1.0))
+            lo, hi = min(0.0, top), max(0.0, top)
+        elif p.kind == "per_unit" and 0.0 <= 1.0 - p.params["p"] <= 1.0:
+            lo, hi = 0.0, 1.0
+        else:
+            return 1.0
+    else:
+        lo = hi = float(p)
+    for m in review.modifiers:
+        a = lo * m.multiply + m.add
+        b = hi * m.multiply + m.add
+        lo, hi = min(lo, a, b), max(hi, a, b)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return 1.0
+    return 0.0 if hi < 0.0 else 1.0 if hi > 1.0 else hi
 
 
 def _compile_curve(c: Curve) -> Callable[[Mapping[str, Any]], float]:
@@ -370,7 +419,7 @@ def _compile_curve(c: Curve) -> Callable[[Mapping[str, Any]], float]:
 class _Review:
     __slots__ = ("id", "every", "decides", "when", "hazard", "constant", "reads", "actor",
                  "target", "once", "src", "key", "options", "unless", "phase", "calendar",
-                 "special")
+                 "bound", "timed")
 
     def __init__(self, review: Any, world: World, src: int, suppressed: Collection[str] = ()):
         self.id = review.id
@@ -380,6 +429,10 @@ class _Review:
         self.decides = review.decides
         self.when = compile_condition(review.when)
         self.hazard = _compile_hazard(review)
+        # no tick whose uniform is at or above this can fire, whatever the state
+        self.bound = hazard_bound(review)
+        # its `when` or hazard reads a value that changes with time (decay, the date)
+        self.timed = bool(review.variables() & _timed(world))
         # without modifiers or a curve the hazard is a constant: no call per tick
         self.constant = (None if review.modifiers or isinstance(review.probability, Curve)
                          else review.hazard({}))
@@ -389,8 +442,6 @@ class _Review:
         self.unless = tuple(review.unless)
         self.phase = review.phase
         self.calendar = review.calendar
-        # a choice, an `unless` or a state that changes with time: the general tick code
-        self.special = bool(review.choose or review.unless) or State(world).dynamic
         if review.choose:
             # exclusive choice: (event, cumulative weight, share, actor, target, once);
             # a suppressed option stays (its share of the uniform then produces nothing)
@@ -554,10 +605,12 @@ class Engine:
             if live or cancels:
                 steps.append((float(o.time), version, tuple(live), cancels))
         self.prefix: list[Event] = prefix
-        # ---- the review clock (decision 4): tick time -> the reviews due, in file order,
-        # each with the slot of the replicate's table that holds its uniform (tick k
-        # uses uniform k - 1 of the review's stream). Reviews' uniforms come first in
-        # the table, then rules' (whose share may grow: _layout).
+        # ---- the review clock (decision 4, and decision 12: only the ticks that can fire).
+        # Shared-clock ticks: tick time -> the reviews due, in file order, each with the
+        # slot of the replicate's table that holds its uniform (tick k uses uniform k - 1
+        # of the review's stream). Random-phase reviews: a row of slots per review for
+        # uniforms 0.. of its stream, and one slot for the phase's uniform. Reviews'
+        # uniforms come first in the table, then rules' (whose share may grow: _layout).
         due: dict[float, list[tuple[_Review, int]]] = {}
         table_src: list[int] = []
         table_n: list[int] = []
@@ -567,18 +620,66 @@ class Engine:
                 continue
             if any(u in seen for u in rv.unless):
                 continue
-            if rv.phase == "random":
+            if rv.phase == "random" and not rv.calendar:   # (calendar ignores a phase)
                 random_phase.append(rv)
                 continue
             for k, t in enumerate(rv.ticks(world, fork, horizon)):
-                due.setdefault(t, []).append((rv, len(table_src), rv.special))
+                due.setdefault(t, []).append((rv, len(table_src)))
                 table_src.append(rv.src)
                 table_n.append(k)
+        times = sorted(due)
+        # the times at which SimPy processed the shared clock's ticks: the clock went back
+        # in the queue with delay T_i - now, so tick i fell at c_(i-1) + (T_i - c_(i-1))
+        # (T_i itself whenever that subtraction is exact, as it is for whole days)
+        slot_rv: list[_Review | None] = [None] * len(table_src)
+        slot_time = [0.0] * len(table_src)
+        c = 0.0
+        for t in times:
+            c = c + (t - c)
+            for rv, slot in due[t]:
+                slot_rv[slot] = rv
+                slot_time[slot] = c
+        n_shared = len(table_src)
+        # random-phase reviews (decision 10): at most `width` ticks each, as its first
+        # tick falls in (fork, fork + every]; padding slots lie past the horizon
         self._random_phase = tuple(random_phase)
-        self._tick_times = tuple(sorted(due))
-        self._tick_reviews = tuple(tuple(due[t]) for t in self._tick_times)
-        self._review_src = np.array(table_src, dtype=np.intp)
-        self._review_n = np.array(table_n, dtype=np.uint64)
+        width = 0
+        for rv in random_phase:
+            n = len(rv.ticks(world, fork, horizon, 0.0)) + 1
+            width = max(width, n)
+        self._rp_width = width
+        n_rp = len(random_phase) * width
+        slot_rv += [rv for rv in random_phase for _ in range(width)]
+        n_phase_src = len(world.rules) + len(world.reviews)
+        self._keys = np.concatenate([self._keys, np.array(
+            [source_key("phase", rv.id) for rv in random_phase], dtype=np.uint64)])
+        # the table's review part: shared slots, a row of `width` per random-phase review
+        # (uniforms 0.. of its stream), then one phase uniform per random-phase review
+        self._review_src = np.concatenate([
+            np.array(table_src, dtype=np.intp),
+            np.repeat(np.array([rv.src for rv in random_phase], dtype=np.intp), width),
+            np.arange(n_phase_src, n_phase_src + len(random_phase), dtype=np.intp)])
+        self._review_n = np.concatenate([
+            np.array(table_n, dtype=np.uint64),
+            np.tile(np.arange(width, dtype=np.uint64), len(random_phase)),
+            np.zeros(len(random_phase), dtype=np.uint64)])
+        self._slot_rv = tuple(slot_rv)
+        # per slot: the bound on its review's hazard (a uniform at or above it cannot
+        # fire), its review's place in the file (the order at equal times: decision 2)
+        # and, for shared slots, the time
+        place = {id(rv): i for i, rv in enumerate(self._reviews)}
+        self._slot_bound = np.array([rv.bound for rv in slot_rv], dtype=float)
+        self._slot_order = np.array([place[id(rv)] for rv in slot_rv], dtype=np.intp)
+        self._slot_time = np.empty(n_shared + n_rp)
+        self._slot_time[:n_shared] = slot_time
+        self._n_shared = n_shared
+        if random_phase:
+            self._rp_every = np.array([rv.every for rv in random_phase])
+            self._rp_k = np.arange(width, dtype=float)
+            # SimPy processed a random-phase review's tick k at c_(k-1) + (t_k - t_(k-1));
+            # that is t_k itself when the subtraction is exact (Sterbenz: t_(k-1) >= every,
+            # true for every tick when fork >= 2 every), else the sum is carried (below)
+            self._rp_exact = fork >= 2.0 * float(self._rp_every.max())
         self._random_rules = tuple(r for rules in rules_on.values() for r in rules
                                    if not r.certain)
         for r in self._random_rules:
@@ -645,18 +746,20 @@ class Engine:
     def _layout(self) -> None:
         """Where each source's first uniforms go in a replicate's table (speed only: the
         values are ``uniform(base, key, n)`` wherever they are computed)."""
-        src = [self._review_src]
-        ns = [self._review_n]
-        off = len(self._review_src)
+        off = start = len(self._review_src)
         for r in self._random_rules:
             r.off = off
             off += r.cap
             r.end = off
-            src.append(np.full(r.cap, r.src, dtype=np.intp))
-            ns.append(np.arange(r.cap, dtype=np.uint64))
-        self._table_src = np.concatenate(src)
+        caps = np.array([r.cap for r in self._random_rules], dtype=np.intp)
+        self._table_src = np.concatenate([self._review_src, np.repeat(
+            np.array([r.src for r in self._random_rules], dtype=np.intp), caps)])
+        # uniform n of each rule's share: the slot's distance from the share's start
+        n = np.arange(off - start, dtype=np.uint64) - np.repeat(
+            (np.cumsum(caps) - caps).astype(np.uint64), caps)
         # n -> (n + 1) * gamma, wrapping mod 2**64 like the scalar code's mask
-        self._table_step = (np.concatenate(ns) + np.uint64(1)) * np.uint64(_GAMMA)
+        self._table_step = (np.concatenate([self._review_n, n]) + np.uint64(1)) \
+            * np.uint64(_GAMMA)
         # scratch arrays, reused by every replicate (each run finishes before the next)
         n_keys, n = len(self._keys), len(self._table_src)
         self._scratch = (np.empty(n_keys, np.uint64), np.empty(n_keys, np.uint64),
@@ -698,25 +801,32 @@ class Engine:
         else:
             state.apply(kind)
 
-    def _schedule_random_phase(self, schedule: Callable, review: Callable, base: int) -> None:
-        """Queue the ticks of reviews with ``phase: random``: the phase is
-        ``every * (1 - u)`` with u uniform 0 of the source ``phase:ID`` (so in (0, every]);
-        tick k uses uniform k of the review's own stream, as other reviews."""
-        def step(pt: _PhaseTick) -> None:
-            k = pt.k
-            review(pt.rv, uniform(base, pt.rv.key, k))
-            k += 1
-            if k < len(pt.times):
-                pt.k = k
-                pt.callbacks = callbacks
-                schedule(pt, _REVIEW, pt.times[k] - pt.times[k - 1])
-
-        callbacks = [step]
-        for rv in self._random_phase:
-            phase = rv.every * (1.0 - uniform(base, source_key("phase", rv.id), 0))
-            times = rv.ticks(self.world, self.fork, self.horizon, phase)
-            if times:
-                schedule(_PhaseTick(rv, times, callbacks), _REVIEW, times[0])
+    def _candidates(self, u: np.ndarray) -> tuple[list[float], list[int]]:
+        """The review ticks of one replicate that can fire (decision 12), in the order
+        SimPy would process them: (times, table slots). ``u`` is the replicate's table."""
+        n = len(self._slot_bound)
+        mask = u[:n] < self._slot_bound
+        times = self._slot_time
+        if self._random_phase:
+            ns = self._n_shared
+            every = self._rp_every
+            p = len(every)
+            # decision 10: phase = every (1 - u), u uniform 0 of the source "phase:ID";
+            # tick k at (fork + phase) + k every while <= horizon (as _Review.ticks)
+            phase = every * (1.0 - u[n:n + p])
+            start = self.fork + phase
+            t = start[:, None] + self._rp_k[None, :] * every[:, None]
+            mask[ns:] &= (t <= self.horizon).ravel()
+            if not self._rp_exact:
+                # the times SimPy reached: t_0, then c_(k-1) + (t_k - t_(k-1))
+                t[:, 1:] = np.diff(t, axis=1)
+                t = np.cumsum(t, axis=1)
+            times[ns:] = t.ravel()
+        idx = np.flatnonzero(mask)
+        if len(idx) > 1:
+            # by time, then (decision 2) reviews in file order
+            idx = idx[np.lexsort((self._slot_order[idx], times[idx]))]
+        return times[idx].tolist(), idx.tolist()
 
     @property
     def state_at_fork(self) -> dict[str, Any]:
@@ -735,6 +845,7 @@ class Engine:
         # first ones of every source, ``far`` computes the others
         base = rng.getrandbits(64)
         table = self._table(base)
+        n_slots = len(self._slot_rv)
         for r in self._random_rules:
             r.pos = r.off + r.at_fork
         overflow: list[_Rule] = []
@@ -860,18 +971,18 @@ class Engine:
             if r.then in occurred:
                 return
             if r.recheck is not None:
-                if dynamic:
+                if dynamic and r.timed:     # (occur() advances before any effect)
                     advance(env._now)
                 if not r.recheck(values):
                     return
             occur(r.then, r.actor, r.target, r.data, it.cause, r.id, "simulated", None)
 
         fire_callbacks.append(fire)
-        tick_callbacks: list = []      # [tick]: shared, SimPy never mutates a callbacks list
         external_callbacks: list = []
-        tick_times = self._tick_times
-        tick_reviews = self._tick_reviews
-        n_ticks = len(tick_times)
+        cand_times, cand_slots = self._candidates(self._scratch[4]) if n_slots else ((), ())
+        slot_rv = self._slot_rv
+        n_ticks = len(cand_times)
+        queue = env._queue
 
         def external(ev: _External) -> None:
             o = ev.occurrence
@@ -882,18 +993,43 @@ class Engine:
                   o.target if o.target is not None else et.target,
                   frozen_data(o.data), None, None, o.origin, o.source)
 
-        def review(rv: _Review, u: float) -> None:
+        external_callbacks.append(external)
+
+        # ---- scheduling order (decision 2); the clock starts at 0 so that
+        # absolute times are exact (0 + t == t)
+        for o in self._post:
+            schedule(_External(o, external_callbacks), _EXTERNAL, float(o.time))
+        for due, it in carried:
+            if not it.dead:
+                schedule(it, _RULE, due)
+        # the review ticks that can fire (decision 12) are not queued: each is taken when
+        # it is due in SimPy's order (time, then priority external < review < rule), at
+        # the time SimPy gave it when every review had its own clock
+        step = env.step
+        ci = 0
+        while ci < n_ticks:
+            now = cand_times[ci]
+            if queue:
+                head = queue[0]
+                if head[0] < now or (head[0] == now and head[1] < _REVIEW):
+                    step()
+                    continue
+            env._now = now
+            slot = cand_slots[ci]
+            ci += 1
+            rv = slot_rv[slot]
             if rv.once and rv.decides in occurred:
-                return
+                continue
             if rv.unless and any(x in seen for x in rv.unless):
-                return
-            if dynamic:
-                advance(env._now)
+                continue
+            if dynamic and rv.timed:     # (occur() advances before any effect)
+                advance(now)
             if rv.when is None or rv.when(values):
                 h = rv.constant
                 if h is None:
                     h = rv.hazard(values)
                 # decision 4: the review's tick k uses uniform k - 1 of its stream
+                u = table[slot]
                 if u < h:
                     cause = None
                     for v in rv.reads:
@@ -903,7 +1039,7 @@ class Engine:
                     if rv.options is None:
                         occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
                               rv.id, "simulated", None)
-                        return
+                        continue
                     # exclusive choice: u / h is uniform on [0, 1) given that the actor acts
                     x = u / h
                     for kind, cum, share, actor, target, off in rv.options:
@@ -911,69 +1047,11 @@ class Engine:
                             if not off and kind not in occurred:
                                 occur(kind, actor, target, frozen_data({"p": h * share}),
                                       cause, rv.id, "simulated", None)
-                            return
-
-        def tick(tk: _Tick) -> None:
-            i = tk.i
-            for rv, slot, special in tick_reviews[i]:
-                if special:
-                    review(rv, table[slot])
-                    continue
-                # the common case, inline (as review() without choice, unless or decay)
-                if rv.once and rv.decides in occurred:
-                    continue
-                if rv.when is None or rv.when(values):
-                    h = rv.constant
-                    if h is None:
-                        h = rv.hazard(values)
-                    # decision 4: the review's tick k uses uniform k - 1 of its stream
-                    if table[slot] < h:
-                        cause = None
-                        for v in rv.reads:
-                            c = last.get(v)
-                            if c is not None and (cause is None or c > cause):
-                                cause = c
-                        occur(rv.decides, rv.actor, rv.target, frozen_data({"p": h}), cause,
-                              rv.id, "simulated", None)
-            i += 1
-            if i < n_ticks:
-                # one tick object per replicate goes back in the queue (SimPy's public
-                # schedule()), instead of a Timeout per tick
-                tk.i = i
-                tk.callbacks = tick_callbacks
-                schedule(tk, _REVIEW, tick_times[i] - env._now)
-
-        tick_callbacks.append(tick)
-        external_callbacks.append(external)
-
-        # ---- scheduling order (decision 2); the clock starts at 0 so that
-        # absolute times are exact (0 + t == t)
-        for o in self._post:
-            schedule(_External(o, external_callbacks), _EXTERNAL, float(o.time))
-        if n_ticks:
-            schedule(_Tick(tick_callbacks), _REVIEW, tick_times[0])
-        if self._random_phase:
-            self._schedule_random_phase(schedule, review, base)
-        for due, it in carried:
-            if not it.dead:
-                schedule(it, _RULE, due)
+                            break
         env.run()
         if overflow:
             self._grow(set(overflow))
         return out
-
-
-class _PhaseTick:
-    """The clock of one random-phase review in one replicate."""
-
-    __slots__ = ("callbacks", "rv", "times", "k")
-    _ok = True
-
-    def __init__(self, rv: _Review, times: list[float], callbacks: list):
-        self.callbacks = callbacks
-        self.rv = rv
-        self.times = times
-        self.k = 0
 
 
 def _runaway(world: World, out: list[Event], now: float) -> InputError:

@@ -51,7 +51,7 @@ from __future__ import annotations
 import html
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from statistics import NormalDist
@@ -178,24 +178,42 @@ def _value(spec: OutcomeSpec, times: Mapping[str, list[float]], states: Mapping[
 
 
 def _states(world: World, events: Sequence[Event], ats: set[float],
-            monotone: bool) -> dict[float, dict]:
-    """Values as of each time in ``ats`` (one fold when the stream's times are ordered)."""
+            monotone: bool, start: State | None = None) -> dict[float, dict]:
+    """Values as of each time in ``ats``: ``as_of(world, events, a)`` for each, in one fold
+    when the stream's times are ordered. ``start``: ``State(world)``, built once by the
+    caller (it is copied, never changed)."""
     if not ats:
         return {}
-    if not monotone or State(world).dynamic:    # decay and the calendar: read at each time
+    if not monotone:
         return {a: as_of(world, events, a) for a in ats}
+    state = State(world) if start is None else start.copy()
+    dynamic = state.dynamic
     order = sorted(ats)
     out: dict[float, dict] = {}
-    state = State(world)
     i = 0
+    n = len(order)
     for e in events:
-        while i < len(order) and e.time > order[i]:
-            out[order[i]] = dict(state.values)
+        t = e.time
+        while i < n and t > order[i]:
+            out[order[i]] = _read(state, order[i], dynamic)
             i += 1
+        if dynamic:     # as State.fold
+            state.advance(t)
         state.apply(e.kind)
     for a in order[i:]:
-        out[a] = dict(state.values)
+        out[a] = _read(state, a, dynamic)
     return out
+
+
+def _read(state: State, at: float, dynamic: bool) -> dict:
+    """The values of a fold that has reached ``at`` (as :func:`sim.state.as_of`: decaying
+    variables read at ``at``), from a copy so the fold goes on unchanged."""
+    if not dynamic:
+        return dict(state.values)
+    snap = state.copy()
+    if at != math.inf:
+        snap.advance(at)
+    return snap.public()
 
 
 def _kinds(specs: Iterable[OutcomeSpec]) -> set[str]:
@@ -228,11 +246,43 @@ class Evaluator:
         self.kinds = _kinds(self.specs)
         self.ats = {horizon if s.at is None else s.at for s in self.specs
                     if s.measure == "state"}
+        self._start = State(world) if self.ats else None
 
     def __call__(self, events: Sequence[Event]) -> dict[str, float]:
         times, monotone = _first_and_times(events, self.kinds)
-        states = _states(self.world, events, self.ats, monotone)
+        states = _states(self.world, events, self.ats, monotone, self._start)
         return {s.id: _value(s, times, states, self.fork, self.horizon) for s in self.specs}
+
+    def after(self, prefix: Sequence[Event]) -> Callable[[Sequence[Event]], dict[str, float]]:
+        """``lambda events: self([*prefix, *events])`` with the prefix's share of the work
+        (its occurrence times, the fold of state through it) done once: for a branch
+        whose replicates all start from the same prefix (``Engine.prefix``)."""
+        prefix = list(prefix)
+        times0, monotone0 = _first_and_times(prefix, self.kinds)
+        last0 = prefix[-1].time if prefix else -math.inf
+        if not monotone0 or any(a < last0 for a in self.ats):
+            return lambda events: self([*prefix, *events])
+        state0 = None
+        if self.ats:
+            state0 = self._start.copy()
+            for e in prefix:        # as _states
+                if state0.dynamic:
+                    state0.advance(e.time)
+                state0.apply(e.kind)
+        specs, world, ats, fork, horizon = self.specs, self.world, self.ats, self.fork, \
+            self.horizon
+
+        def evaluate(events: Sequence[Event]) -> dict[str, float]:
+            times, monotone = _first_and_times(events, self.kinds)
+            if not monotone or (events and events[0].time < last0):
+                return self([*prefix, *events])
+            for k, ts in times.items():
+                if times0[k]:
+                    times[k] = times0[k] + ts
+            states = _states(world, events, ats, True, state0)
+            return {s.id: _value(s, times, states, fork, horizon) for s in specs}
+
+        return evaluate
 
 
 def evaluate(spec: OutcomeSpec, events: Sequence[Event], world: World, fork: float,

@@ -69,15 +69,15 @@ class PointEvaluator:
         world = self.world(values)
         eng = Engine(world, br.history, br.fork, br.horizon, inject=br.inject,
                      suppress=br.suppress)
-        ev = oc.Evaluator(self.specs, world, br.fork, br.horizon)
-        prefix = eng.prefix
+        # the prefix is the same in every replicate: its share of the outcomes once
+        ev = oc.Evaluator(self.specs, world, br.fork, br.horizon).after(eng.prefix)
         reps = range(self.replicates) if replicates is None else replicates
         out = np.empty((len(reps), len(self.specs)))
         ids = [s.id for s in self.specs]
         for j, r in enumerate(reps):
             rng = self.bases[r] if r < len(self.bases) else replicate_rng(
                 self.scenario.seed, r)
-            res = ev([*prefix, *eng.run(rng, "s")])
+            res = ev(eng.run(rng, "s"))
             out[j] = [res[k] for k in ids]
         return out
 

@@ -446,3 +446,37 @@ def test_first_of_tree_times_equals_reading_every_event(many, kinds, by):
     want = first_of_tree(many, kinds, by)
     got = first_of_tree_times(_first_times(many, kinds), kinds, by)
     assert got == want and list(got) == list(want)
+
+
+def decaying_world() -> World:
+    """W with ``heat`` decaying (half-life 30 days toward 1, bounded to [0, 10])."""
+    var = dict(W.variables)
+    var["heat"] = Variable("heat", "float", 4.0, min=0.0, max=10.0, half_life=30.0, rest=1.0)
+    events = dict(W.events)
+    events["talks"] = EventType("talks", effects=(Effect("heat", "add", -2.5),))
+    events["offer"] = EventType("offer", effects=(Effect("heat", "add", 3.0),))
+    return World("toy2", W.starts, W.actors, var, events)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.sampled_from(KINDS)), max_size=14),
+       st.booleans(), st.integers(0, 14), st.lists(st.floats(0, 450), min_size=1, max_size=3))
+def test_evaluator_folds_as_as_of_and_after_prefix_is_the_same(items, ordered, split, ats):
+    """One fold for all ``at:`` times (decaying values read at each) gives as_of's values,
+    and ``after(prefix)`` gives what the whole stream gives, ordered or not."""
+    world = decaying_world()
+    if ordered:
+        items = sorted(items, key=lambda x: x[0])
+    evs = [Event("b/0", i + 1, float(t), k, origin=INJECTED) for i, (t, k) in enumerate(items)]
+    specs = [OutcomeSpec(f"h{i}", "state", var="heat", at=a) for i, a in enumerate(ats)]
+    specs += [OutcomeSpec("t", "state", var="tension", at=ats[0]),
+              OutcomeSpec("o", "occurs", event="offer", by=ats[0]),
+              OutcomeSpec("c", "count", event="talks"),
+              OutcomeSpec("f", "first", events=("talks", "offer"))]
+    ev = Evaluator(specs, world, FORK, HORIZON)
+    got = ev(evs)
+    for i, a in enumerate(ats):
+        assert got[f"h{i}"] == float(as_of(world, evs, a)["heat"])     # bit for bit
+    assert got["t"] == float(as_of(world, evs, ats[0])["tension"])
+    prefix, rest = evs[:split], evs[split:]
+    assert ev.after(prefix)(rest) == got
