@@ -237,7 +237,7 @@ def words(d: Any) -> str:
     e = d.estimate
     if not d.clear:
         return (f"{_name(d)}: cannot tell apart (95% interval {e.lo:+.3g} to {e.hi:+.3g}"
-                f"{' days' if d.kind == 'days' else ''})")
+                f"{' days' if d.kind == 'days' else ''}){_over_parameters(d)}")
     up = e.mean > 0
     lo, hi = sorted((abs(e.lo), abs(e.hi)))
     if d.kind == "probability":
@@ -254,7 +254,25 @@ def words(d: Any) -> str:
     interval = f"95% interval {_num(lo, d.kind, dec)} to {_num(hi, d.kind, dec)}{unit}"
     if not getattr(d, "paired", True):
         interval += ", unpaired"
-    return f"{_name(d)}: {change} ({interval})"
+    return f"{_name(d)}: {change} ({interval}){_over_parameters(d)}"
+
+
+def _over_parameters(d: Any) -> str:
+    """'; over the drawn parameters ...' for a difference of runs that draw `uncertain:`
+    parameters (the 90% spread of the per-draw difference, sim.paramspread), else ''."""
+    sp = getattr(d, "spread", None)
+    if sp is None:
+        return ""
+    if sp.cell().startswith("n/a"):   # no interval, or none left once noise is removed
+        return f"; over the drawn parameters: {sp.cell()}"
+    if d.kind == "probability":
+        ends, unit = [f"{x * 100:+.1f}" for x in (sp.lo, sp.hi)], " percentage points"
+    elif d.kind == "days":
+        ends, unit = [f"{x:+.0f}" for x in (sp.lo, sp.hi)], " days"
+    else:
+        ends, unit = [f"{x:+.3g}" for x in (sp.lo, sp.hi)], ""
+    tail = " (within noise)" if sp.within_noise else ""
+    return f"; over the drawn parameters, 90% of draws give {ends[0]} to {ends[1]}{unit}{tail}"
 
 
 def clear_first(diffs: Sequence[Any]) -> list[Any]:

@@ -169,6 +169,15 @@ class Explorer:
         self.curves = {}
         for label, (run, branch) in shown.items():
             t = run.first_times(branch, self.event.value)
+            if getattr(run.branch(branch), "uncertain", None):
+                # grouped parameter draws: draws as the Monte Carlo units, and the band over
+                # the parameters beside it (as `sim plot` draws them)
+                from sim.paramspread import cumulative as drawn_cumulative
+
+                self.curves[label] = (grid, *drawn_cumulative(
+                    np.asarray(t, dtype=float), grid, sc.horizon,
+                    run.scenario.replicates_per_draw))
+                continue
             self.curves[label] = (grid, *outcomes.cumulative_incidence(t, grid, sc.horizon))
         self.shown = shown
         self.ax.clear()

@@ -107,6 +107,26 @@ def test_words_of_an_unclear_difference_say_so():
     assert effects.words(d) == "X happens: cannot tell apart (95% interval -0.02 to +0.04)"
 
 
+def test_words_add_the_spread_over_drawn_parameters():
+    """A difference between runs that draw `uncertain:` parameters: its sentence adds the
+    90% spread of the per-draw difference in the same unit, or says why there is none."""
+    from sim import compare
+    from sim.outcomes import Estimate
+    from sim.paramspread import Spread, not_available
+
+    est = Estimate(-0.2, -0.25, -0.15, 400, "difference")
+    sp = Spread(-0.2, -0.31, -0.104, 0.06, -0.35, -0.05, 0.1, 20, 20.0)
+    d = compare.Difference("x", "X happens", "occurs", "probability", "probability", "b", "c",
+                           est, True, "", "", sp)
+    assert effects.words(d) == (
+        "X happens: 20.0 percentage points less likely (95% interval 15.0 to 25.0); over the "
+        "drawn parameters, 90% of draws give -31.0 to -10.4 percentage points")
+    few = compare.Difference("x", "X happens", "occurs", "probability", "probability", "b",
+                             "c", est, True, "", "", not_available("fewer than 20 draws"))
+    assert effects.words(few).endswith(
+        "; over the drawn parameters: n/a (fewer than 20 draws)")
+
+
 def test_docs_quote_the_limits_the_code_uses():
     import inspect
 

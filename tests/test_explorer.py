@@ -82,3 +82,29 @@ def test_explorer_widgets_drive_curves_and_story(tmp_path):
 def test_explorer_refuses_unknown_parameters(tmp_path):
     with pytest.raises(ValueError, match="not parameters of the world"):
         Explorer(BASELINE, parameters=["reviews.no_such.probability"], runs=tmp_path)
+
+
+def test_explorer_on_drawn_parameters_uses_the_draws_as_units(tmp_path):
+    """A scenario whose replicates draw `uncertain:` parameters in groups: the explorer's
+    band is the Monte Carlo interval with the draws as the independent units (5 draws of
+    20, Student t on 4 degrees of freedom; recomputed here from the first times with
+    grouped_mean, which tests/test_paramspread.py checks by hand),
+    and it carries the band over the parameters, as `sim plot` draws it."""
+    from sim import outcomes
+    from sim.paramspread import grouped_mean
+
+    drawn = ROOT / "scenarios" / "s400" / "assumptions.yaml"
+    ex = Explorer(drawn, replicates=100, branches=(), runs=tmp_path, live=True)
+    ex.run_button.click()
+    run, branch = ex.shown["baseline"]
+    curve = ex.curves["baseline"]
+    assert len(curve) == 6                       # grid, p, lo, hi and the parameter band
+    t = np.asarray(run.first_times(branch, ex.event.value), dtype=float)
+    ind = (t <= run.scenario.horizon) * 1.0
+    by_hand = grouped_mean(ind, 20, 0.95, "probability")
+    last = np.flatnonzero(np.isfinite(curve[1]))[-1]
+    assert curve[1][last] == pytest.approx(ind.mean())
+    assert (curve[2][last], curve[3][last]) == pytest.approx((by_hand.lo, by_hand.hi))
+    # not the interval that treats the 100 replicates as independent
+    wilson = outcomes.Estimate.proportion(int(ind.sum()), ind.size)
+    assert (curve[2][last], curve[3][last]) != pytest.approx((wilson.lo, wilson.hi))
