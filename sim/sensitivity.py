@@ -63,7 +63,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -343,6 +343,8 @@ def _write_tables(folder: Path, scenario: Scenario, paths: list[str], dists: lis
             tor.append([k, paths[p], tvalues[lo, p], tvalues[hi, p], tvalues[0, p], base, bse,
                         tmeans[lo, j], tsds[lo, j] / math.sqrt(tornado_replicates),
                         tmeans[hi, j], tsds[hi, j] / math.sqrt(tornado_replicates)])
+        if not np.ptp(means[:, j]) > 0:
+            continue   # the same value at every point: no box can be denser (summary says so)
         if specs[k].measure == "occurs" or (specs[k].measure == "state" and np.all(
                 (means[:, j] >= 0) & (means[:, j] <= 1))):
             x = np.array([[float(v) for v in row] for row in values[rows]])
@@ -420,6 +422,14 @@ def recreate(folder: str | os.PathLike, point: int, replicate: int,
     return ev.values(values, [replicate])[0]
 
 
+def constant(sobol_rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether an outcome's Sobol rows are those of an output that is the same at every
+    point (:func:`sobol_indices` writes exact zeros then; an output that varies gives
+    total indices that sum to about 1 or more)."""
+    keys = ("S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi")
+    return bool(sobol_rows) and all(float(r[c]) == 0.0 for r in sobol_rows for c in keys)
+
+
 def summary(folder: str | os.PathLike) -> str:
     """The folder's results as text: per outcome, its range over parameter uncertainty
     and the parameters ranked by total Sobol index."""
@@ -447,6 +457,11 @@ def summary(folder: str | os.PathLike) -> str:
                         "removed)" if not u.get("param_note") else
                         f"range over parameter uncertainty n/a ({u['param_note']})"))
         rows = sorted((r for r in sob if r["outcome"] == k), key=lambda r: -r["ST"])
+        if constant(rows):
+            lines.append(f"  the same value ({u['mean']:.3g}) at every point of the design: no "
+                         "parameter changes it within these ranges (its Sobol indices are "
+                         "written as 0; there is no PRIM box)")
+            continue
         lines.append(f"  {'parameter':<48} {'S1 [95% bootstrap]':>24} {'ST [95% bootstrap]':>24}")
         for r in rows:
             lines.append(f"  {r['parameter']:<48} "
@@ -490,8 +505,11 @@ def markdown(folder: str | os.PathLike, top: int = 3) -> str:
     lines += ["", "| outcome | parameter | ST [95% bootstrap] | S1 [95% bootstrap] | "
               "tornado: outcome at 5% / 95% quantile |", "|---|---|---|---|---|"]
     for k in m["outcomes"]:
-        rows = sorted((r for r in sob if r["outcome"] == k), key=lambda r: -r["ST"])[:top]
-        for r in rows:
+        rows = sorted((r for r in sob if r["outcome"] == k), key=lambda r: -r["ST"])
+        if constant(rows):
+            lines.append(f"| {k} | (none: the same value at every point) | - | - | - |")
+            continue
+        for r in rows[:top]:
             t = tor[(k, r["parameter"])]
             lines.append(f"| {k} | `{r['parameter']}` | {_f(r['ST'])} [{_f(r['ST_lo'])}, "
                          f"{_f(r['ST_hi'])}] | {_f(r['S1'])} [{_f(r['S1_lo'])}, "

@@ -174,3 +174,25 @@ def test_report_includes_a_sensitivity_folder(toy, tmp_path):
     assert "Which parameters matter: toy" in text
     assert text.count("<figure>") == 6          # sobol, tornado, PRIM for hit and noise
     assert "data:image/png;base64," in text and "<script" not in text
+
+
+def test_an_outcome_that_never_varies_is_said_so_not_ranked(tmp_path):
+    """With `hit` suppressed, P(hit) is 0 at every point: Sobol indices are 0/0, so the
+    summary says the value is the same everywhere instead of printing a ranking of zeros,
+    and PRIM draws no box for it; `noise` is still analysed."""
+    f = tmp_path / "suppressed.yaml"
+    f.write_text(f"extends: {DATA / 'scenario.yaml'}\nname: suppressed\nsuppress: [hit]\n")
+    out = sensitivity.analyse(f, out=tmp_path / "s", outcomes=["hit", "noise"], samples=16,
+                              replicates=10, tornado_replicates=10, executor="serial",
+                              progress=False)
+    text = sensitivity.summary(out)
+    hit = text.split("\nhit:")[1].split("\nnoise:")[0]
+    assert "the same value (0) at every point of the design" in hit
+    assert "PRIM box:" not in hit and "S1 [95% bootstrap]" not in hit
+    assert "S1 [95% bootstrap]" in text.split("\nnoise:")[1]
+    assert {r["outcome"] for r in sensitivity.read_table(out, "prim.csv")} == {"noise"}
+    assert "| hit | (none: the same value at every point)" in sensitivity.markdown(out)
+    assert sensitivity.constant([r for r in sensitivity.read_table(out, "sobol.csv")
+                                 if r["outcome"] == "hit"])
+    assert not sensitivity.constant([r for r in sensitivity.read_table(out, "sobol.csv")
+                                     if r["outcome"] == "noise"])
