@@ -39,22 +39,13 @@ import attrs
 
 from sim import schema
 from sim.errors import InputError, Problem, did_you_mean, excerpt, foreign, not_this_kind
+from sim.world import finite_number
 
 __all__ = ["Checked", "check", "check_value", "type_name", "number_hint", "date_hint", "fmt",
            "finite_number"]
 
 
 # --------------------------------------------------------------------------- words
-
-def finite_number(value: Any) -> bool:
-    """A real int or float (not true/false) that is finite as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:   # an int too large for a float
-        return False
-
 
 def type_name(value: Any) -> str:
     """What a YAML value is, in words."""
