@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "s400-model.md"
 SCENARIO = ROOT / "scenarios" / "s400" / "assumptions.yaml"
 OUTCOMES = ["sanctioned", "activated", "f35_removal_done"]
-SETTINGS = {"samples": 32, "replicates": 40, "tornado_replicates": 100}
+SETTINGS = {"samples": 256, "replicates": 50, "tornado_replicates": 200}
 BEGIN, END = "<!-- sensitivity:begin -->", "<!-- sensitivity:end -->"
 
 
