@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--replicates", "-n", type=_replicates,
                    help=f"override the scenario's count (at most {MAX_REPLICATES})")
     q.add_argument("--seed", type=_nonneg, help="override the scenario's seed")
+    q.add_argument("--replicates-per-draw", type=_positive, metavar="M",
+                   help="override how many replicates share one draw of the uncertain: "
+                        "parameters (scenario key replicates_per_draw, default 20)")
     q.add_argument("--out", "-o", help="run folder (default: runs/<name>-<timestamp>)")
     q.add_argument("--force", action="store_true",
                    help="replace an existing run folder (only a run folder made by sim)")
@@ -276,7 +279,8 @@ def cmd_run(a: argparse.Namespace) -> int:
             raise InputError("sim run needs a scenario FILE (or --resume RUN)")
         r = runner.run(a.file, out=a.out, replicates=a.replicates, seed=a.seed,
                        executor=a.executor, jobs=a.jobs, scheduler=a.scheduler,
-                       progress=progress, force=a.force)
+                       progress=progress, force=a.force,
+                       replicates_per_draw=a.replicates_per_draw)
     print(r.outcomes)
     drawn = [b for b in r.scenario.branches if b.uncertain]
     if drawn:

@@ -498,17 +498,19 @@ def _write_results(store: SQLiteStore, scenario: Scenario, prefix_len: list[int]
 def run(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLike | None = None,
         replicates: int | None = None, seed: int | None = None, executor: str = "auto",
         jobs: int | None = None, scheduler: str | None = None, progress: bool | None = None,
-        force: bool = False) -> Run:
+        force: bool = False, replicates_per_draw: int | None = None) -> Run:
     """Run a scenario into a new run folder and return the opened :class:`Run`.
 
     ``out`` defaults to ``runs/<name>-<timestamp>``. An existing complete run
     folder is refused unless ``force``; an incomplete one is refused too (use
-    :func:`resume`, or ``force`` to start again).
+    :func:`resume`, or ``force`` to start again). ``replicates``, ``seed`` and
+    ``replicates_per_draw`` override the scenario file's values.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    if replicates is not None or seed is not None:
-        scenario = scenario.replace(replicates=replicates, seed=seed)
+    if replicates is not None or seed is not None or replicates_per_draw is not None:
+        scenario = scenario.replace(replicates=replicates, seed=seed,
+                                    replicates_per_draw=replicates_per_draw)
     if scenario.replicates < 1:
         raise InputError("replicates must be at least 1")
     folder = Path(out) if out is not None else default_folder(scenario)

@@ -144,10 +144,18 @@ class Scenario:
         raise InputError(Problem(self.file, None, None, f"no branch '{name}'",
                                  did_you_mean(name, [b.name for b in self.branches])))
 
-    def replace(self, replicates: int | None = None, seed: int | None = None) -> Scenario:
-        """A copy with the replicate count and/or seed changed (CLI overrides)."""
+    def replace(self, replicates: int | None = None, seed: int | None = None,
+                replicates_per_draw: int | None = None) -> Scenario:
+        """A copy with the replicate count, seed and/or replicates per parameter draw
+        changed (CLI overrides)."""
         changes: dict[str, Any] = {}
         problems = []
+        if replicates_per_draw is not None:
+            err = _check_int(replicates_per_draw, minimum=1, what="replicates_per_draw")
+            if err:
+                problems.append(Problem(None, None, None, f"--replicates-per-draw: {err[0]}",
+                                        err[1]))
+            changes["replicates_per_draw"] = replicates_per_draw
         if replicates is not None:
             err = _check_int(replicates, minimum=1, what="replicates")
             if err:

@@ -415,3 +415,28 @@ def test_run_folders_from_before_grouping_keep_one_draw_per_replicate():
     assert per_draw_of(sc, old).replicates_per_draw == 1
     assert per_draw_of(sc, {**old, "replicates_per_draw": 20}) is sc
     assert per_draw_of(sc, {}) is sc                       # nothing drawn: nothing to say
+
+
+def test_replicates_per_draw_from_the_command_line(tmp_path):
+    """`sim run --replicates-per-draw M` overrides the file: replicates r and r' share a draw
+    exactly when r // M == r' // M, the run folder's scenario copy records M (so resume and
+    verify re-create the same draws), and a bad M is refused before anything is written."""
+    out = tmp_path / "m5"
+    r = subprocess.run([sys.executable, "-m", "sim", "run", str(DATA / "scenario.yaml"), "-n", "30",
+                        "--replicates-per-draw", "5", "--out", str(out), "--executor",
+                        "serial", "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "replicates_per_draw: 5" in (out / "scenario.yaml").read_text()
+    run = sim.open_run(out)
+    p = run.drawn_parameters("toy")["rules.hit_after_go.probability"]
+    for i in range(30):
+        for j in range(30):
+            assert (p[i] == p[j]) == (i // 5 == j // 5), (i, j)
+    from sim import runner
+    assert runner.verify(out, resimulate=3) == []
+    bad = tmp_path / "m0"
+    r = subprocess.run([sys.executable, "-m", "sim", "run", str(DATA / "scenario.yaml"), "-n", "30",
+                        "--replicates-per-draw", "0", "--out", str(bad)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--replicates-per-draw" in r.stderr and not bad.exists()
