@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import attrs
+
 from sim.errors import InputError, Problem
 
 
@@ -53,3 +55,25 @@ def replace(doc: str | os.PathLike, begin: str, end: str, content: str) -> bool:
     if new != old:
         path.write_text(new, encoding="utf-8")
     return new != old
+
+
+@attrs.frozen
+class Block:
+    """One generator's markers, so a generator names them once:
+    ``BLOCK = Block(BEGIN, END)``; ``BLOCK.span(text)``, ``BLOCK.read(doc)``,
+    ``BLOCK.replace(doc, content)``."""
+
+    begin: str
+    end: str
+
+    def span(self, text: str, file: str | os.PathLike = "<doc>") -> tuple[int, int]:
+        """:func:`span` between these markers."""
+        return span(text, self.begin, self.end, file)
+
+    def read(self, doc: str | os.PathLike) -> str:
+        """:func:`read` between these markers."""
+        return read(doc, self.begin, self.end)
+
+    def replace(self, doc: str | os.PathLike, content: str) -> bool:
+        """:func:`replace` between these markers."""
+        return replace(doc, self.begin, self.end, content)

@@ -170,19 +170,10 @@ def band_checks(hindcast_file: str | os.PathLike,
             + "\n".join(out))
 
 
-def block(text: str, file: str | os.PathLike = "<doc>") -> tuple[int, int]:
-    """The character span strictly between this doc's markers (:func:`sim.docblock.span`)."""
-    return docblock.span(text, BEGIN, END, file)
-
-
-def current(doc: str | os.PathLike) -> str:
-    """The block's present content, stripped."""
-    return docblock.read(doc, BEGIN, END)
-
-
-def update_doc(doc: str | os.PathLike, text: str) -> bool:
-    """Replace the block's content with ``text``; True if the file changed."""
-    return docblock.replace(doc, BEGIN, END, text)
+BLOCK = docblock.Block(BEGIN, END)
+block = BLOCK.span            # the character span strictly between this doc's markers
+current = BLOCK.read          # the block's present content, stripped
+update_doc = BLOCK.replace    # replace the block's content; True if the file changed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
