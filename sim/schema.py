@@ -35,6 +35,7 @@ from typing import Any
 import attrs
 
 from sim.limits import MAX_DAYS
+from sim.world import DELAY_PARAMS
 
 __all__ = ["Key", "Section", "json_schema", "markdown_table", "SECTIONS", "KINDS",
            "schema_path", "WORLD", "ACTOR", "VARIABLE", "DECAY", "EVENT", "RULE", "REVIEW",
@@ -42,14 +43,7 @@ __all__ = ["Key", "Section", "json_schema", "markdown_table", "SECTIONS", "KINDS
 
 IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 COMPARATORS = ("==", "!=", ">=", ">", "<=", "<")
-DELAY_KINDS = {
-    "fixed": ("value",),
-    "uniform": ("low", "high"),
-    "exponential": ("mean",),
-    "lognormal": ("median", "sigma"),
-    "triangular": ("low", "mode", "high"),
-    "choice": ("values", "weights"),
-}
+DELAY_KINDS = DELAY_PARAMS      # the delay kinds the engine draws, and their parameters
 
 
 @attrs.frozen

@@ -51,7 +51,7 @@ import attrs
 import numpy as np
 
 from sim.errors import InputError, Problem, did_you_mean
-from sim.world import World
+from sim.world import World, triangular_ppf
 
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required parameters, optional parameters)
@@ -106,13 +106,7 @@ class Distribution:
         if k == "uniform":
             return float(p["low"]) + u * (float(p["high"]) - float(p["low"]))
         if k == "triangular":
-            low, mode, high = float(p["low"]), float(p["mode"]), float(p["high"])
-            span = high - low
-            if span <= 0.0:
-                return low
-            if u * span < mode - low:
-                return low + math.sqrt(u * span * (mode - low))
-            return high - math.sqrt((1.0 - u) * span * (high - mode))
+            return triangular_ppf(u, float(p["low"]), float(p["mode"]), float(p["high"]))
         if k == "beta":
             from scipy.special import betaincinv
 

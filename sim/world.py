@@ -164,6 +164,20 @@ DELAY_PARAMS = {
 }
 
 
+def triangular_ppf(u: float, low: float, mode: float, high: float) -> float:
+    """The inverse CDF of the triangular distribution (low, mode, high) at ``u``.
+
+    >>> triangular_ppf(0.5, 0.0, 0.5, 1.0)
+    0.5
+    """
+    span = high - low
+    if span <= 0.0:
+        return low
+    if u * span < mode - low:
+        return low + math.sqrt(u * span * (mode - low))
+    return high - math.sqrt((1.0 - u) * span * (high - mode))
+
+
 @attrs.frozen
 class Delay:
     """A distribution of days. ``draw(rng)`` takes a ``random.Random``.
@@ -215,13 +229,7 @@ class Delay:
             low = float(p["low"])
             return low + u * (float(p["high"]) - low)
         if k == "triangular":
-            low, mode, high = float(p["low"]), float(p["mode"]), float(p["high"])
-            span = high - low
-            if span <= 0.0:
-                return low
-            if u * span < mode - low:
-                return low + math.sqrt(u * span * (mode - low))
-            return high - math.sqrt((1.0 - u) * span * (high - mode))
+            return triangular_ppf(u, float(p["low"]), float(p["mode"]), float(p["high"]))
         if k == "choice":
             values = p["values"]
             w = p.get("weights") or [1] * len(values)
