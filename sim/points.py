@@ -41,6 +41,12 @@ class _FixedBase:
     def getrandbits(self, k: int) -> int:
         return self.base
 
+    def getstate(self) -> None:        # the history-uncertainty path saves and restores
+        return None                    # the state around its one draw: nothing to keep
+
+    def setstate(self, state: None) -> None:
+        return None
+
 
 class PointEvaluator:
     """Runs ``replicates`` replicates of one branch at given parameter values and
@@ -68,7 +74,7 @@ class PointEvaluator:
         br = self.br
         world = self.world(values)
         eng = Engine(world, br.history, br.fork, br.horizon, inject=br.inject,
-                     suppress=br.suppress)
+                     suppress=br.suppress, uncertainty=br.uncertainty)
         # the prefix is the same in every replicate: its share of the outcomes once
         ev = oc.Evaluator(self.specs, world, br.fork, br.horizon).after(eng.prefix)
         reps = range(self.replicates) if replicates is None else replicates

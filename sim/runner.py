@@ -171,6 +171,7 @@ def simulate_chunk(scenario: Scenario, b: int, start: int, stop: int,
             if br.uncertain and i // scenario.replicates_per_draw != point:
                 eng, evaluate, drawn = _drawn_engine(scenario, br,
                                                      i // scenario.replicates_per_draw)
+                prefix = eng.prefix
                 point = i // scenario.replicates_per_draw
             events = eng.run(replicate_rng(scenario.seed, i), stream)
             values = evaluate([*prefix, *events])
@@ -195,7 +196,9 @@ def _drawn_engine(scenario: Scenario, br: Any, point: int) -> tuple[Engine, Any,
     drawn = uncertainty.draw(br.uncertain, scenario.seed, point,
                              uncertainty.integer_path(br.world))
     world = uncertainty.check_draw(br.world, drawn)
-    eng = Engine(world, br.history, br.fork, br.horizon, inject=br.inject, suppress=br.suppress)
+    # with the branch's history uncertainty too, as the branch's own engine (_engine)
+    eng = Engine(world, br.history, br.fork, br.horizon, inject=br.inject, suppress=br.suppress,
+                 uncertainty=br.uncertainty)
     return eng, oc.Evaluator(scenario.outcomes, world, br.fork, br.horizon), drawn
 
 

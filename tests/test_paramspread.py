@@ -440,3 +440,30 @@ def test_replicates_per_draw_from_the_command_line(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "--replicates-per-draw" in r.stderr and not bad.exists()
+
+
+def test_drawn_parameters_with_history_uncertainty(tmp_path):
+    """`uncertain:` parameters together with `history_uncertainty:` (world2): each draw's
+    engine keeps the branch's history uncertainty, so the run completes (it stopped with a
+    version error before), verifies by re-simulation, and a sensitivity point at a
+    replicate's drawn values gives exactly that replicate's outcomes."""
+    from sim import points, runner
+    from sim.scenario import load_scenario
+
+    f = tmp_path / "hu.yaml"
+    f.write_text(f"extends: {Path(__file__).parent / 'data' / 'world2' / 'scenario.yaml'}\n"
+                 "name: hu\nreplicates_per_draw: 1\n"
+                 "uncertain:\n  reviews.alpha_provokes.probability: "
+                 "{uniform: {low: 0.1, high: 0.3}}\n")
+    sc = load_scenario(f)
+    assert sc.branches[0].uncertainty is not None and sc.branches[0].uncertainty.active
+    r = sim.run(sc, out=tmp_path / "run", replicates=8, executor="serial", progress=False)
+    assert r.status == "complete"
+    assert runner.verify(r.folder, resimulate=8) == []
+    b = r.branch_names()[0]
+    drawn, values = r.drawn_parameters(b), r.outcome_values(b)
+    ids = [o.id for o in sc.outcomes]
+    pe = points.PointEvaluator(sc, 0, ids, 8)
+    for i in range(8):
+        x = pe.values({k: v[i] for k, v in drawn.items()}, replicates=[i])[0]
+        assert np.allclose(x, [values[k][i] for k in ids], equal_nan=True), i
