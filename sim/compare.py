@@ -380,17 +380,11 @@ def _drawn_difference(a: np.ndarray, b: np.ndarray, paired: bool, draws: list[in
 
 def _grouped_se(x: np.ndarray, block: int) -> tuple[np.ndarray, int]:
     """Per column of ``x`` (replicates x grid), the standard error of the column mean
-    with blocks of ``block`` replicates as the independent units (the cluster ratio
-    estimator of :func:`sim.paramspread.grouped_mean`), and the number of blocks."""
-    n = x.shape[0]
-    starts = np.arange(0, n, block)
-    sums = np.add.reduceat(x, starts, axis=0)
-    sizes = np.diff(np.append(starts, n)).astype(float)[:, None]
-    k = starts.size
-    if k < 2:
-        return np.full(x.shape[1], np.nan), k
-    mean = x.mean(axis=0)
-    return np.sqrt(k / (k - 1) * np.sum((sums - mean * sizes) ** 2, axis=0)) / n, k
+    with blocks of ``block`` replicates as the independent units
+    (:func:`sim.paramspread.cluster_se`), and the number of blocks."""
+    from sim import paramspread as ps
+
+    return ps.cluster_se(x, ps.point_of(x.shape[0], block))
 
 
 def _points(x: np.ndarray, m: int) -> int:

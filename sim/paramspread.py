@@ -240,6 +240,31 @@ def crn_noise(means: Any, within: Any, replicates: int, column_means: Any) -> fl
     return max(0.0, (ss_within - ss_cols) / ((k - 1) * (r - 1)))
 
 
+def cluster_se(x: np.ndarray, groups: np.ndarray) -> tuple[Any, int]:
+    """The standard error of the mean of ``x`` (per column when 2-D: replicates x
+    columns; no NaN) with the groups as the independent units -- the ratio estimator of
+    cluster sampling, se^2 = K / (K - 1) * sum_k (y_k - mean n_k)^2 / N^2 (y_k, n_k: a
+    group's sum and count) -- and K, the number of groups. ``groups``: each row's group,
+    in ascending order (as :func:`point_of` gives them). nan when K < 2.
+
+    >>> se, k = cluster_se(np.array([1.0, 1.0, 0.0, 0.0]), np.array([0, 0, 1, 1]))
+    >>> k, round(float(se), 6)
+    (2, 0.5)
+    """
+    g = np.asarray(groups)
+    n = x.shape[0]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if n else np.zeros(0, int)
+    k = starts.size
+    if k < 2:
+        return np.full(x.shape[1:], np.nan) if x.ndim > 1 else math.nan, k
+    sums = np.add.reduceat(x, starts, axis=0)
+    sizes = np.diff(np.append(starts, n)).astype(float)
+    if x.ndim > 1:
+        sizes = sizes[:, None]
+    mean = x.mean(axis=0)
+    return np.sqrt(k / (k - 1) * np.sum((sums - mean * sizes) ** 2, axis=0)) / n, k
+
+
 def grouped_mean(values: Any, per_draw: int, level: float = 0.95,
                  kind: str = "mean") -> oc.Estimate:
     """The mean of per-replicate ``values`` with a Monte Carlo interval that treats the
@@ -255,14 +280,10 @@ def grouped_mean(values: Any, per_draw: int, level: float = 0.95,
     if big_n == 0:
         return oc.Estimate(math.nan, math.nan, math.nan, 0, kind)
     mean = float(x.mean())
-    y = np.bincount(g, weights=x)
-    n = np.bincount(g).astype(float)
-    y, n = y[n > 0], n[n > 0]
-    k = y.size
+    se, k = cluster_se(x, g)
     if k < 2:
         return oc.Estimate(mean, math.nan, math.nan, big_n, kind)
-    se = math.sqrt(k / (k - 1) * float(np.sum((y - mean * n) ** 2))) / big_n
-    h = oc.t_quantile(0.5 + level / 2, k - 1) * se
+    h = oc.t_quantile(0.5 + level / 2, k - 1) * float(se)
     lo, hi = mean - h, mean + h
     if kind == "probability":
         lo, hi = max(0.0, lo), min(1.0, hi)
